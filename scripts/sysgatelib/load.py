@@ -1,0 +1,167 @@
+"""Read a results file (Google Benchmark JSON plus sysgate's context) into a Run.
+
+The format is documented in docs/results-format.md. Everything that can be wrong with a
+file the user hands us becomes a UserError naming the file and the problem.
+"""
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+from .errors import UserError
+
+_MANUAL_TIME_SUFFIX = "/manual_time"
+_TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+# Keys of a Google Benchmark row that are not user counters.
+_ROW_KEYS = {
+    "name", "family_index", "per_family_instance_index", "run_name", "run_type",
+    "repetitions", "repetition_index", "threads", "iterations", "real_time",
+    "cpu_time", "time_unit", "label", "error_occurred", "error_message",
+    "aggregate_name", "aggregate_unit", "big_o", "rms",
+}
+
+
+@dataclass
+class PathResult:
+    """One path of one run: its repetition samples and counters."""
+
+    name: str
+    mechanism: str = ""
+    skipped: str | None = None  # the reason, without the "skipped: " prefix
+    samples_ns: list = field(default_factory=list)  # ns per call, one per repetition
+    counters: dict = field(default_factory=dict)  # counter -> list, one per repetition
+
+    @property
+    def family(self):
+        return self.name.split("/", 1)[0]
+
+    @property
+    def variant(self):
+        return self.name.split("/", 1)[1] if "/" in self.name else ""
+
+    def counter(self, key):
+        """The median of a counter over the repetitions, or None when never recorded."""
+        values = sorted(v for v in self.counters.get(key, ()) if not math.isnan(v))
+        if not values:
+            return None
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+@dataclass
+class Run:
+    """One results file."""
+
+    source: str
+    context: dict
+    paths: dict  # name -> PathResult, in the file's order
+
+    @property
+    def is_sysgate(self):
+        return "sysgate_version" in self.context
+
+    @property
+    def emulated(self):
+        return self.context.get("emulated", "false") == "true"
+
+    @property
+    def host(self):
+        return self.context.get("host_name", "unknown host")
+
+    @property
+    def kernel(self):
+        return self.context.get("kernel_release", "unknown kernel")
+
+    @property
+    def label(self):
+        """A short name for this run on a chart legend."""
+        return f"{self.host} {self.kernel}"
+
+    def measured(self):
+        """The paths that have samples, in order."""
+        return [p for p in self.paths.values() if p.samples_ns]
+
+    def skipped(self):
+        return [p for p in self.paths.values() if p.skipped is not None]
+
+
+def path_name(row):
+    """The path name of a Google Benchmark row: run_name without /manual_time."""
+    name = row.get("run_name") or row.get("name", "")
+    if name.endswith(_MANUAL_TIME_SUFFIX):
+        name = name[: -len(_MANUAL_TIME_SUFFIX)]
+    return name
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse(data, source):
+    """Build a Run from already-decoded JSON; raise UserError when it is not results."""
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise UserError(f"{source}: not a Google Benchmark results file (top level is a {kind})")
+    rows = data.get("benchmarks")
+    context = data.get("context")
+    if not isinstance(rows, list) or not isinstance(context, dict):
+        raise UserError(
+            f"{source}: not a Google Benchmark results file (no 'context' and 'benchmarks')"
+        )
+    context = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in context.items()}
+    paths = {}
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("name", row.get("run_name")), str):
+            raise UserError(f"{source}: benchmark row {index} has no name")
+        if row.get("run_type", "iteration") != "iteration":
+            continue  # aggregates are recomputed from the repetitions
+        name = path_name(row)
+        result = paths.setdefault(name, PathResult(name=name))
+        result.mechanism = row.get("label", result.mechanism) or result.mechanism
+        if row.get("error_occurred"):
+            message = str(row.get("error_message", "")).strip()
+            result.skipped = message.removeprefix("skipped:").strip() or "no reason given"
+            continue
+        real_time = row.get("real_time")
+        unit = _TIME_UNIT_NS.get(row.get("time_unit", "ns"))
+        if not _number(real_time) or unit is None:
+            raise UserError(f"{source}: row '{name}' has no usable real_time")
+        result.samples_ns.append(float(real_time) * unit)
+        for key, value in row.items():
+            if key not in _ROW_KEYS and _number(value):
+                result.counters.setdefault(key, []).append(float(value))
+    for result in paths.values():
+        if result.samples_ns:
+            result.skipped = None  # measured in some repetition: not a skip
+    return Run(source=source, context=context, paths=paths)
+
+
+def load(path):
+    """Read one results file; every problem is a one-line UserError."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise UserError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{source}: is a directory, expected a results JSON file") from None
+    except OSError as exc:
+        raise UserError(f"{source}: cannot read: {exc.strerror}") from None
+    if not raw.strip():
+        raise UserError(f"{source}: empty file")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise UserError(f"{source}: not a text file") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
+            f"({exc.msg}); truncated file?"
+        ) from None
+    return parse(data, source)
+
+
+def load_all(paths):
+    return [load(p) for p in paths]

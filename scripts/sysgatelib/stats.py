@@ -1,0 +1,47 @@
+"""Statistics over repetition samples. Formulas come from scipy, not by hand.
+
+The figure sysgate leads with is the k-best mean: the mean of the k fastest repetitions
+(LEBench's choice). On a VM the host moves syscall costs by 15-20% in phases of a few
+seconds; repetitions are interleaved across paths, so the fastest few of a path come from
+the quiet phases and the k-best mean is far steadier run to run than the median. The
+median and its bootstrap confidence interval are reported beside it.
+"""
+
+import math
+import statistics
+
+KBEST_DEFAULT = 3
+
+
+def kbest_mean(samples, k=KBEST_DEFAULT):
+    """Mean of the k smallest samples (all of them when there are fewer)."""
+    if not samples:
+        return math.nan
+    best = sorted(samples)[: max(1, min(k, len(samples)))]
+    return statistics.fmean(best)
+
+
+def median(samples):
+    return statistics.median(samples) if samples else math.nan
+
+
+def cv(samples):
+    """Coefficient of variation (stdev / mean); 0 for fewer than two samples."""
+    if len(samples) < 2:
+        return 0.0
+    mean = statistics.fmean(samples)
+    return statistics.stdev(samples) / mean if mean else 0.0
+
+
+def bootstrap_median_ci(samples, confidence=0.95, resamples=2000, seed=0):
+    """(low, high) bootstrap confidence interval of the median; (nan, nan) if < 2 samples."""
+    if len(samples) < 2 or len(set(samples)) < 2:
+        value = median(samples)
+        return (value, value)
+    from scipy import stats  # imported late: `sysgate run` must start without scipy
+
+    result = stats.bootstrap(
+        (list(samples),), statistics.median, confidence_level=confidence,
+        n_resamples=resamples, method="percentile", random_state=seed, vectorized=False,
+    )
+    return (float(result.confidence_interval.low), float(result.confidence_interval.high))
