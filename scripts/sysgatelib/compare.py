@@ -1,0 +1,467 @@
+"""`sysgate compare BASE NEW`: did the kernel make a path slower, with a verdict CI can use.
+
+Per path, over the repetition samples (one ns-per-call figure per repetition):
+
+- change: median(NEW) / median(BASE) - 1;
+- its 95% bootstrap confidence interval (scipy.stats.bootstrap, both samples resampled
+  independently, percentile method, fixed seed so a rerun prints the same interval);
+- the two-sided Mann-Whitney U p-value (scipy.stats.mannwhitneyu): no assumption of
+  normality, robust to the odd slow repetition a VM produces;
+- the verdict: "regression" or "improvement" only when p < alpha (default 0.01) AND the
+  change is at least the threshold (default 2%) in size. Significant but smaller changes
+  are "no change": a 0.5% shift that 100 repetitions can resolve is not a CI failure.
+
+Exit status: 0 no regression, 1 at least one regression, 2 bad input (UserError).
+docs/regressions.md explains the choices.
+"""
+
+import json
+import math
+import os
+import statistics
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import envdiff, stats, store
+from .errors import UserError
+
+REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
+DEFAULT_ALPHA = 0.01
+DEFAULT_THRESHOLD_PCT = 2.0
+CONFIDENCE = 0.95
+_RESAMPLES = 4000
+_SEED = 20240511
+TEMPLATE = "compare_page.html.j2"
+# Not kernel entry paths: shown, but kept out of the geometric mean.
+_CONTROL_FAMILIES = ("baseline",)
+
+
+@dataclass
+class Change:
+    """The comparison of two sample sets."""
+
+    base_median: float
+    new_median: float
+    change: float  # fraction: 0.05 = 5% slower
+    ci_low: float
+    ci_high: float
+    p_value: float
+    verdict: str
+
+
+@dataclass
+class PathRow:
+    name: str
+    mechanism: str
+    base: list = field(default_factory=list)
+    new: list = field(default_factory=list)
+    result: Change | None = None
+    base_ci: tuple = (math.nan, math.nan)
+    new_ci: tuple = (math.nan, math.nan)
+    note: str = ""  # why there is no result: skipped, missing on one side
+
+
+@dataclass
+class Comparison:
+    base_label: str
+    new_label: str
+    base_source: str
+    new_source: str
+    alpha: float
+    threshold: float  # fraction
+    rows: list
+    geomean_change: float
+    geomean_paths: int
+    warnings: list
+    differences: list
+
+    def with_verdict(self, verdict):
+        return [r for r in self.rows if r.result and r.result.verdict == verdict]
+
+    @property
+    def regressions(self):
+        return self.with_verdict(REGRESSION)
+
+    @property
+    def improvements(self):
+        return self.with_verdict(IMPROVEMENT)
+
+
+def min_p_value(n_base, n_new):
+    """The smallest two-sided p-value Mann-Whitney U can give for these sample sizes."""
+    return min(1.0, 2.0 / math.comb(n_base + n_new, n_base)) if n_base and n_new else 1.0
+
+
+def compare_samples(base, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD_PCT / 100,
+                    confidence=CONFIDENCE, seed=_SEED):
+    """Change of the median from base to new, its bootstrap CI, the U test and the verdict."""
+    import numpy as np
+    from scipy import stats as sps
+
+    base, new = [float(x) for x in base], [float(x) for x in new]
+    if not base or not new:
+        raise ValueError("compare_samples needs samples on both sides")
+    base_median, new_median = statistics.median(base), statistics.median(new)
+    change = new_median / base_median - 1.0 if base_median > 0 else math.nan
+    if len(base) < 2 or len(new) < 2 or len(set(base) | set(new)) < 2:
+        low = high = change
+        p_value = 1.0
+    else:
+        def ratio(b, n, axis=-1):
+            return np.median(n, axis=axis) / np.median(b, axis=axis) - 1.0
+
+        boot = sps.bootstrap(
+            (np.asarray(base), np.asarray(new)), ratio, paired=False, vectorized=True,
+            n_resamples=_RESAMPLES, confidence_level=confidence, method="percentile",
+            random_state=np.random.default_rng(seed),
+        )
+        low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+        p_value = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
+    significant = p_value < alpha
+    if significant and change >= threshold:
+        verdict = REGRESSION
+    elif significant and change <= -threshold:
+        verdict = IMPROVEMENT
+    else:
+        verdict = NO_CHANGE
+    return Change(base_median, new_median, change, low, high, p_value, verdict)
+
+
+def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+                 allow_emulated=False):
+    """Compare two load.Run objects path by path; raise UserError when they must not be."""
+    if base.emulated != new.emulated and not allow_emulated:
+        which = base.source if base.emulated else new.source
+        raise UserError(
+            f"{which}: an emulated (TCG) run cannot be compared with a hardware run; "
+            "emulated timings are not hardware timings (--allow-emulated to do it anyway)"
+        )
+    warnings = []
+    if base.emulated or new.emulated:
+        warnings.append(
+            "emulated run: timings come from a software-emulated CPU (TCG), not hardware; "
+            "use them to see that paths work, not for their cost"
+        )
+    for run in (base, new):
+        if not run.is_sysgate:
+            warnings.append(
+                f"{run.source}: not a sysgate results file; its environment is unknown, "
+                "so nothing says the two runs differ only in the kernel"
+            )
+    diffs = envdiff.differences(base.context, new.context)
+    warnings += envdiff.warnings(diffs)
+
+    threshold = threshold_pct / 100.0
+    rows, names = [], list(base.paths) + [n for n in new.paths if n not in base.paths]
+    for name in names:
+        b, n = base.paths.get(name), new.paths.get(name)
+        row = PathRow(name=name, mechanism=(b or n).mechanism or (n or b).mechanism)
+        row.base = list(b.samples_ns) if b else []
+        row.new = list(n.samples_ns) if n else []
+        if row.base and row.new:
+            row.result = compare_samples(row.base, row.new, alpha, threshold)
+            row.base_ci = stats.bootstrap_median_ci(row.base)
+            row.new_ci = stats.bootstrap_median_ci(row.new)
+        else:
+            row.note = _why_missing(b, n)
+        rows.append(row)
+
+    compared = [r for r in rows if r.result]
+    if not compared:
+        raise UserError(
+            f"{base.source} and {new.source}: no path is measured in both runs"
+        )
+    smallest = min(min(len(r.base), len(r.new)) for r in compared)
+    floor = min(min_p_value(len(r.base), len(r.new)) for r in compared)
+    if floor >= alpha:
+        warnings.append(
+            f"with {smallest} repetitions no p-value can fall below alpha {alpha:g} "
+            f"(the smallest possible is {floor:.3g}), so nothing can be flagged; "
+            "run more repetitions (10 or more)"
+        )
+    lost = [r for r in rows if r.base and not r.new]
+    if lost:
+        warnings.append(
+            "measured in the base run but not in the new one: "
+            + ", ".join(f"{r.name} ({r.note})" for r in lost)
+        )
+    ratios = [
+        1.0 + r.result.change for r in compared
+        if r.name.split("/", 1)[0] not in _CONTROL_FAMILIES and r.result.change > -1.0
+    ]
+    if ratios:
+        from scipy.stats import gmean
+
+        geomean = float(gmean(ratios)) - 1.0
+    else:
+        geomean = math.nan
+    return Comparison(
+        base_label=_label(base), new_label=_label(new), base_source=base.source,
+        new_source=new.source, alpha=alpha, threshold=threshold, rows=rows,
+        geomean_change=geomean, geomean_paths=len(ratios), warnings=warnings,
+        differences=diffs,
+    )
+
+
+def _label(run):
+    return run.kernel if run.is_sysgate else os.path.basename(run.source)
+
+
+def _why_missing(b, n):
+    if b is None:
+        return "only in the new run" + (f"; skipped: {n.skipped}" if n.skipped else "")
+    if n is None:
+        return "only in the base run" + (f"; skipped: {b.skipped}" if b.skipped else "")
+    if b.skipped and n.skipped:
+        return f"skipped: {n.skipped}"
+    if n.skipped:
+        return f"skipped in the new run: {n.skipped}"
+    return f"skipped in the base run: {b.skipped}"
+
+
+# --- presentation ----------------------------------------------------------------------
+
+
+def format_ns(value):
+    if value is None or math.isnan(value):
+        return "-"
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 1000:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def format_pct(fraction):
+    return "-" if fraction is None or math.isnan(fraction) else f"{fraction * 100:+.1f}%"
+
+
+def format_p(p):
+    return "-" if p is None or math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def table_rows(comparison):
+    """(cells) per path plus the geomean row, the same for the terminal and the page."""
+    rows = []
+    for r in comparison.rows:
+        c = r.result
+        if c is None:
+            rows.append((r.name, format_ns(_median(r.base)), format_ns(_median(r.new)),
+                         "-", "-", "-", r.note))
+            continue
+        rows.append((
+            r.name, format_ns(c.base_median), format_ns(c.new_median), format_pct(c.change),
+            f"[{format_pct(c.ci_low)}, {format_pct(c.ci_high)}]", format_p(c.p_value),
+            c.verdict.upper() if c.verdict != NO_CHANGE else c.verdict,
+        ))
+    rows.append((f"geomean ({comparison.geomean_paths} paths)", "", "",
+                 format_pct(comparison.geomean_change), "", "", ""))
+    return rows
+
+
+TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "p (U test)", "verdict")
+
+
+def _median(samples):
+    return statistics.median(samples) if samples else math.nan
+
+
+def summary_line(comparison):
+    regs, imps = comparison.regressions, comparison.improvements
+    text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
+    if regs:
+        text += " (" + ", ".join(
+            f"{r.name} {format_pct(r.result.change)} p{_p_relation(r.result.p_value)}"
+            for r in regs
+        ) + ")"
+    text += f", {len(imps)} improvement{'s' if len(imps) != 1 else ''}"
+    if imps:
+        text += " (" + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in imps) + ")"
+    return text
+
+
+def _p_relation(p):
+    text = format_p(p)
+    return text if text.startswith("<") else f"={text}"
+
+
+def render_terminal(comparison):
+    lines = [
+        f"base: {comparison.base_source}",
+        f"new:  {comparison.new_source}",
+        f"verdict needs p < {comparison.alpha:g} (Mann-Whitney U) and a change of at least "
+        f"{comparison.threshold * 100:g}% in the median",
+        "",
+        store.format_table(TABLE_HEADER, table_rows(comparison), right={1, 2, 3, 5}),
+        "",
+    ]
+    mitigations = [d for d in comparison.differences if d.kind == envdiff.MITIGATIONS]
+    if mitigations:
+        lines.append("mitigations that changed with the kernel:")
+        lines += [f"  {d}" for d in mitigations]
+    lines += [f"warning: {w}" for w in comparison.warnings]
+    lines.append(f"result: {summary_line(comparison)}")
+    return "\n".join(lines)
+
+
+def plot_medians(comparison):
+    """Grouped horizontal bars: base and new median per path, 95% CI whiskers, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = [r for r in comparison.rows if r.result]
+    fig = Figure(figsize=(9, 0.42 * len(rows) + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    height = 0.38
+    for offset, side, label, color in (
+        (-height / 2, "base", comparison.base_label, "#7f8c9a"),
+        (height / 2, "new", comparison.new_label, "#2c6fbb"),
+    ):
+        values = [getattr(r.result, f"{side}_median") for r in rows]
+        cis = [getattr(r, f"{side}_ci") for r in rows]
+        err = [[max(v - lo, 0) for v, (lo, _) in zip(values, cis)],
+               [max(hi - v, 0) for v, (_, hi) in zip(values, cis)]]
+        ax.barh([i + offset for i in range(len(rows))], values, height=height, xerr=err,
+                color=color, label=label, error_kw={"elinewidth": 0.8, "capsize": 2})
+    ax.set_yticks(range(len(rows)), [r.name for r in rows])
+    colors = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449"}
+    for tick, r in zip(ax.get_yticklabels(), rows):
+        tick.set_color(colors.get(r.result.verdict, "black"))
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("ns per call (median of repetitions, 95% CI; log scale)")
+    ax.set_title("median latency per path: regressions in red, improvements in green")
+    ax.legend(loc="lower right")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    return fig
+
+
+def plot_changes(comparison):
+    """The change of each path's median with its 95% CI; the threshold band shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = [r for r in comparison.rows if r.result]
+    fig = Figure(figsize=(9, 0.32 * len(rows) + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    t = comparison.threshold * 100
+    ax.axvspan(-t, t, color="#dddddd", alpha=0.6, label=f"within ±{t:g}%")
+    ax.axvline(0, color="black", linewidth=0.8)
+    colors = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449", NO_CHANGE: "#555555"}
+    for i, r in enumerate(rows):
+        c = r.result
+        ax.errorbar(c.change * 100, i, xerr=[[max(c.change - c.ci_low, 0) * 100],
+                                             [max(c.ci_high - c.change, 0) * 100]],
+                    fmt="o", color=colors[c.verdict], capsize=3)
+    ax.set_yticks(range(len(rows)), [r.name for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"change of the median, % ({comparison.new_label} vs {comparison.base_label})")
+    ax.legend(loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def template_environment():
+    import jinja2
+
+    folder = Path(__file__).resolve().parent / "templates"
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render_html(comparison, charts):
+    return template_environment().get_template(TEMPLATE).render(
+        c=comparison, header=TABLE_HEADER, rows=table_rows(comparison),
+        verdicts=[r.result.verdict if r.result else "" for r in comparison.rows] + [""],
+        summary=summary_line(comparison), charts=charts,
+        mitigations=[d for d in comparison.differences if d.kind == envdiff.MITIGATIONS],
+    )
+
+
+def to_json(comparison):
+    """A machine-readable summary for CI (compare.json beside the page)."""
+    data = asdict(comparison)
+    data["differences"] = [asdict(d) for d in comparison.differences]
+    for row in data["rows"]:
+        row.pop("base"), row.pop("new")
+    data["regressions"] = [r.name for r in comparison.regressions]
+    data["improvements"] = [r.name for r in comparison.improvements]
+    return json.dumps(_no_nan(data), indent=2, allow_nan=False)
+
+
+def _no_nan(value):
+    """NaN is not JSON: null instead."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return value
+
+
+def write_outputs(comparison, out_dir):
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        charts = []
+        for name, plot, alt in (
+            ("compare_medians.png", plot_medians, "median per path, base and new"),
+            ("compare_changes.png", plot_changes, "change per path with its interval"),
+        ):
+            fig = plot(comparison)
+            fig.savefig(out / name, dpi=110)
+            charts.append({"file": name, "alt": alt})
+        (out / "compare.html").write_text(render_html(comparison, charts), encoding="utf-8")
+        (out / "compare.json").write_text(to_json(comparison), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
+    return out / "compare.html"
+
+
+# --- CLI -------------------------------------------------------------------------------
+
+
+def _cmd_compare(args):
+    if args.threshold < 0:
+        raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha {args.alpha}: must be between 0 and 1")
+    base = store.resolve(args.base, args.db, args.host)
+    new = store.resolve(args.new, args.db, args.host)
+    comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated)
+    print(render_terminal(comparison))
+    if args.output:
+        page = write_outputs(comparison, args.output)
+        print(f"report: {page}", file=sys.stderr)
+    return 1 if comparison.regressions else 0
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "compare", help="compare two runs path by path; exit 1 on a regression",
+        description="Compare two runs path by path. BASE and NEW are results files, run "
+                    "ids (#3 or 3) or kernel releases from the history store. Exit status: "
+                    "0 no regression, 1 regression, 2 bad input.",
+    )
+    parser.add_argument("base", metavar="BASE")
+    parser.add_argument("new", metavar="NEW")
+    parser.add_argument("-o", "--output", metavar="DIR", type=Path,
+                        help="write compare.html, its PNG charts and compare.json here")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT,
+                        metavar="PCT", help="smallest change of the median that counts, "
+                        f"in percent (default {DEFAULT_THRESHOLD_PCT:g})")
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+                        help=f"significance level of the U test (default {DEFAULT_ALPHA:g})")
+    parser.add_argument("--host", help="with kernel releases: the host whose runs to use")
+    parser.add_argument("--allow-emulated", action="store_true",
+                        help="compare an emulated (TCG) run with a hardware run anyway")
+    store.add_db_argument(parser)
+    parser.set_defaults(func=_cmd_compare)
