@@ -272,7 +272,7 @@ def summary_line(comparison):
     text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
     if regs:
         text += " (" + ", ".join(
-            f"{r.name} {format_pct(r.result.change)} p{_p_relation(r.result.p_value)}"
+            f"{r.name} {format_pct(r.result.change)} p{p_relation(r.result.p_value)}"
             for r in regs
         ) + ")"
     text += f", {len(imps)} improvement{'s' if len(imps) != 1 else ''}"
@@ -281,7 +281,7 @@ def summary_line(comparison):
     return text
 
 
-def _p_relation(p):
+def p_relation(p):
     text = format_p(p)
     return text if text.startswith("<") else f"={text}"
 
