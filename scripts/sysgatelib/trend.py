@@ -17,7 +17,7 @@ from pathlib import Path
 from . import envdiff, stats, store
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_samples,
-    p_relation, format_ns, format_p, format_pct, template_environment,
+    p_relation, format_ns, format_p, format_pct, median_ci, template_environment,
 )
 from .errors import UserError
 
@@ -123,7 +123,7 @@ def _series(first, kernels, chosen, by_kernel, loaded, alpha, threshold):
                 continue
             samples = path.samples_ns
             trend.points[kernel] = Point(kernel, chosen[kernel].id, stats.median(samples),
-                                         stats.bootstrap_median_ci(samples), len(samples))
+                                         median_ci(samples), len(samples))
             if previous is not None:
                 before_kernel, before_samples = previous
                 change = compare_samples(before_samples, samples, alpha, threshold)
