@@ -1,0 +1,142 @@
+"""trend: kernel version order, steps across kernels, environment changes, the page."""
+
+import random
+
+import pytest
+
+import history_synth as synth
+from sysgatelib import cli, store, trend
+from sysgatelib.kversion import release_key, sort_releases
+
+ORDERED = [
+    "4.19.0-27-amd64",
+    "5.10.0-30-amd64",
+    "6.1.0-9-amd64",
+    "6.1.0-47-cloud-amd64",
+    "6.1.0-50-cloud-amd64",
+    "6.1.158",
+    "6.8.0-31-generic",
+    "6.12.0-rc7",
+    "6.12",
+    "6.12.57+deb13-cloud-amd64",
+    "6.12.117+deb12-cloud-amd64",
+    "6.18-rc1",
+    "6.18-rc3",
+    "6.18.0-rc7-amd64",
+    "6.18",
+    "6.18.1",
+    "custom-kernel",
+]
+
+
+def test_kernel_releases_sort_by_version():
+    shuffled = ORDERED[:]
+    random.Random(7).shuffle(shuffled)
+    assert sort_releases(shuffled) == ORDERED
+
+
+@pytest.mark.parametrize("older, newer", [
+    ("6.1.0-47-cloud-amd64", "6.1.0-50-cloud-amd64"),  # numbers, not text: 47 < 50
+    ("6.1.0-9-amd64", "6.1.0-47-amd64"),
+    ("6.9.12", "6.12.1"),  # 9 < 12
+    ("6.12.117+deb12-cloud-amd64", "6.18"),
+    ("6.18-rc3", "6.18"),  # a release candidate precedes its release
+    ("6.18-rc9", "6.18-rc10"),
+    ("6.18", "6.18.1"),
+    ("6.18.1", "unknown kernel"),  # unparseable last
+])
+def test_kernel_release_pairs(older, newer):
+    assert release_key(older) < release_key(newer)
+
+
+KERNELS = ("6.1.0-47-cloud-amd64", "6.1.0-50-cloud-amd64", "6.12.57+deb13-cloud-amd64",
+           "6.18.1")
+
+
+@pytest.fixture
+def db(tmp_path):
+    """Four kernels of one host, imported out of order; getpid/syscall +10% from 6.12,
+    boot option and a mitigation change at 6.18.1, plus an emulated run of another host."""
+    path = tmp_path / "h.sqlite"
+    files = []
+    for i, kernel in enumerate(KERNELS):
+        context = {"kernel_release": kernel, "date": f"2026-11-2{i}T00:00:00+00:00",
+                   "boot_cmdline": f"BOOT_IMAGE=/vmlinuz-{kernel} ro quiet"}
+        if kernel == "6.18.1":
+            context["boot_cmdline"] += " mitigations=off"
+            context["vuln.spectre_v2"] = "Vulnerable"
+        shift = {"getpid/syscall": 1.10} if i >= 2 else {}
+        files.append(synth.write_results(tmp_path / f"r{i}.json", seed=20 + i, shift=shift,
+                                         context=context))
+    files.append(synth.write_results(tmp_path / "qemu.json", seed=30, context={
+        "host_name": "qemu-guest", "hypervisor": "TCGTCGTCGTCG", "emulated": "true",
+        "kernel_release": "6.18.1"}))
+    for f in reversed(files):
+        store.add_results(path, f)
+    return path
+
+
+def _series(db, **kwargs):
+    conn = store.open_store(db)
+    try:
+        return trend.build_series(conn, **kwargs)
+    finally:
+        conn.close()
+
+
+def test_steps_are_found_where_they_are(db):
+    series = {s.host_name: s for s in _series(db)}
+    assert set(series) == {"bench-vm-1", "qemu-guest"}
+    vm = series["bench-vm-1"]
+    assert vm.kernels == list(KERNELS)
+    marked = [(s.path, s.before, s.after, s.change.verdict)
+              for t in vm.paths for s in t.marked()]
+    assert marked == [("getpid/syscall", "6.1.0-50-cloud-amd64",
+                       "6.12.57+deb13-cloud-amd64", "regression")]
+    skipped = next(t for t in vm.paths if t.name == "getpid/ia32_syscall")
+    assert set(skipped.skipped) == set(KERNELS) and not skipped.points
+
+
+def test_environment_changes_between_kernels_are_listed(db):
+    vm = next(s for s in _series(db) if s.host_name == "bench-vm-1")
+    changes = {(before, after): [(d.kind, d.key) for d in diffs]
+               for before, after, diffs in vm.env_changes}
+    assert changes[("6.1.0-47-cloud-amd64", "6.1.0-50-cloud-amd64")] == []
+    assert changes[("6.12.57+deb13-cloud-amd64", "6.18.1")] == [
+        ("boot", "mitigations"), ("mitigations", "vuln.spectre_v2")]
+
+
+def test_emulated_runs_are_their_own_series_and_host_filter_works(db):
+    only = _series(db, host="qemu-guest")
+    assert len(only) == 1 and only[0].emulated and only[0].kernels == ["6.18.1"]
+    assert [s.host_name for s in _series(db, host="bench-vm-1")] == ["bench-vm-1"]
+
+
+def test_newest_run_of_a_kernel_represents_it(db, tmp_path):
+    again = synth.write_results(tmp_path / "again.json", seed=99, context={
+        "kernel_release": "6.1.0-47-cloud-amd64", "date": "2026-12-24T00:00:00+00:00",
+        "boot_cmdline": "BOOT_IMAGE=/vmlinuz-6.1.0-47-cloud-amd64 ro quiet"})
+    run_id = store.add_results(db, again)
+    vm = next(s for s in _series(db) if s.host_name == "bench-vm-1")
+    assert vm.run_ids["6.1.0-47-cloud-amd64"] == run_id
+    assert vm.other_runs["6.1.0-47-cloud-amd64"] == 1
+
+
+def test_cli_writes_page_and_charts(db, tmp_path, capsys):
+    out = tmp_path / "trend"
+    assert cli.main(["trend", "--db", str(db), "--host", "bench-vm-1", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "regression: getpid/syscall +" in text
+    assert "changed (boot): mitigations: (none) -> mitigations=off" in text
+    page = (out / "trend.html").read_text()
+    assert "getpid/syscall" in page and "6.12.57+deb13-cloud-amd64" in page
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert len(pngs) == len([p for p in synth.PATHS if not isinstance(p[2], str)])
+    assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+
+
+def test_cli_without_runs_is_an_error(tmp_path, db, capsys):
+    assert cli.main(["trend", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert cli.main(["trend", "--db", str(db), "--host", "nobody", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 2 and "no runs of host nobody" in err
