@@ -168,7 +168,9 @@ def open_store(db_path, create=False):
                 ).fetchone()
                 tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
                 if not has_meta and tables:
-                    raise UserError(f"{db_path}: an SQLite file that is not a sysgate history store")
+                    raise UserError(
+                        f"{db_path}: an SQLite file that is not a sysgate history store"
+                    )
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)

@@ -223,17 +223,18 @@ def plot_path(series, trend):
     points = [trend.points[k] for k in series.kernels if k in trend.points]
     x = [xs[p.kernel] for p in points]
     y = [p.median for p in points]
-    err = [[max(p.median - p.ci[0], 0) for p in points], [max(p.ci[1] - p.median, 0) for p in points]]
+    err = [[max(p.median - p.ci[0], 0) for p in points],
+           [max(p.ci[1] - p.median, 0) for p in points]]
     ax.errorbar(x, y, yerr=err, fmt="o-", color="#2c6fbb", capsize=3, linewidth=1.2,
                 label="median, 95% CI")
     for step in trend.marked():
         c = step.change
         regression = c.verdict == REGRESSION
+        color = "#c0392b" if regression else "#1e8449"
         ax.plot(xs[step.after], c.new_median, marker="^" if regression else "v",
-                markersize=11, zorder=3, color="#c0392b" if regression else "#1e8449", linestyle="none")
+                markersize=11, zorder=3, color=color, linestyle="none")
         ax.annotate(format_pct(c.change), (xs[step.after], c.new_median),
-                    textcoords="offset points", xytext=(8, 6), fontsize=8,
-                    color="#c0392b" if regression else "#1e8449")
+                    textcoords="offset points", xytext=(8, 6), fontsize=8, color=color)
     for before, after, diffs in series.env_changes:
         if any(d.kind in (envdiff.BOOT, envdiff.MACHINE) for d in diffs):
             ax.axvline((xs[before] + xs[after]) / 2, color="#999999", linestyle=":",

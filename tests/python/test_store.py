@@ -56,7 +56,8 @@ def test_add_list_and_load_back(tmp_path, results, capsys):
         conn.close()
     original = synth.make_results(seed=0)
     syscall_rows = [r["real_time"] for r in original["benchmarks"]
-                    if r["run_name"] == "getpid/syscall/manual_time" and r["run_type"] == "iteration"]
+                    if r["run_name"] == "getpid/syscall/manual_time"
+                    and r["run_type"] == "iteration"]
     assert run.paths["getpid/syscall"].samples_ns == syscall_rows
     assert run.paths["getpid/ia32_syscall"].skipped.startswith("SYSCALL from compat mode")
     assert run.paths["getpid/syscall"].counter("tsc_ticks") is not None
