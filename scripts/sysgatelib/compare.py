@@ -35,6 +35,8 @@ _SEED = 20240511
 TEMPLATE = "compare_page.html.j2"
 # Not kernel entry paths: shown, but kept out of the geometric mean.
 _CONTROL_FAMILIES = ("baseline",)
+# Above this coefficient of variation of the repetitions, a run is too noisy to trust.
+_CV_WARN = 0.05
 
 
 @dataclass
@@ -198,6 +200,7 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             f"(the smallest possible is {floor:.3g}), so nothing can be flagged; "
             "run more repetitions (10 or more)"
         )
+    warnings += _stability_warnings(compared)
     lost = [r for r in rows if r.base and not r.new]
     if lost:
         warnings.append(
@@ -220,6 +223,34 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         geomean_change=geomean, geomean_paths=len(ratios), warnings=warnings,
         differences=diffs,
     )
+
+
+def _stability_warnings(compared):
+    """Signs that the machine, not the kernel, moved the numbers (pyperf-style remedies)."""
+    lines = []
+    controls = [r for r in compared if r.name.split("/", 1)[0] in _CONTROL_FAMILIES
+                and r.result.verdict != NO_CHANGE]
+    if controls:
+        lines.append(
+            "the control paths moved ("
+            + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in controls)
+            + "): no kernel change moves a plain call, so the machine was not in the same "
+            "state in both runs (load, frequency, host contention) and the verdicts are not "
+            "trustworthy; rerun both on a quiet machine with the CPU pinned"
+        )
+    unstable = []
+    for r in compared:
+        worst = max(stats.cv(r.base), stats.cv(r.new))
+        if worst > _CV_WARN:
+            unstable.append((worst, r.name))
+    if unstable:
+        unstable.sort(reverse=True)
+        shown = ", ".join(f"{name} {value * 100:.0f}%" for value, name in unstable[:4])
+        lines.append(
+            f"unstable results: CV above {_CV_WARN * 100:g}% in {len(unstable)} path(s) "
+            f"({shown}); pin the CPU (--cpu), stop other load, or raise the repetitions"
+        )
+    return lines
 
 
 def _label(run):

@@ -61,6 +61,18 @@ def test_large_change_without_significance_is_no_change():
     assert any("no p-value can fall below alpha" in w for w in result.warnings)
 
 
+def test_a_disturbed_machine_is_called_out():
+    # A busy machine slows everything, the plain call included: say so, loudly.
+    busy = {name: 1.3 for name, _, base in synth.PATHS if not isinstance(base, str)}
+    result = compare.compare_runs(_run(seed=1), _run(seed=2, shift=busy))
+    assert any(w.startswith("the control paths moved (baseline/empty_loop +")
+               for w in result.warnings)
+    noisy = compare.compare_runs(_run(seed=1), _run(seed=2, noise=0.2))
+    assert any(w.startswith("unstable results: CV above 5%") for w in noisy.warnings)
+    quiet = compare.compare_runs(_run(seed=1), _run(seed=2, shift={"getpid/syscall": 1.1}))
+    assert quiet.warnings == []
+
+
 def test_identical_samples_compare_cleanly():
     change = compare.compare_samples([100.0] * 10, [100.0] * 10)
     assert change.change == 0 and change.p_value == 1.0 and change.verdict == compare.NO_CHANGE
