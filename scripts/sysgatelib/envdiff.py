@@ -21,7 +21,8 @@ _MACHINE_KEYS = (
 )
 _CONDITION_KEYS = (
     "sysgate_version", "glibc_version", "clocksource", "perf_event_paranoid",
-    "cpufreq_governor", "turbo", "smt", "seccomp", "tracer_pid", "pinned_cpu",
+    "cpufreq_governor", "turbo", "smt", "seccomp", "seccomp_filters", "tracer_pid",
+    "tracing_active", "pinned_cpu",
     "tsc_invariant", "emulated",
 )
 # Boot options that name the kernel image or initrd: they change with every kernel.
