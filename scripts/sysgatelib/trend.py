@@ -200,6 +200,9 @@ def render_terminal(all_series, alpha, threshold_pct):
                 )
             for d in block["diffs"]:
                 lines.append(f"  changed ({d.kind}): {d}")
+        if len(series.kernels) == 1:
+            lines.append("note: one kernel only; add runs of other kernels to see a trend "
+                         "(`sysgate compare` compares runs of one kernel)")
         extra = {k: n for k, n in series.other_runs.items() if n}
         if extra:
             lines.append(

@@ -108,6 +108,7 @@ def test_environment_changes_between_kernels_are_listed(db):
 
 def test_emulated_runs_are_their_own_series_and_host_filter_works(db):
     only = _series(db, host="qemu-guest")
+    assert "note: one kernel only" in trend.render_terminal(only, 0.01, 2)
     assert len(only) == 1 and only[0].emulated and only[0].kernels == ["6.18.1"]
     assert [s.host_name for s in _series(db, host="bench-vm-1")] == ["bench-vm-1"]
 
