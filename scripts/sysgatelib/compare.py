@@ -217,8 +217,12 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         geomean = float(gmean(ratios)) - 1.0
     else:
         geomean = math.nan
+    base_label, new_label = _label(base), _label(new)
+    if base_label == new_label:  # two runs of one kernel: tell them apart on the chart
+        base_label = f"{base_label} ({os.path.basename(base.source)})"
+        new_label = f"{new_label} ({os.path.basename(new.source)})"
     return Comparison(
-        base_label=_label(base), new_label=_label(new), base_source=base.source,
+        base_label=base_label, new_label=new_label, base_source=base.source,
         new_source=new.source, alpha=alpha, threshold=threshold, rows=rows,
         geomean_change=geomean, geomean_paths=len(ratios), warnings=warnings,
         differences=diffs,
