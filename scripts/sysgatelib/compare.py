@@ -386,8 +386,8 @@ def plot_medians(comparison):
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("ns per call (median of repetitions, 95% CI; log scale)")
-    ax.set_title("median latency per path: regressions in red, improvements in green")
-    ax.legend(loc="lower right")
+    fig.suptitle("median latency per path: regressions in red, improvements in green")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
     ax.grid(axis="x", which="both", alpha=0.3)
     return fig
 
