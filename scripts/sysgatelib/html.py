@@ -41,6 +41,8 @@ def fmt_count(value):
     """Counts per call: whole numbers when large, two decimals when small."""
     if value is None or math.isnan(value):
         return "–"
+    if value == 0:
+        return "0"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
@@ -160,7 +162,8 @@ def _facts(run):
     if run.emulated:
         hypervisor = f"{hypervisor or 'guest'}, emulated (TCG)"
     date = ctx.get("run_started") or ctx.get("date")
-    freq = [f"{k} {ctx[k]}" for k in ("cpufreq_governor", "turbo", "smt") if k in ctx]
+    freq = [f"{label} {ctx[k]}" for k, label in
+            (("cpufreq_governor", "governor"), ("turbo", "turbo"), ("smt", "SMT")) if k in ctx]
     facts = [
         ("Host", ctx.get("host_name")),
         ("CPU", cpu),

@@ -38,10 +38,11 @@ def bootstrap_median_ci(samples, confidence=0.95, resamples=2000, seed=0):
     if len(samples) < 2 or len(set(samples)) < 2:
         value = median(samples)
         return (value, value)
-    from scipy import stats  # imported late: `sysgate run` must start without scipy
+    import numpy  # imported late: `sysgate run` must start without scipy
+    from scipy import stats
 
     result = stats.bootstrap(
-        (list(samples),), statistics.median, confidence_level=confidence,
-        n_resamples=resamples, method="percentile", random_state=seed, vectorized=False,
+        (list(samples),), numpy.median, confidence_level=confidence,
+        n_resamples=resamples, method="percentile", random_state=seed, vectorized=True,
     )
     return (float(result.confidence_interval.low), float(result.confidence_interval.high))
