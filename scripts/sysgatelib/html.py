@@ -111,7 +111,7 @@ def _mitigations(context):
     for _, status in items:
         lowered = status.lower()
         kind = ("vulnerable" if lowered.startswith("vulnerable") else
-                "mitigated" if lowered.startswith("mitigation") else
+                "mitigated" if "mitigation" in lowered else
                 "not affected" if lowered.startswith("not affected") else "other")
         counts[kind] = counts.get(kind, 0) + 1
     summary = ", ".join(f"{counts[k]} {k}" for k in
