@@ -174,3 +174,11 @@ def test_cli_bad_file_among_good_ones_renders_nothing(tmp_path):
                   "-o", str(tmp_path / "out"))
     assert result.returncode == 2 and "nope.json: no such file" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_real_sysgate_bench_output_renders(tmp_path):
+    # Written by this repository's sysgate_bench on the development VM (one repetition).
+    (run,), _, text, page = _render(["vm_sysgate_bench_1rep.json"], tmp_path)
+    assert page.rows == _grouped(run) and "lmbench/open_close" in page.rows
+    assert 'data-check="int80_apic"' in text
+    assert {"latency.png", "crossing.png", "distribution.png"} <= set(page.images)
