@@ -203,7 +203,7 @@ def _families(run, columns):
                     "ns": fmt_ns(stats.kbest_mean(samples)),
                     "median": fmt_ns(stats.median(samples)),
                     "ci": f"{fmt_ns(low)}–{fmt_ns(high)}" if len(samples) > 1 else "",
-                    "cv": f"{stats.cv(samples):.1%}",
+                    "cv": f"{stats.cv(samples):.1%}" if len(samples) > 1 else "–",
                     "reps": len(samples),
                     "cells": [fmt(value(run, path)) for _, _, _, value, fmt in columns],
                 })

@@ -151,8 +151,10 @@ def _hbars(runs, groups, value, *, title, xlabel, colour_key=None, log=True,
     _bands(ax, groups, [len(names) for _, names in groups], band_labels)
     if log:
         ax.set_xscale("log")
-        low, high = ax.get_xlim()
-        ax.set_xlim(low, high * 4)  # room for the value labels
+        # Bars start at the left edge: put it on a whole decade below the smallest value
+        # so that bar lengths compare, and leave room on the right for the value labels.
+        smallest = min(v for vs in values for v in vs if v is not None and v > 0)
+        ax.set_xlim(10 ** math.floor(math.log10(smallest)), ax.get_xlim()[1] * 4)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", which="major", color="#dddddd", zorder=1)
     if len(runs) > 1:
