@@ -24,9 +24,9 @@ PERCENTILES = (("p50_ns", "p50", "o"), ("p90_ns", "p90", "s"), ("p99_ns", "p99",
 _RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
                 "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 _KEY_COLOURS = {
-    "loop": "#c7c7c7", "call": "#7f7f7f", "asm": "#7f7f7f", "vdso": "#2ca02c", "glibc": "#1f77b4", "syscall": "#9467bd",
-    "sysenter": "#17becf", "vsyscall": "#ff7f0e", "vsyscall_page": "#ff7f0e",
-    "int80": "#d62728",
+    "loop": "#c7c7c7", "call": "#7f7f7f", "asm": "#7f7f7f", "vdso": "#2ca02c",
+    "glibc": "#1f77b4", "syscall": "#9467bd", "sysenter": "#17becf", "vsyscall": "#ff7f0e",
+    "vsyscall_page": "#ff7f0e", "int80": "#d62728",
 }
 _OTHER_COLOUR = "#bcbd22"
 _WIDTH_IN = 10.0
