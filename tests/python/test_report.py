@@ -182,3 +182,16 @@ def test_real_sysgate_bench_output_renders(tmp_path):
     assert page.rows == _grouped(run) and "lmbench/open_close" in page.rows
     assert 'data-check="int80_apic"' in text
     assert {"latency.png", "crossing.png", "distribution.png"} <= set(page.images)
+
+
+def test_empty_results_and_mathtext_in_names_render(tmp_path):
+    empty = load.parse({"context": {}, "benchmarks": []}, "empty.json")
+    odd_row = {"name": "odd/$\\bad{x/manual_time", "run_type": "iteration",
+               "real_time": 5.0, "time_unit": "ns", "label": "$x^"}
+    odd = load.parse({"context": {"host_name": "$\\frac{a", "hypervisor": "none"},
+                      "benchmarks": [odd_row, dict(odd_row, real_time=6.0)]}, "odd.json")
+    index = report.render_report([empty, odd], tmp_path)
+    with open(index, encoding="utf-8") as handle:
+        text = handle.read()
+    assert 'data-path="odd/$\\bad{x"' in text
+    assert os.path.exists(tmp_path / "latency.png")
