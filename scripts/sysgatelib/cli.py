@@ -10,6 +10,7 @@ from .errors import UserError
 # Modules under sysgatelib that each add one or more subcommands.
 _COMMAND_MODULES = (
     "run",
+    "deps",
     "report",
 )
 
@@ -23,14 +24,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _COMMAND_MODULES:
-        module_name = f"{__package__}.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # a command whose module has not landed on this branch yet
-        module.register(sub)
+        importlib.import_module(f"{__package__}.{name}").register(sub)
     return parser
 
 

@@ -1,19 +1,34 @@
-"""Shared set-up for the Python tests: import sysgatelib from scripts/, find fixtures."""
-
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPTS = os.path.join(ROOT, "scripts")
-FIXTURES = os.path.join(ROOT, "tests", "python", "fixtures")
-ARTIFACTS = os.path.join(ROOT, "tests", "artifacts")
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+FIXTURES = ROOT / "tests" / "python" / "fixtures"
+ARTIFACTS = ROOT / "tests" / "artifacts"  # gitignored: screenshots for a human to look at
+sys.path.insert(0, str(SCRIPTS))
 
-if SCRIPTS not in sys.path:
-    sys.path.insert(0, SCRIPTS)
+from sysgatelib import build  # noqa: E402
 
 
-@pytest.fixture
-def fixture_path():
-    return lambda name: os.path.join(FIXTURES, name)
+@pytest.fixture(scope="session")
+def bench():
+    """The benchmark binary, built (incrementally) if needed."""
+    return build.build()
+
+
+def sysgate(*args, **kwargs):
+    """Runs the CLI the way a user does, with Debian's Python."""
+    return subprocess.run(
+        ["/usr/bin/python3", str(SCRIPTS / "sysgate"), *map(str, args)],
+        capture_output=True, text=True, cwd=kwargs.pop("cwd", ROOT),
+        env=kwargs.pop("env", os.environ.copy()), **kwargs,
+    )
+
+
+def run_bench(binary, *args, timeout=120):
+    return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
