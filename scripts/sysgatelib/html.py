@@ -73,18 +73,19 @@ def _cycles(run, path):
 
 
 def _ratio(run, path):
-    ratio = path.counter("ratio_to_call")
-    if ratio is not None:
-        return ratio
+    """ns/call over baseline/call's, as the terminal summary has it; else the TSC counter."""
     call = plot.leading_ns(run, "baseline/call")
-    return stats.kbest_mean(path.samples_ns) / call if call else None
+    if call:
+        return stats.kbest_mean(path.samples_ns) / call
+    return path.counter("ratio_to_call")
 
 
 OPTIONAL_COLUMNS = (
     ("tsc_ticks", "TSC ticks", "TSC ticks per call: reference ticks, not core cycles",
      _counter("tsc_ticks"), fmt_count),
     ("cycles", "cycles", "core cycles per call, counted by the PMU", _cycles, fmt_count),
-    ("ratio", "× call", "TSC ticks per call divided by baseline/call's", _ratio, fmt_ratio),
+    ("ratio", "× call", "ns/call divided by baseline/call's: how many plain calls the path "
+     "costs", _ratio, fmt_ratio),
     ("kernel_entries", "kernel entries", "kernel entries per call", _counter("kernel_entries"),
      fmt_count),
     ("mode_switches", "mode switches", "user/kernel transitions per call (PMU far branches)",
@@ -210,7 +211,9 @@ def _families(run, columns):
                 if path.name in flagged:
                     row["flags"].append("vDSO fell back to a syscall")
             elif path.skipped is None:
-                row["skipped"] = "no measurement in the file"
+                row["skipped"] = "skipped: no measurement in the file"
+            elif not path.skipped.startswith("failed"):
+                row["skipped"] = f"skipped: {path.skipped}"
             rows.append(row)
         view.append({"name": family, "rows": rows})
     return view
