@@ -263,4 +263,5 @@ def render(runs, charts):
     title = "sysgate report: " + (views[0]["label"] if len(views) == 1
                                   else f"{len(views)} runs")
     return template.render(title=title, runs=views, charts=charts, version=VERSION,
-                           kbest=stats.KBEST_DEFAULT)
+                           kbest=stats.kbest_k(max((len(p.samples_ns) for r in runs
+                                                    for p in r.paths.values()), default=0)))

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, deps, load, summary
+from . import build, deps, load, report, summary
 from .errors import UserError
 
 ROOT = build.ROOT
@@ -182,7 +182,7 @@ def write_results(partial, final, extra_context):
 
 
 def command(args):
-    phases = Phases(4)
+    phases = Phases(5)
     out_dir = Path(args.output) if args.output else default_output_dir()
     final = out_dir / "results.json"
     if final.exists():
@@ -223,5 +223,10 @@ def command(args):
     run = load.load(final)
     print(summary.format_table(run))
     phases.done()
+
+    phases.next("report")
+    index = report.render_report([run], out_dir)
+    phases.done()
     print(f"results: {final}")
+    print(f"report:  {index}")
     return 0

@@ -13,11 +13,17 @@ import statistics
 KBEST_DEFAULT = 3
 
 
+def kbest_k(n, k=KBEST_DEFAULT):
+    """How many of n repetitions the k-best mean averages: k, but never more than a third
+    of them (so 3 repetitions give the minimum, not the plain mean)."""
+    return max(1, min(k, n // 3))
+
+
 def kbest_mean(samples, k=KBEST_DEFAULT):
-    """Mean of the k smallest samples (all of them when there are fewer)."""
+    """Mean of the kbest_k(len(samples), k) smallest samples."""
     if not samples:
         return math.nan
-    best = sorted(samples)[: max(1, min(k, len(samples)))]
+    best = sorted(samples)[: kbest_k(len(samples), k)]
     return statistics.fmean(best)
 
 

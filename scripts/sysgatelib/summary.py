@@ -61,9 +61,9 @@ def format_table(run):
     lines.append(line(header))
     lines.append("-" * len(lines[0]))
     lines.extend("" if r is None else line(r) for r in body)
+    reps = max((len(p.samples_ns) for p in run.paths.values()), default=0)
     lines.append(
-        f"ns/call: mean of the {stats.KBEST_DEFAULT} fastest of "
-        f"{max((len(p.samples_ns) for p in run.paths.values()), default=0)} repetitions "
+        f"ns/call: mean of the {stats.kbest_k(reps)} fastest of {reps} repetitions "
         "(k-best); median beside it. x call: ns/call divided by baseline/call's."
     )
     return "\n".join(lines)

@@ -77,7 +77,9 @@ def test_plain_google_benchmark_file_loads_without_sysgate_context(tmp_path):
 
 def test_kbest_mean_and_median():
     samples = [130.0, 104.0, 125.0, 105.0, 106.0, 140.0]
-    assert stats.kbest_mean(samples, 3) == pytest.approx(105.0)
+    assert stats.kbest_mean(samples, 3) == pytest.approx(104.5)  # 6 samples: k = 2
+    assert stats.kbest_mean(samples * 2, 3) == pytest.approx((104 + 104 + 105) / 3)  # 12: 3
+    assert stats.kbest_mean([130.0, 104.0, 125.0]) == 104.0  # 3 samples: the minimum
     assert stats.median(samples) == pytest.approx(115.5)
     low, high = stats.bootstrap_median_ci(samples)
     assert low <= stats.median(samples) <= high

@@ -15,8 +15,11 @@ def test_quick_run_writes_results_and_prints_the_summary(bench, tmp_path):
     assert {"run_seconds", "run_started", "sysgate_command"} <= set(data["context"])
     names = {r["run_name"].removesuffix("/manual_time") for r in data["benchmarks"]}
     assert CORE_PATHS <= names
-    for phase in ("[1/4] dependencies", "[2/4] build", "[3/4] measure", "[4/4] results"):
+    for phase in ("[1/5] dependencies", "[2/5] build", "[3/5] measure", "[4/5] results",
+                  "[5/5] report"):
         assert phase in done.stdout
+    assert (out / "index.html").exists()
+    assert f"report:  {out / 'index.html'}" in done.stdout
     for name in CORE_PATHS:
         assert name in done.stdout, f"{name} missing from the summary"
     assert f"results: {results}" in done.stdout
