@@ -10,8 +10,9 @@
 //   on start      <- "sysgate-ia32 1 pid=<pid> vendor=<CPUID vendor> sysinfo=<hex>"
 //   probe V       <- "ok" | "skip <reason>"
 //   run V N       <- "ok <tsc ticks> <last result>" | "err <message>"
-//   percall V N   <- "ok <k> <ticks_1> ... <ticks_k>"  (k <= N single calls, each timed)
-//                    | "err <message>"
+//   percall V N T <- "ok <k> <ticks_1> ... <ticks_k>" | "err <message>": up to N single
+//                    calls, each between its own TSC pair, stopping once T ticks have
+//                    passed (k <= N; T = 0: no time limit)
 //   quit or EOF   -> the helper exits 0
 // V is a variant: call, int80, sysenter, vdso, syscall, and ud2 (a test path that always
 // faults). `run` and `percall` refuse a path whose probe failed. N < 2^32.
@@ -153,8 +154,8 @@ class Helper {
 
   std::string Handle(const std::string& request) {
     char verb[16] = {}, name[16] = {};
-    unsigned long long n = 0;
-    int fields = std::sscanf(request.c_str(), "%15s %15s %llu", verb, name, &n);
+    unsigned long long n = 0, budget = 0;
+    int fields = std::sscanf(request.c_str(), "%15s %15s %llu %llu", verb, name, &n, &budget);
     const Variant* v = fields >= 2 ? FindVariant(name) : nullptr;
     if (!v) return "err unknown request or variant: '" + request + "'";
     std::string_view cmd = verb;
@@ -163,7 +164,9 @@ class Helper {
       return reason ? "skip " + *reason : "ok";
     }
     if (cmd != "run" && cmd != "percall") return "err unknown verb: '" + request + "'";
-    if (fields != 3 || n > UINT32_MAX) return "err bad count: '" + request + "'";
+    if (fields != (cmd == "run" ? 3 : 4) || n > UINT32_MAX) {
+      return "err bad request: '" + request + "'";
+    }
     if (std::optional<std::string> reason = Probe(*v)) return "err " + *reason;
     const uint32_t arg = ArgFor(*v);
     const uint32_t count = static_cast<uint32_t>(n);
@@ -177,15 +180,17 @@ class Helper {
     }
     // percall: single calls, each between its own fenced TSC pair, as sysgate_bench's
     // per-call pass does in-process; the caller subtracts the pair overhead.
-    std::vector<uint64_t> samples(count);
-    for (uint64_t& s : samples) {
+    std::vector<uint64_t> samples;
+    samples.reserve(count);
+    const uint64_t start = TscStart();
+    while (samples.size() < count && (budget == 0 || TscStart() - start < budget)) {
       uint64_t t0 = TscStart();
       v->loop(1, arg);
-      s = TscStop() - t0;
+      samples.push_back(TscStop() - t0);
     }
     std::string out = "ok";
     out += ' ';
-    out += std::to_string(count);
+    out += std::to_string(samples.size());
     for (uint64_t s : samples) out += ' ' + std::to_string(s);
     return out;
   }
