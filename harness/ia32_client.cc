@@ -138,6 +138,18 @@ bool Ia32Client::Run(std::string_view variant, uint64_t iterations, uint64_t* ti
   return false;
 }
 
+bool Ia32Client::Check(std::string_view variant, uint64_t iterations, uint64_t* result,
+                       std::string* error) {
+  std::string reply;
+  if (!Request("check " + std::string(variant) + " " + std::to_string(iterations), &reply,
+               error)) {
+    return false;
+  }
+  if (std::sscanf(reply.c_str(), "ok %" SCNu64, result) == 1) return true;
+  *error = reply.rfind("err ", 0) == 0 ? reply.substr(4) : "ia32 helper: " + reply;
+  return false;
+}
+
 bool Ia32Client::PerCall(std::string_view variant, uint64_t max_samples, uint64_t budget_ticks,
                          std::vector<uint64_t>* samples, std::string* error) {
   std::string reply;

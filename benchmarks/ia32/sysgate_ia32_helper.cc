@@ -13,6 +13,8 @@
 //   percall V N T <- "ok <k> <ticks_1> ... <ticks_k>" | "err <message>": up to N single
 //                    calls, each between its own TSC pair, stopping once T ticks have
 //                    passed (k <= N; T = 0: no time limit)
+//   check V N     <- "ok <last result>" | "err <message>": runs V with known values in
+//                    ebx, esi, edi, ebp and says which ones it failed to preserve
 //   quit or EOF   -> the helper exits 0
 // V is a variant: call, int80, sysenter, vdso, syscall, and ud2 (a test path that always
 // faults). `run` and `percall` refuse a path whose probe failed. N < 2^32.
@@ -42,6 +44,9 @@ uint32_t sysgate32_sysenter_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_syscall_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_vdso_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_ud2_loop(uint32_t iterations, uint32_t arg);
+// asm/ia32/checkasm32.asm: eax = result, edx = mask of clobbered callee-saved registers
+uint64_t sysgate32_checked_call(uint32_t (*stub)(uint32_t, uint32_t), uint32_t iterations,
+                                uint32_t arg);
 }
 
 namespace sysgate {
@@ -163,13 +168,26 @@ class Helper {
       std::optional<std::string> reason = Probe(*v);
       return reason ? "skip " + *reason : "ok";
     }
-    if (cmd != "run" && cmd != "percall") return "err unknown verb: '" + request + "'";
-    if (fields != (cmd == "run" ? 3 : 4) || n > UINT32_MAX) {
+    if (cmd != "run" && cmd != "percall" && cmd != "check") {
+      return "err unknown verb: '" + request + "'";
+    }
+    if (fields != (cmd == "percall" ? 4 : 3) || n > UINT32_MAX) {
       return "err bad request: '" + request + "'";
     }
     if (std::optional<std::string> reason = Probe(*v)) return "err " + *reason;
     const uint32_t arg = ArgFor(*v);
     const uint32_t count = static_cast<uint32_t>(n);
+    if (cmd == "check") {
+      uint64_t r = sysgate32_checked_call(v->loop, count, arg);
+      uint32_t clobbered = static_cast<uint32_t>(r >> 32);
+      if (clobbered == 0) return "ok " + std::to_string(static_cast<uint32_t>(r));
+      std::string names;
+      const char* kRegs[] = {"ebx", "esi", "edi", "ebp", "esp"};
+      for (int i = 0; i < 5; ++i) {
+        if (clobbered & (1u << i)) names += std::string(" ") + kRegs[i];
+      }
+      return "err clobbered:" + names;
+    }
     if (cmd == "run") {
       uint64_t t0 = TscStart();
       uint32_t result = v->loop(count, arg);

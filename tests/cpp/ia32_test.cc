@@ -74,6 +74,22 @@ TEST(Ia32Client, EveryAvailableGetpidPathReturnsTheHelpersPid) {
   EXPECT_GE(available, 2);
 }
 
+// checkasm in 32 bits: known values in ebx, esi, edi, ebp survive every stub.
+TEST(Ia32Client, EveryAvailableStubPreservesTheCalleeSavedRegisters) {
+  SYSGATE_REQUIRE_HELPER();
+  Ia32Client client(kHelper);
+  SYSGATE_REQUIRE_RUNNING(client);
+  for (const char* variant : {"call", "int80", "sysenter", "vdso", "syscall"}) {
+    SCOPED_TRACE(variant);
+    if (client.Probe(variant)) continue;
+    for (uint64_t n : {0u, 1u, 5u}) {
+      uint64_t result = 0;
+      std::string error;
+      EXPECT_TRUE(client.Check(variant, n, &result, &error)) << "n=" << n << ": " << error;
+    }
+  }
+}
+
 TEST(Ia32Client, ZeroIterationsReturnZeroAndTheCallBaselineItsConstant) {
   SYSGATE_REQUIRE_HELPER();
   Ia32Client client(kHelper);
