@@ -40,9 +40,10 @@ SYSGATE32_FUNC call_loop
     LOOP_EPILOGUE
 
 ; sysgate32_int80_getpid_loop: getpid/ia32_int80. The legacy software interrupt
-; (entry_INT80_compat -> do_int80_syscall_32). The kernel preserves every register but
-; eax. Like the 64-bit int80 row, it pays the CVE-2024-25744 APIC ISR check on non-FRED
-; kernels (arch/x86/entry/syscall_32.c, int80_is_external()).
+; (entry_INT80_compat before 6.7; the int80_emulation IDT entry, do_int80_emulation() in
+; arch/x86/entry/syscall_32.c, since), returning with IRET. The kernel preserves every
+; register but eax. Like the 64-bit int80 row it pays the CVE-2024-25744 check on non-FRED
+; kernels (int80_is_external() reads the APIC in-service register).
 ;   in: iterations, arg (unused)   out: eax = the pid   clobbers: flags
 SYSGATE32_FUNC int80_getpid_loop
     LOOP_PROLOGUE
