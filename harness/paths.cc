@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "harness/ia32_paths.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
 
@@ -47,6 +48,7 @@ std::vector<Path> CorePaths() {
 
 std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
+  for (Path& path : Ia32Paths()) all.push_back(path);
   return all;
 }
 
