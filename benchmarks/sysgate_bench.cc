@@ -207,10 +207,10 @@ std::string SkipReason(const Path& path) {
 }
 
 void ListPaths() {
-  std::printf("%-34s %-10s %-22s %s\n", "path", "mechanism", "baseline", "status");
+  std::printf("%-34s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
   for (const Path& path : AllPaths()) {
     std::string reason = SkipReason(path);
-    std::printf("%-34.*s %-10.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
+    std::printf("%-34.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
                 path.name.data(), static_cast<int>(path.mechanism.size()),
                 path.mechanism.data(), static_cast<int>(path.baseline.size()),
                 path.baseline.data(),

@@ -22,7 +22,10 @@ def rows(run):
     call = run.paths.get(CALL)
     call_ns = stats.kbest_mean(call.samples_ns) if call and call.samples_ns else None
     out = []
+    families = {}  # family -> its paths, families in order of first appearance
     for path in run.paths.values():
+        families.setdefault(path.family, []).append(path)
+    for path in (p for group in families.values() for p in group):
         if not path.samples_ns:
             reason = path.skipped or "no samples"
             note = reason if reason.startswith("failed") else f"skipped: {reason}"
