@@ -1,0 +1,287 @@
+// sysgate_bench: every path of the table as a Google Benchmark row, timed with the TSC.
+//
+// Google Benchmark's flags work as usual (--benchmark_filter, --benchmark_repetitions,
+// --benchmark_out=FILE --benchmark_out_format=json, ...). sysgate's own:
+//   --cpu=N        pin the measuring thread to CPU N (default: the last allowed CPU)
+//   --cpu=none     do not pin
+//   --list-paths   print the path table with each path's availability and exit
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "harness/cycle_clock.h"
+#include "harness/environment.h"
+#include "harness/paths.h"
+#include "harness/per_call.h"
+#include "harness/pinning.h"
+
+namespace sysgate {
+namespace {
+
+// Each batch should take about this long: long enough that the rdtscp pair and Google
+// Benchmark's loop bookkeeping (tens of ns) vanish in it, short enough that a batch rarely
+// contains a timer interrupt.
+constexpr double kBatchSeconds = 20e-6;
+constexpr uint64_t kMaxBatch = 1u << 20;
+// The per-call pass: at most this many single calls, or this long, per repetition.
+constexpr size_t kPerCallSamples = 2000;
+constexpr double kPerCallSeconds = 0.005;
+
+struct Options {
+  std::optional<int> cpu;  // nullopt: the default CPU
+  bool pin = true;
+  bool list_paths = false;
+};
+
+// What every row needs from start-up: the clock and the baseline.
+struct Calibration {
+  double tsc_hz = 0;
+  uint64_t pair_overhead = 0;     // ticks of an empty TscStart/TscStop pair
+  double call_ticks = 0;          // ticks per baseline/call
+};
+
+Calibration g_calibration;
+
+[[noreturn]] void Usage(const std::string& problem) {
+  std::fprintf(stderr, "error: %s\nusage: sysgate_bench [--cpu=N|none] [--list-paths] "
+               "[google benchmark flags; --help lists them]\n", problem.c_str());
+  std::exit(2);
+}
+
+// Takes sysgate's flags out of argv so Google Benchmark sees only its own.
+Options ParseOptions(int* argc, char** argv) {
+  Options opt;
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--list-paths") {
+      opt.list_paths = true;
+    } else if (arg == "--cpu" || arg.rfind("--cpu=", 0) == 0) {
+      std::string value;
+      if (arg == "--cpu") {
+        if (i + 1 >= *argc) Usage("--cpu needs a CPU number or 'none'");
+        value = argv[++i];
+      } else {
+        value = std::string(arg.substr(6));
+      }
+      if (value == "none") {
+        opt.pin = false;
+        continue;
+      }
+      char* end = nullptr;
+      long cpu = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || cpu < 0) {
+        Usage("--cpu: '" + value + "' is not a CPU number");
+      }
+      opt.cpu = static_cast<int>(cpu);
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  argv[out] = nullptr;
+  return opt;
+}
+
+// Runs one batch of `path` and returns the TSC ticks it took.
+bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
+                  uint64_t* result, std::string* error) {
+  if (path.timed) return path.timed(n, arg, ticks, result, error);
+  uint64_t t0 = TscStart();
+  *result = path.loop(n, arg);
+  *ticks = TscStop() - t0;
+  return true;
+}
+
+// A power of two near kBatchSeconds worth of calls, from the best of three short trials.
+bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error) {
+  constexpr uint64_t kTrial = 8;
+  uint64_t best = UINT64_MAX, ticks = 0, result = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (!MeasureBatch(path, kTrial, arg, &ticks, &result, error)) return false;
+    best = std::min(best, ticks);
+  }
+  double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
+  double want = kBatchSeconds * g_calibration.tsc_hz / per_call;
+  uint64_t b = 1;
+  while (b * 2 <= want && b < kMaxBatch) b *= 2;
+  *batch = b;
+  return true;
+}
+
+Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) {
+  std::vector<uint64_t> samples;
+  samples.reserve(kPerCallSamples);
+  const uint64_t budget = static_cast<uint64_t>(kPerCallSeconds * g_calibration.tsc_hz);
+  const uint64_t start = TscStart();
+  uint64_t ticks = 0, result = 0;
+  while (samples.size() < kPerCallSamples && TscStart() - start < budget) {
+    if (!MeasureBatch(path, 1, arg, &ticks, &result, error)) break;
+    samples.push_back(ticks);
+  }
+  return ComputePercentiles(std::move(samples), g_calibration.pair_overhead,
+                            g_calibration.tsc_hz);
+}
+
+void RunPath(benchmark::State& state, const Path* path, const std::string& skip_reason) {
+  state.SetLabel(std::string(path->mechanism));
+  if (!skip_reason.empty()) {
+    state.SkipWithError(("skipped: " + skip_reason).c_str());
+    return;
+  }
+  const uint64_t arg = path->arg ? path->arg() : 0;
+  std::string error;
+  uint64_t batch = 1;
+  if (!ChooseBatch(*path, arg, &batch, &error)) {
+    state.SkipWithError(("skipped: " + error).c_str());
+    return;
+  }
+  uint64_t total_ticks = 0, result = 0;
+  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(batch))) {
+    uint64_t ticks = 0;
+    if (!MeasureBatch(*path, batch, arg, &ticks, &result, &error)) {
+      state.SkipWithError(("skipped: " + error).c_str());
+      break;
+    }
+    total_ticks += ticks;
+    state.SetIterationTime(static_cast<double>(ticks) / g_calibration.tsc_hz);
+  }
+  if (state.error_occurred()) return;
+  if (path->expect && result != path->expect()) {
+    char message[160];
+    std::snprintf(message, sizeof message,
+                  "failed: last call returned %" PRIu64 ", expected %" PRIu64, result,
+                  path->expect());
+    state.SkipWithError(message);
+    return;
+  }
+  using benchmark::Counter;
+  state.counters["tsc_ticks"] = Counter(static_cast<double>(total_ticks), Counter::kAvgIterations);
+  state.counters["ratio_to_call"] =
+      Counter(static_cast<double>(total_ticks) / g_calibration.call_ticks, Counter::kAvgIterations);
+  state.counters["batch"] = static_cast<double>(batch);
+
+  Percentiles pc = PerCallPass(*path, arg, &error);
+  state.counters["p50_ns"] = pc.p50_ns;
+  state.counters["p90_ns"] = pc.p90_ns;
+  state.counters["p99_ns"] = pc.p99_ns;
+  state.counters["p999_ns"] = pc.p999_ns;
+  state.counters["percall_samples"] = static_cast<double>(pc.samples);
+  state.counters["percall_outliers"] = static_cast<double>(pc.outliers);
+}
+
+// The probe's reason, or "" when the path can run here.
+std::string SkipReason(const Path& path) {
+  if (!path.probe) return "";
+  std::optional<std::string> reason = path.probe();
+  return reason ? *reason : "";
+}
+
+void ListPaths() {
+  std::printf("%-34s %-10s %-22s %s\n", "path", "mechanism", "baseline", "status");
+  for (const Path& path : AllPaths()) {
+    std::string reason = SkipReason(path);
+    std::printf("%-34.*s %-10.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
+                path.name.data(), static_cast<int>(path.mechanism.size()),
+                path.mechanism.data(), static_cast<int>(path.baseline.size()),
+                path.baseline.data(),
+                reason.empty() ? "available" : ("skipped: " + reason).c_str());
+  }
+}
+
+Calibration Calibrate(const TscInfo& tsc) {
+  Calibration c;
+  c.tsc_hz = tsc.hz;
+  c.pair_overhead = MeasureTscPairOverhead();
+  // Best of several long batches: the divisor of every ratio must not carry a spike.
+  constexpr uint64_t kCalls = 1u << 16;
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 7; ++i) {
+    uint64_t t0 = TscStart();
+    sysgate_call_loop(kCalls, 0);
+    best = std::min(best, TscStop() - t0);
+  }
+  c.call_ticks = static_cast<double>(best) / kCalls;
+  return c;
+}
+
+void Warn(const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); }
+
+// Warnings about things that make every number of this run wrong, with the remedy.
+void WarnAboutEnvironment(const std::vector<std::pair<std::string, std::string>>& ctx) {
+  for (const auto& [key, value] : ctx) {
+    if (key == "tracing_active" && value != "none" && value != kUnknown) {
+      Warn("tracing is active (" + value + "): every syscall takes the slow path; "
+           "echo nop > /sys/kernel/tracing/current_tracer and clear set_event");
+    } else if (key == "seccomp" && value != "0" && value != kUnknown) {
+      Warn("a seccomp filter is attached to this process (Seccomp: " + value +
+           "): each syscall runs it; run outside the container or sandbox");
+    } else if (key == "tracer_pid" && value != "0" && value != kUnknown) {
+      Warn("this process is being ptraced (TracerPid " + value + "): syscalls are slowed");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sysgate
+
+int main(int argc, char** argv) {
+  using namespace sysgate;
+  Options opt = ParseOptions(&argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  if (opt.list_paths) {
+    ListPaths();
+    return 0;
+  }
+
+  int cpu = -1;
+  if (opt.pin) {
+    cpu = opt.cpu.value_or(DefaultCpu());
+    std::string error;
+    if (!PinToCpu(cpu, &error)) {
+      if (opt.cpu) {
+        std::fprintf(stderr, "error: --cpu=%d: %s\n", cpu, error.c_str());
+        return 2;
+      }
+      Warn(error + "; running unpinned");
+      cpu = -1;
+    }
+  }
+
+  TscInfo tsc = CalibrateTsc();
+  if (!tsc.invariant) {
+    Warn("the TSC is not invariant (no constant_tsc/nonstop_tsc): ns figures may drift "
+         "with frequency changes");
+  }
+  g_calibration = Calibrate(tsc);
+
+  auto ctx = CaptureEnvironment("", cpu);
+  ctx.emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
+  ctx.emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
+  ctx.emplace_back("tsc_calibration", tsc.how);
+  ctx.emplace_back("tsc_pair_overhead_ticks", std::to_string(g_calibration.pair_overhead));
+  ctx.emplace_back("baseline_call_tsc_ticks", std::to_string(g_calibration.call_ticks));
+  ctx.emplace_back("sysgate_version", SYSGATE_VERSION);
+  WarnAboutEnvironment(ctx);
+  for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
+
+  for (const Path& path : AllPaths()) {
+    benchmark::RegisterBenchmark(std::string(path.name).c_str(), RunPath, &path,
+                                 SkipReason(path))
+        ->UseManualTime()
+        ->Unit(benchmark::kNanosecond);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,46 @@
+#include "harness/probe.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sysgate {
+
+std::optional<std::string> ProbeInChild(const std::function<bool()>& body, int timeout_ms) {
+  pid_t pid = fork();
+  if (pid < 0) return std::string("cannot fork to probe: ") + std::strerror(errno);
+  if (pid == 0) {
+    // The child must not run atexit handlers or flush the parent's stdio buffers.
+    _exit(body() ? 0 : 1);
+  }
+  int status = 0;
+  for (int waited_ms = 0;; waited_ms += 1) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return std::string("waitpid: ") + std::strerror(errno);
+    if (waited_ms >= timeout_ms) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return "timed out after " + std::to_string(timeout_ms) + " ms";
+    }
+    timespec ms{0, 1'000'000};
+    nanosleep(&ms, nullptr);
+  }
+  if (WIFEXITED(status)) {
+    if (WEXITSTATUS(status) == 0) return std::nullopt;
+    return "wrong result";
+  }
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    std::string name = sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "signal";
+    return name + " (" + strsignal(sig) + ")";
+  }
+  return "unknown child status " + std::to_string(status);
+}
+
+}  // namespace sysgate
