@@ -32,7 +32,7 @@ CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sy
 _PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+~-]+$")
 # (repetitions, min_time seconds) of a full run and of --quick.
 FULL_RUN = (10, 0.2)
-QUICK_RUN = (2, 0.01)
+QUICK_RUN = (3, 0.05)
 DEFAULT_TIMEOUT_S = 900.0
 QUICK_TIMEOUT_S = 300.0
 
@@ -172,8 +172,10 @@ def _image_dependency(deb):
 # --------------------------------------------------------------------------- results
 
 
-def guest_argv(quick, cpu=0):
-    repetitions, min_time = QUICK_RUN if quick else FULL_RUN
+def guest_argv(quick, cpu=0, repetitions=None, min_time=None):
+    default_reps, default_min_time = QUICK_RUN if quick else FULL_RUN
+    repetitions = repetitions or default_reps
+    min_time = min_time or default_min_time
     return [
         f"--benchmark_out={initramfs.RESULTS_PATH}", "--benchmark_out_format=json",
         f"--benchmark_repetitions={repetitions}", f"--benchmark_min_time={min_time}",
@@ -181,12 +183,19 @@ def guest_argv(quick, cpu=0):
     ]
 
 
-def annotate(raw, accel, append, release_from_console):
+def annotate(raw, accel, append, release_from_console, status=0):
     """The guest's results with the host-side context keys; raises KernelError if broken."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KernelError(f"the results file from the guest is not JSON: {exc}") from exc
+        if not raw:
+            why = "the guest sent an empty results file"
+        else:
+            why = f"the results file from the guest is not JSON ({exc})"
+        if status:
+            died = f" (signal {status - 128})" if status > 128 else ""
+            why = f"the benchmark exited with status {status}{died}; {why}"
+        raise KernelError(why) from exc
     if not isinstance(data, dict) or not isinstance(data.get("context"), dict) \
             or not isinstance(data.get("benchmarks"), list):
         raise KernelError("the results file from the guest has no context/benchmarks")
@@ -263,14 +272,16 @@ class Runner:
         bench = Path(self.args.bench)
         if not bench.is_file():
             raise UserError(f"{bench}: benchmark binary not found; build it first "
-                            "(cmake --preset default && cmake --build build) or pass --bench")
+                            "(cmake --preset release && cmake --build --preset release) or pass --bench")
         qemu.qemu_binary()
         binaries = [str(bench)] + initramfs.find_helpers(str(bench))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix="sysgate-kernels-"))
         self.initrd = str(self.work / "initrd.gz")
         t = Timer()
-        names = initramfs.build(binaries, guest_argv(self.args.quick), {}, self.initrd,
+        argv = guest_argv(self.args.quick, repetitions=self.args.repetitions,
+                          min_time=self.args.min_time)
+        names = initramfs.build(binaries, argv, {}, self.initrd,
                                 CACHE_DIR, hostname=f"{socket.gethostname()}-qemu")
         libs = sum(1 for n in names if ".so" in os.path.basename(n))
         size = os.path.getsize(self.initrd) / 2**20
@@ -313,7 +324,11 @@ class Runner:
         log_path.write_text(result.console)
         if not result.ok:
             raise KernelError(f"{result.reason}; console: {log_path}", result.console_tail())
-        data = annotate(result.results, self.accel, self.args.append, result.kernel_release)
+        try:
+            data = annotate(result.results, self.accel, self.args.append,
+                            result.kernel_release, result.status)
+        except KernelError as exc:
+            raise KernelError(f"{exc}; console: {log_path}", result.console_tail()) from exc
         release = data["context"].get("kernel_release", release)
         results_path = self.out_dir / results_name(release, self.args.append)
         results_path.write_text(json.dumps(data, indent=2) + "\n")
@@ -399,6 +414,10 @@ def register(subparsers):
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK_RUN[0]} repetitions of {QUICK_RUN[1]} s per path "
                         f"(default {FULL_RUN[0]} of {FULL_RUN[1]} s)")
+    p.add_argument("--repetitions", type=int, metavar="N",
+                   help="override the repetitions per path")
+    p.add_argument("--min-time", type=float, metavar="S",
+                   help="override the minimum seconds per repetition")
     p.add_argument("--timeout", type=float, metavar="S",
                    help=f"seconds one guest may take, boot included (default "
                         f"{DEFAULT_TIMEOUT_S:g}, {QUICK_TIMEOUT_S:g} with --quick)")
