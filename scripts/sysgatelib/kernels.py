@@ -271,8 +271,8 @@ class Runner:
         """Everything shared by the kernels: the initramfs. Errors here end the command."""
         bench = Path(self.args.bench)
         if not bench.is_file():
-            raise UserError(f"{bench}: benchmark binary not found; build it first "
-                            "(cmake --preset release && cmake --build --preset release) or pass --bench")
+            raise UserError(f"{bench}: benchmark binary not found; build it first (cmake "
+                            "--preset release && cmake --build --preset release) or pass --bench")
         qemu.qemu_binary()
         binaries = [str(bench)] + initramfs.find_helpers(str(bench))
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -285,8 +285,9 @@ class Runner:
                                 CACHE_DIR, hostname=f"{socket.gethostname()}-qemu")
         libs = sum(1 for n in names if ".so" in os.path.basename(n))
         size = os.path.getsize(self.initrd) / 2**20
-        self.progress.line(f"initramfs {t.lap():.1f} s: {', '.join(map(os.path.basename, binaries))}"
-                           f" + {libs} libraries, {size:.1f} MiB")
+        shipped = ", ".join(os.path.basename(b) for b in binaries)
+        self.progress.line(f"initramfs {t.lap():.1f} s: {shipped} + {libs} libraries, "
+                           f"{size:.1f} MiB")
 
     def choose_accel(self, vmlinuz):
         if self.accel:

@@ -29,7 +29,7 @@ _BEGIN = re.compile(r"SYSGATE-RESULTS-BEGIN bytes=(\d+)")
 _END = re.compile(r"SYSGATE-RESULTS-END status=(-?\d+)")
 _KERNEL_RELEASE = re.compile(r"sysgate-init: up: kernel (\S+)")
 # The console lines that say why a guest died, worth quoting first.
-_PANIC = re.compile(r"Kernel panic|BUG:|Oops|not syncing|Unable to mount|No working init")
+_PANIC = re.compile(r"(?:Kernel panic|BUG:|Oops|No working init).*")
 
 # Kernel options every boot gets: the console on ttyS0, and a panic or oops ends QEMU
 # (with -no-reboot) instead of waiting for the timeout.
@@ -152,7 +152,7 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None):
     elif release is None:
         panic = _PANIC.search(console)
         reason = ("the kernel did not reach the init" +
-                  (f" ({panic.group(0)})" if panic else
+                  (f" ({panic.group(0).strip()[:160]})" if panic else
                    " (not a bootable image, or it died before the console came up)"))
     else:
         reason = "the guest powered off without sending results"
