@@ -152,9 +152,13 @@ def _extract_vmlinuz(deb, unpacked):
         if proc.wait() != 0 and not found:
             raise KernelError(f"{deb}: dpkg-deb failed: {err}")
     unpacked.parent.mkdir(parents=True, exist_ok=True)
-    if found:
+    try:
+        if not found:
+            raise FileExistsError
         os.replace(tmp, unpacked)
-    else:
+    except OSError:  # nothing to keep, or another sysgate unpacked it meanwhile
+        for name in found:
+            os.unlink(tmp / name)
         os.rmdir(tmp)
     return sorted(unpacked.glob("vmlinuz-*")) if found else []
 

@@ -147,7 +147,9 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None):
     elif timed_out:
         reason = f"no results after {timeout_s:g} s: the guest hung or is too slow (killed)"
     elif proc.returncode != 0:
-        last = qemu_output.splitlines()[-1] if qemu_output else ""
+        lines = qemu_output.splitlines()
+        errors = [ln for ln in lines if "error" in ln.lower()]
+        last = (errors or lines or [""])[0 if errors else -1]
         reason = f"QEMU exited with status {proc.returncode}" + (f": {last}" if last else "")
     elif release is None:
         panic = _PANIC.search(console)
