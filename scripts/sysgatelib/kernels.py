@@ -240,20 +240,26 @@ def default_db():
         return REPO_ROOT / "reports" / "history.sqlite"
 
 
-def render_trend(db_path, releases, out_dir):
-    """The trend page over `releases`, or None when the trend module is not here.
-
-    Hook for the history store's trend (issue 7): trend.render_trend(db_path, out_dir,
-    kernels=[...]) returning the page's path.
-    """
+def render_trend(db_path, run_ids, out_dir, progress):
+    """The trend page (issue 7's trend module) over the series that hold the runs just
+    filed, plus this host's own hardware series; None when the module is not here."""
     try:
         trend = importlib.import_module(f"{__package__}.trend")
+        store = importlib.import_module(f"{__package__}.store")
     except ImportError:
         return None
-    render = getattr(trend, "render_trend", None)
-    if render is None:
-        return None
-    return render(db_path, out_dir, kernels=releases)
+    conn = store.open_store(db_path)
+    try:
+        series = trend.build_series(conn)
+    finally:
+        conn.close()
+    host = socket.gethostname()
+    wanted = set(run_ids)
+    keep = [s for s in series
+            if wanted & set(s.run_ids.values()) or (s.host_name == host and not s.emulated)]
+    alpha, threshold = trend.DEFAULT_ALPHA, trend.DEFAULT_THRESHOLD_PCT
+    progress.line(trend.render_terminal(keep, alpha, threshold))
+    return trend.write_outputs(keep, out_dir, alpha, threshold)
 
 
 # --------------------------------------------------------------------------- command
@@ -395,7 +401,8 @@ def _cmd_kernels(args):
             progress.line(f"note: the history store is not in this checkout; results are in "
                           f"{runner.out_dir}, not filed")
         else:
-            page = render_trend(args.db, [r[0] for r in filed], runner.out_dir)
+            page = render_trend(args.db, [r[2] for r in filed], runner.out_dir / "trend",
+                                progress)
             if page:
                 progress.line(f"trend: {page}")
             else:
