@@ -252,3 +252,30 @@ def test_debian_cloud_kernel_boots_under_tcg_and_files_its_results(
         conn.close()
     assert [r.kernel_release for r in runs] == ["6.1.0-47-cloud-amd64"]
     assert runs[0].emulated
+
+
+def test_qemu_command_line():
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86_64 not installed (qemu-system-x86)")
+    cmd = qemu.command("vmlinuz", "initrd.gz", "mitigations=off", "tcg", "c.log", "d.log")
+    assert cmd[cmd.index("-accel") + 1] == "tcg" and cmd[cmd.index("-cpu") + 1] == "max"
+    append = cmd[cmd.index("-append") + 1].split()
+    assert {"console=ttyS0", "panic=-1", "mitigations=off"} <= set(append)
+    assert "-no-reboot" in cmd  # a panic (panic=-1) ends QEMU instead of rebooting
+    # The console first, the results port second, as guest_init.c expects.
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "-serial"] == [
+        "file:c.log", "file:d.log"]
+    kvm = qemu.command("vmlinuz", "initrd.gz", "", "kvm", "c.log", "d.log")
+    assert kvm[kvm.index("-cpu") + 1] == "host"
+
+
+@pytest.mark.slow
+def test_a_guest_that_does_not_finish_is_killed_at_the_timeout(bench_dir, tmp_path, capsys):
+    _debian_kernel()
+    args = _parse([SLOW_KERNEL, "--quick", "--accel", "tcg", "--timeout", "1", "--no-db",
+                   "--bench", str(bench_dir / "sysgate_bench"), "-o", str(tmp_path / "out")])
+    with pytest.raises(UserError, match=SLOW_KERNEL):
+        kernels._cmd_kernels(args)
+    out = capsys.readouterr().out
+    assert "no results after 1 s" in out and "killed" in out
+    assert list((tmp_path / "out").glob("*.console.log"))
