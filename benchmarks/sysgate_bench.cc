@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,7 +104,15 @@ bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
 }
 
 // A power of two near kBatchSeconds worth of calls, from the best of three short trials.
+// Chosen once per path and kept: Google Benchmark requires every repetition of a row to
+// run the same number of iterations (statistics.cc checks it), and KeepRunningBatch
+// rounds the count to a multiple of the batch.
 bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error) {
+  static std::map<const Path*, uint64_t> chosen;
+  if (auto it = chosen.find(&path); it != chosen.end()) {
+    *batch = it->second;
+    return true;
+  }
   constexpr uint64_t kTrial = 8;
   uint64_t best = UINT64_MAX, ticks = 0, result = 0;
   for (int i = 0; i < 3; ++i) {
@@ -114,7 +123,7 @@ bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* e
   double want = kBatchSeconds * g_calibration.tsc_hz / per_call;
   uint64_t b = 1;
   while (b * 2 <= want && b < kMaxBatch) b *= 2;
-  *batch = b;
+  *batch = chosen[&path] = b;
   return true;
 }
 
@@ -281,7 +290,13 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);
   }
-  benchmark::RunSpecifiedBenchmarks();
+  // Rows are named <path>/manual_time, and --benchmark_filter matches that full name.
+  size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (ran == 0) {
+    std::fprintf(stderr, "error: no path matches --benchmark_filter (rows are named "
+                 "<path>/manual_time; see --list-paths)\n");
+    return 2;
+  }
   return 0;
 }

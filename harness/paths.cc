@@ -32,6 +32,7 @@ std::vector<Path> CorePaths() {
     {"getpid/glibc",              "glibc",   GlibcGetpidLoop,              "baseline/call",    nullptr,    ExpectPid},
     {"getpid/glibc_syscall",      "glibc",   GlibcSyscallGetpidLoop,       "baseline/call",    nullptr,    ExpectPid},
     {"getpid/syscall",            "syscall", sysgate_syscall_getpid_loop,  "baseline/call",    nullptr,    ExpectPid},
+    {"getpid/syscall_fn",         "syscall", sysgate_syscall_getpid_call_loop, "getpid/syscall", nullptr, ExpectPid},
     {"getpid/int80",              "int80",   sysgate_int80_getpid_loop,    "getpid/syscall",   nullptr,    ExpectPid,    ProbeInt80},
     {"getppid/syscall",           "syscall", sysgate_syscall_getppid_loop, "baseline/call",    nullptr,    ExpectPpid},
     {"lmbench/read",              "glibc",   ReadZeroLoop,                 "getppid/syscall",  DevZeroFd,  ExpectOne},
