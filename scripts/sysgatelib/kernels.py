@@ -24,15 +24,16 @@ import time
 from pathlib import Path
 
 from . import initramfs, qemu
+from . import run as host_run
 from .errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BENCH = REPO_ROOT / "build" / "benchmarks" / "sysgate_bench"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sysgate"
 _PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+~-]+$")
-# (repetitions, min_time seconds) of a full run and of --quick.
-FULL_RUN = (10, 0.2)
-QUICK_RUN = (3, 0.05)
+# (repetitions, min_time seconds) of a full run and of --quick: what `sysgate run` uses.
+FULL_RUN = (host_run.DEFAULT_REPETITIONS, host_run.DEFAULT_MIN_TIME)
+QUICK_RUN = (host_run.QUICK_REPETITIONS, host_run.QUICK_MIN_TIME)
 DEFAULT_TIMEOUT_S = 900.0
 QUICK_TIMEOUT_S = 300.0
 
@@ -183,7 +184,8 @@ def guest_argv(quick, cpu=0, repetitions=None, min_time=None):
     return [
         f"--benchmark_out={initramfs.RESULTS_PATH}", "--benchmark_out_format=json",
         f"--benchmark_repetitions={repetitions}", f"--benchmark_min_time={min_time}",
-        "--cpu", str(cpu),
+        # As `sysgate run`: repetitions of all paths in random order.
+        "--benchmark_enable_random_interleaving=true", f"--cpu={cpu}",
     ]
 
 

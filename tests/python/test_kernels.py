@@ -225,9 +225,8 @@ def test_debian_cloud_kernel_boots_under_tcg_and_files_its_results(
     bench = REAL_BENCH if REAL_BENCH.exists() else bench_dir / "sysgate_bench"
     db = tmp_path / "history.sqlite"
     bad = _truncated_kernel(tmp_path, vmlinuz)
-    # One repetition keeps this test about booting and transport, not about the suite.
-    args = _parse([str(bad), SLOW_KERNEL, "--quick", "--repetitions", "1", "--accel", "tcg",
-                   "--db", str(db), "--bench", str(bench), "-o", str(tmp_path / "out")])
+    args = _parse([str(bad), SLOW_KERNEL, "--quick", "--accel", "tcg", "--db", str(db),
+                   "--bench", str(bench), "-o", str(tmp_path / "out")])
     with pytest.raises(UserError, match=str(bad)):
         kernels._cmd_kernels(args)
     out = capsys.readouterr().out
