@@ -331,7 +331,7 @@ class Runner:
                 self.progress.step("run", step.lap())
 
         result = qemu.boot(vmlinuz, self.initrd, self.args.append, self.accel,
-                           self.args.timeout, str(guest_dir), on_event)
+                           self.args.timeout, str(guest_dir), on_event, self.args.qemu_cpu)
         release = result.kernel_release or _slug(os.path.basename(vmlinuz))
         log_path = self.out_dir / (results_name(release, self.args.append)[:-5] + ".console.log")
         log_path.write_text(result.console)
@@ -445,6 +445,9 @@ def register(subparsers):
                         "(default build/benchmarks/sysgate_bench)")
     p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
                    help="auto: KVM if a probe guest boots under it, else TCG")
+    p.add_argument("--qemu-cpu", metavar="MODEL",
+                   help="QEMU's -cpu (default host under KVM, max under TCG; "
+                        "'max,vendor=GenuineIntel' for an Intel-like TCG guest)")
     p.add_argument("--keep", action="store_true",
                    help="keep the initramfs and QEMU logs (printed at the end)")
     p.set_defaults(func=_cmd_kernels)

@@ -80,8 +80,11 @@ def decode_results(data_text):
     return int(end.group(1)), data
 
 
-def command(kernel, initrd, append, accel, console_path, data_path, memory_mb=1024):
-    cpu = "host" if accel == "kvm" else "max"
+def command(kernel, initrd, append, accel, console_path, data_path, memory_mb=1024,
+            cpu=None):
+    # TCG's "max" model calls itself AuthenticAMD: the guest takes AMD's paths (no ia32
+    # SYSENTER from compat mode). `-cpu max,vendor=GenuineIntel` makes it an Intel.
+    cpu = cpu or ("host" if accel == "kvm" else "max")
     return [
         qemu_binary(), "-nodefaults", "-display", "none", "-no-reboot",
         "-accel", accel, "-cpu", cpu, "-m", str(memory_mb), "-smp", "1",
@@ -91,7 +94,7 @@ def command(kernel, initrd, append, accel, console_path, data_path, memory_mb=10
     ]
 
 
-def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None):
+def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None, cpu=None):
     """Run one guest to completion (or the timeout); never raises for a guest failure.
 
     on_event(name) is called once for each milestone the console shows, in order:
@@ -102,7 +105,7 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None):
     for p in (console_path, data_path):
         if os.path.exists(p):
             os.unlink(p)
-    cmd = command(kernel, initrd, append, accel, console_path, data_path)
+    cmd = command(kernel, initrd, append, accel, console_path, data_path, cpu=cpu)
     start = time.monotonic()
     # Its own session, so a timeout kills QEMU and nothing else.
     # QEMU's own messages go to a file: a pipe nobody reads while polling could fill up.
