@@ -23,12 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import initramfs, qemu
+from . import build, deps, initramfs, qemu
 from . import run as host_run
 from .errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_BENCH = REPO_ROOT / "build" / "benchmarks" / "sysgate_bench"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sysgate"
 _PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+~-]+$")
 # (repetitions, min_time seconds) of a full run and of --quick: what `sysgate run` uses.
@@ -280,17 +279,32 @@ class Runner:
         self.work = None
 
     def prepare(self):
-        """Everything shared by the kernels: the initramfs. Errors here end the command."""
-        bench = Path(self.args.bench)
-        if not bench.is_file():
-            raise UserError(f"{bench}: benchmark binary not found; build it first (cmake "
-                            "--preset release && cmake --build --preset release) or pass --bench")
+        """Everything shared by the kernels: packages, the build, the initramfs. Errors
+        here end the command."""
+        t = Timer()
+        if not self.args.no_install:
+            installed = deps.ensure(deps.RUN_PACKAGES + deps.KERNELS_PACKAGES,
+                                    log=self.progress.line)
+            if installed:
+                self.progress.line(f"dependencies {t.lap():.1f} s: installed "
+                                   f"{' '.join(installed)}")
         qemu.qemu_binary()
+        if self.args.bench:
+            bench = Path(self.args.bench)
+        elif self.args.no_build:
+            bench = build.bench_binary()
+        else:
+            t.lap()
+            bench = build.build()
+            self.progress.line(f"build {t.lap():.1f} s: {bench}")
+        if not bench.is_file():
+            raise UserError(f"{bench}: benchmark binary not found; run without --no-build, "
+                            "or pass --bench")
         binaries = [str(bench)] + initramfs.find_helpers(str(bench))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix="sysgate-kernels-"))
         self.initrd = str(self.work / "initrd.gz")
-        t = Timer()
+        t.lap()
         argv = guest_argv(self.args.quick, repetitions=self.args.repetitions,
                           min_time=self.args.min_time)
         names = initramfs.build(binaries, argv, {}, self.initrd,
@@ -440,9 +454,12 @@ def register(subparsers):
     p.add_argument("--no-db", action="store_true", help="do not file the results")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="where results and console logs go (default reports/kernels/<time>)")
-    p.add_argument("--bench", default=str(DEFAULT_BENCH), metavar="PATH",
-                   help="the benchmark binary; sysgate_ia32* beside it goes along "
-                        "(default build/benchmarks/sysgate_bench)")
+    p.add_argument("--bench", metavar="PATH",
+                   help="a benchmark binary to use instead of building "
+                        "build/benchmarks/sysgate_bench; sysgate_ia32* beside it goes along")
+    p.add_argument("--no-install", action="store_true",
+                   help="do not install missing Debian packages")
+    p.add_argument("--no-build", action="store_true", help="use the existing build")
     p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
                    help="auto: KVM if a probe guest boots under it, else TCG")
     p.add_argument("--qemu-cpu", metavar="MODEL",

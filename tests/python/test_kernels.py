@@ -57,7 +57,7 @@ def cache_dir(tmp_path_factory):
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="sysgate")
     kernels.register(parser.add_subparsers())
-    return parser.parse_args(["kernels", *argv])
+    return parser.parse_args(["kernels", "--no-install", *argv])
 
 
 def _archive(binaries, cache_dir, tmp_path):
