@@ -300,14 +300,18 @@ class Runner:
         if not bench.is_file():
             raise UserError(f"{bench}: benchmark binary not found; run without --no-build, "
                             "or pass --bench")
-        binaries = [str(bench)] + initramfs.find_helpers(str(bench))
+        helpers = initramfs.find_helpers(str(bench))
+        binaries = [str(bench)] + helpers
+        # The benchmark may look for its helper beside /proc/self/exe or here.
+        env = {"SYSGATE_IA32_HELPER": f"{initramfs.GUEST_BIN}/{os.path.basename(helpers[0])}"
+               } if helpers else {}
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix="sysgate-kernels-"))
         self.initrd = str(self.work / "initrd.gz")
         t.lap()
         argv = guest_argv(self.args.quick, repetitions=self.args.repetitions,
                           min_time=self.args.min_time)
-        names = initramfs.build(binaries, argv, {}, self.initrd,
+        names = initramfs.build(binaries, argv, env, self.initrd,
                                 CACHE_DIR, hostname=f"{socket.gethostname()}-qemu")
         libs = sum(1 for n in names if ".so" in os.path.basename(n))
         size = os.path.getsize(self.initrd) / 2**20

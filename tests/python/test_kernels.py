@@ -278,3 +278,17 @@ def test_a_guest_that_does_not_finish_is_killed_at_the_timeout(bench_dir, tmp_pa
     out = capsys.readouterr().out
     assert "no results after 1 s" in out and "killed" in out
     assert list((tmp_path / "out").glob("*.console.log"))
+
+
+@pytest.mark.slow
+def test_the_32_bit_helper_runs_in_the_guest(bench_dir, tmp_path, capsys):
+    _debian_kernel()
+    if not (bench_dir / "sysgate_ia32").exists():
+        pytest.skip("cc -m32 does not link here (install gcc-multilib)")
+    args = _parse([SLOW_KERNEL, "--quick", "--accel", "tcg", "--no-db",
+                   "--bench", str(bench_dir / "sysgate_bench"), "-o", str(tmp_path / "out")])
+    assert kernels._cmd_kernels(args) == 0
+    (results,) = (tmp_path / "out").glob("*.json")
+    # The stand-in benchmark ran the stand-in helper through SYSGATE_IA32_HELPER: 0 means
+    # the 32-bit loader and libc were in the initramfs and the kernel ran it.
+    assert json.loads(results.read_text())["context"]["test_ia32_helper_status"] == "0"
