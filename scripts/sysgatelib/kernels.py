@@ -275,7 +275,7 @@ class Runner:
         self.out_dir = Path(args.output)
         self.initrd = None
         self.accel = args.accel if args.accel != "auto" else None
-        self.accel_why = ""
+        self.accel_chosen = False
         self.work = None
 
     def prepare(self):
@@ -320,15 +320,19 @@ class Runner:
                            f"{size:.1f} MiB")
 
     def choose_accel(self, vmlinuz):
-        if self.accel:
+        """Once, at the first kernel: the probe needs a kernel to boot."""
+        if self.accel_chosen:
             return
-        t = Timer()
-        ok, why = qemu.probe_kvm(vmlinuz, self.initrd)
-        self.accel, self.accel_why = ("kvm", "") if ok else ("tcg", why)
-        if ok:
-            self.progress.line(f"accel: KVM ({t.lap():.1f} s probe)")
+        self.accel_chosen = True
+        if self.accel:
+            self.progress.line(f"accel: {self.accel.upper()} (--accel)")
         else:
-            self.progress.line(f"accel: TCG, because {why} ({t.lap():.1f} s probe)")
+            t = Timer()
+            ok, why = qemu.probe_kvm(vmlinuz, self.initrd)
+            self.accel = "kvm" if ok else "tcg"
+            self.progress.line(f"accel: KVM ({t.lap():.1f} s probe)" if ok else
+                               f"accel: TCG, because {why} ({t.lap():.1f} s probe)")
+        if self.accel == "tcg":
             self.progress.line("warning: emulated: timings are not hardware timings; "
                                "every result is marked emulated")
 

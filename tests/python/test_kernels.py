@@ -205,6 +205,7 @@ def test_a_truncated_kernel_is_reported_and_the_next_kernel_still_runs(
     assert out.count("FAILED") == 2
     assert str(bad) in str(exc.value) and str(garbage) in str(exc.value)
     assert "0 of 2 kernels ran" in out
+    assert "warning: emulated" in out  # said once, before the first TCG boot
 
 
 def _debian_kernel():
