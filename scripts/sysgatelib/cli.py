@@ -12,6 +12,7 @@ _COMMAND_MODULES = (
     "run",
     "deps",
     "report",
+    "kernels",
 )
 
 

@@ -19,9 +19,9 @@ RUN_PACKAGES = (
 # What the tests need on top: pytest, Google Benchmark's compare.py, a browser for the
 # report test, and QEMU + cpio for the kernel matrix.
 TEST_PACKAGES = RUN_PACKAGES + (
-    "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86", "cpio",
+    "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
 )
-KERNELS_PACKAGES = ("qemu-system-x86", "cpio")
+KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
 
 GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES}
 
