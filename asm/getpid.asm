@@ -22,6 +22,32 @@ SYSGATE_FUNC syscall_getpid_loop
 .done:
     ret
 
+; sysgate_getpid_fn: getpid as a function, the shape of glibc's wrapper without the PLT.
+;   out: rax = the pid; clobbers rcx, r11
+SYSGATE_FUNC getpid_fn
+    mov eax, NR_GETPID_64
+    syscall
+    ret
+
+; sysgate_syscall_getpid_call_loop: getpid/syscall_fn. Calls sysgate_getpid_fn each
+; iteration. Against getpid/syscall it isolates what a call/ret around the SYSCALL costs:
+; kernels that refill or clear the return stack buffer on the way out (RSB filling,
+; SRSO "Safe RET") make the `ret` after SYSRET mispredict, which is a large part of why
+; glibc's wrappers can cost more than the bare instruction.
+;   in:  rdi = iterations, rsi = arg (unused)
+;   out: rax = the pid
+;   clobbers: rcx, r11, rdi, flags
+SYSGATE_FUNC syscall_getpid_call_loop
+    xor eax, eax
+    test rdi, rdi
+    jz .done
+.loop:
+    call sysgate_getpid_fn
+    dec rdi
+    jnz .loop
+.done:
+    ret
+
 ; sysgate_syscall_getppid_loop: getppid/syscall, what lmbench `lat_syscall null` and
 ; `perf bench syscall basic` time (getppid cannot be cached by any libc).
 ;   in:  rdi = iterations, rsi = arg (unused)

@@ -5,6 +5,8 @@
 //   --cpu=N        pin the measuring thread to CPU N (default: the last allowed CPU)
 //   --cpu=none     do not pin
 //   --list-paths   print the path table with each path's availability and exit
+//   --ia32-helper=PATH  the 32-bit helper behind the getpid/ia32_* rows (default:
+//                  $SYSGATE_IA32_HELPER, else sysgate_ia32_helper next to this binary)
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +23,7 @@
 #include "benchmark/benchmark.h"
 #include "harness/cycle_clock.h"
 #include "harness/environment.h"
+#include "harness/ia32_client.h"
 #include "harness/paths.h"
 #include "harness/per_call.h"
 #include "harness/pinning.h"
@@ -53,7 +57,8 @@ Calibration g_calibration;
 
 [[noreturn]] void Usage(const std::string& problem) {
   std::fprintf(stderr, "error: %s\nusage: sysgate_bench [--cpu=N|none] [--list-paths] "
-               "[google benchmark flags; --help lists them]\n", problem.c_str());
+               "[--ia32-helper=PATH] [google benchmark flags; --help lists them]\n",
+               problem.c_str());
   std::exit(2);
 }
 
@@ -65,6 +70,8 @@ Options ParseOptions(int* argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg == "--list-paths") {
       opt.list_paths = true;
+    } else if (arg.rfind("--ia32-helper=", 0) == 0) {
+      Ia32Client::SetHelperPath(std::string(arg.substr(14)));
     } else if (arg == "--cpu" || arg.rfind("--cpu=", 0) == 0) {
       std::string value;
       if (arg == "--cpu") {
@@ -103,7 +110,15 @@ bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
 }
 
 // A power of two near kBatchSeconds worth of calls, from the best of three short trials.
+// Chosen once per path and kept: Google Benchmark requires every repetition of a row to
+// run the same number of iterations (statistics.cc checks it), and KeepRunningBatch
+// rounds the count to a multiple of the batch.
 bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error) {
+  static std::map<const Path*, uint64_t> chosen;
+  if (auto it = chosen.find(&path); it != chosen.end()) {
+    *batch = it->second;
+    return true;
+  }
   constexpr uint64_t kTrial = 8;
   uint64_t best = UINT64_MAX, ticks = 0, result = 0;
   for (int i = 0; i < 3; ++i) {
@@ -114,7 +129,7 @@ bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* e
   double want = kBatchSeconds * g_calibration.tsc_hz / per_call;
   uint64_t b = 1;
   while (b * 2 <= want && b < kMaxBatch) b *= 2;
-  *batch = b;
+  *batch = chosen[&path] = b;
   return true;
 }
 
@@ -122,6 +137,11 @@ Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) {
   std::vector<uint64_t> samples;
   samples.reserve(kPerCallSamples);
   const uint64_t budget = static_cast<uint64_t>(kPerCallSeconds * g_calibration.tsc_hz);
+  if (path.per_call) {
+    path.per_call(kPerCallSamples, budget, arg, &samples, error);
+    return ComputePercentiles(std::move(samples), g_calibration.pair_overhead,
+                              g_calibration.tsc_hz);
+  }
   const uint64_t start = TscStart();
   uint64_t ticks = 0, result = 0;
   while (samples.size() < kPerCallSamples && TscStart() - start < budget) {
@@ -187,10 +207,10 @@ std::string SkipReason(const Path& path) {
 }
 
 void ListPaths() {
-  std::printf("%-34s %-10s %-22s %s\n", "path", "mechanism", "baseline", "status");
+  std::printf("%-34s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
   for (const Path& path : AllPaths()) {
     std::string reason = SkipReason(path);
-    std::printf("%-34.*s %-10.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
+    std::printf("%-34.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
                 path.name.data(), static_cast<int>(path.mechanism.size()),
                 path.mechanism.data(), static_cast<int>(path.baseline.size()),
                 path.baseline.data(),
@@ -272,6 +292,12 @@ int main(int argc, char** argv) {
   ctx.emplace_back("tsc_pair_overhead_ticks", std::to_string(g_calibration.pair_overhead));
   ctx.emplace_back("baseline_call_tsc_ticks", std::to_string(g_calibration.call_ticks));
   ctx.emplace_back("sysgate_version", SYSGATE_VERSION);
+  {
+    // Starts the ia32 helper (it inherits this thread's pinning); its rows say why if not.
+    const Ia32Client& ia32 = Ia32Client::Shared();
+    ctx.emplace_back("ia32_helper",
+                     ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
+  }
   WarnAboutEnvironment(ctx);
   for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
 
@@ -281,7 +307,13 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);
   }
-  benchmark::RunSpecifiedBenchmarks();
+  // Rows are named <path>/manual_time, and --benchmark_filter matches that full name.
+  size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (ran == 0) {
+    std::fprintf(stderr, "error: no path matches --benchmark_filter (rows are named "
+                 "<path>/manual_time; see --list-paths)\n");
+    return 2;
+  }
   return 0;
 }

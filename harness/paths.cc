@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "harness/ia32_paths.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
 
@@ -32,6 +33,7 @@ std::vector<Path> CorePaths() {
     {"getpid/glibc",              "glibc",   GlibcGetpidLoop,              "baseline/call",    nullptr,    ExpectPid},
     {"getpid/glibc_syscall",      "glibc",   GlibcSyscallGetpidLoop,       "baseline/call",    nullptr,    ExpectPid},
     {"getpid/syscall",            "syscall", sysgate_syscall_getpid_loop,  "baseline/call",    nullptr,    ExpectPid},
+    {"getpid/syscall_fn",         "syscall", sysgate_syscall_getpid_call_loop, "getpid/syscall", nullptr, ExpectPid},
     {"getpid/int80",              "int80",   sysgate_int80_getpid_loop,    "getpid/syscall",   nullptr,    ExpectPid,    ProbeInt80},
     {"getppid/syscall",           "syscall", sysgate_syscall_getppid_loop, "baseline/call",    nullptr,    ExpectPpid},
     {"lmbench/read",              "glibc",   ReadZeroLoop,                 "getppid/syscall",  DevZeroFd,  ExpectOne},
@@ -46,6 +48,7 @@ std::vector<Path> CorePaths() {
 
 std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
+  for (Path& path : Ia32Paths()) all.push_back(path);
   return all;
 }
 

@@ -26,6 +26,11 @@ using ProbeFn = std::optional<std::string> (*)();
 // measured around its own loop. Returns false and sets *error when the batch failed.
 using TimedFn = bool (*)(uint64_t iterations, uint64_t arg, uint64_t* ticks,
                          uint64_t* result, std::string* error);
+// The per-call pass of a path measured out of process: up to `max_samples` single calls,
+// each timed there between its own TSC pair, for at most `budget_ticks`; appends the raw
+// ticks to *ticks. Saves a round trip per sample.
+using PerCallFn = bool (*)(uint64_t max_samples, uint64_t budget_ticks, uint64_t arg,
+                           std::vector<uint64_t>* ticks, std::string* error);
 
 struct Path {
   std::string_view name;       // "getpid/syscall"
@@ -36,6 +41,7 @@ struct Path {
   ExpectFn expect = nullptr;   // null: result not checked
   ProbeFn probe = nullptr;     // null: always available
   TimedFn timed = nullptr;     // set for paths measured out of process
+  PerCallFn per_call = nullptr;  // out of process: the per-call pass (null: `timed` with n=1)
 
   std::string_view family() const { return name.substr(0, name.find('/')); }
 };

@@ -14,6 +14,9 @@ std::optional<std::string> ProbeInChild(const std::function<bool()>& body, int t
   pid_t pid = fork();
   if (pid < 0) return std::string("cannot fork to probe: ") + std::strerror(errno);
   if (pid == 0) {
+    // Default dispositions, so a fault kills the child with its signal even where the
+    // parent installed handlers (sanitizers do): the signal is the reason we report.
+    for (int sig : {SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGTRAP, SIGSYS}) signal(sig, SIG_DFL);
     // The child must not run atexit handlers or flush the parent's stdio buffers.
     _exit(body() ? 0 : 1);
   }

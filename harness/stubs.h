@@ -23,6 +23,8 @@ uint64_t sysgate_dummy_id();
 uint64_t sysgate_call_loop(uint64_t iterations, uint64_t arg);
 // asm/getpid.asm
 uint64_t sysgate_syscall_getpid_loop(uint64_t iterations, uint64_t arg);
+uint64_t sysgate_getpid_fn();
+uint64_t sysgate_syscall_getpid_call_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_syscall_getppid_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_int80_getpid_loop(uint64_t iterations, uint64_t arg);
 }

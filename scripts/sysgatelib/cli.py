@@ -10,6 +10,9 @@ from .errors import UserError
 # Modules under sysgatelib that each add one or more subcommands.
 _COMMAND_MODULES = (
     "run",
+    "deps",
+    "report",
+    "kernels",
     "store",
     "compare",
     "trend",

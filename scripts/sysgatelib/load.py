@@ -111,6 +111,7 @@ def parse(data, source):
         )
     context = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in context.items()}
     paths = {}
+    order = {}  # name -> registration order (family_index), so interleaved runs read in table order
     for index, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("name", row.get("run_name")), str):
             raise UserError(f"{source}: benchmark row {index} has no name")
@@ -118,6 +119,8 @@ def parse(data, source):
             continue  # aggregates are recomputed from the repetitions
         name = path_name(row)
         result = paths.setdefault(name, PathResult(name=name))
+        family_index = row.get("family_index")
+        order.setdefault(name, family_index if _number(family_index) else index)
         result.mechanism = row.get("label", result.mechanism) or result.mechanism
         if row.get("error_occurred"):
             message = str(row.get("error_message", "")).strip()
@@ -134,6 +137,7 @@ def parse(data, source):
     for result in paths.values():
         if result.samples_ns:
             result.skipped = None  # measured in some repetition: not a skip
+    paths = dict(sorted(paths.items(), key=lambda item: order[item[0]]))
     return Run(source=source, context=context, paths=paths)
 
 
@@ -152,9 +156,9 @@ def load(path):
     if not raw.strip():
         raise UserError(f"{source}: empty file")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise UserError(f"{source}: not a text file") from None
+        raise UserError(f"{source}: not a text file (not UTF-8)") from None
     except json.JSONDecodeError as exc:
         raise UserError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "

@@ -13,11 +13,17 @@ import statistics
 KBEST_DEFAULT = 3
 
 
+def kbest_k(n, k=KBEST_DEFAULT):
+    """How many of n repetitions the k-best mean averages: k, but never more than a third
+    of them (so 3 repetitions give the minimum, not the plain mean)."""
+    return max(1, min(k, n // 3))
+
+
 def kbest_mean(samples, k=KBEST_DEFAULT):
-    """Mean of the k smallest samples (all of them when there are fewer)."""
+    """Mean of the kbest_k(len(samples), k) smallest samples."""
     if not samples:
         return math.nan
-    best = sorted(samples)[: max(1, min(k, len(samples)))]
+    best = sorted(samples)[: kbest_k(len(samples), k)]
     return statistics.fmean(best)
 
 
@@ -38,10 +44,11 @@ def bootstrap_median_ci(samples, confidence=0.95, resamples=2000, seed=0):
     if len(samples) < 2 or len(set(samples)) < 2:
         value = median(samples)
         return (value, value)
-    from scipy import stats  # imported late: `sysgate run` must start without scipy
+    import numpy  # imported late: `sysgate run` must start without scipy
+    from scipy import stats
 
     result = stats.bootstrap(
-        (list(samples),), statistics.median, confidence_level=confidence,
-        n_resamples=resamples, method="percentile", random_state=seed, vectorized=False,
+        (list(samples),), numpy.median, confidence_level=confidence,
+        n_resamples=resamples, method="percentile", random_state=seed, vectorized=True,
     )
     return (float(result.confidence_interval.low), float(result.confidence_interval.high))

@@ -26,7 +26,7 @@ TEST(Paths, NamesAreUniqueFamilySlashVariantAndBaselinesExist) {
 TEST(Paths, TheCoreSetIsPresent) {
   for (const char* name :
        {"baseline/empty_loop", "baseline/call", "getpid/glibc", "getpid/glibc_syscall",
-        "getpid/syscall", "getpid/int80", "getppid/syscall", "lmbench/read", "lmbench/write",
+        "getpid/syscall", "getpid/syscall_fn", "getpid/int80", "getppid/syscall", "lmbench/read", "lmbench/write",
         "lmbench/fstat", "lmbench/stat", "lmbench/open_close", "lmbench/close_ebadf"}) {
     EXPECT_NE(FindPath(name), nullptr) << name;
   }

@@ -1,0 +1,93 @@
+// The client side of the 32-bit helper (benchmarks/ia32/sysgate_ia32_helper.cc): starts it
+// once as a co-process and asks it to run ia32 entry paths, which cannot round-trip from a
+// 64-bit process (docs/ia32.md).
+//
+// The helper is a separate process: its loops are timed by the helper itself with the same
+// fenced TSC reads (harness/cycle_clock.h) and the ticks come back over a socket, so the
+// round trip never enters a measurement. It inherits the CPU affinity of the thread that
+// starts it: start it after pinning and both processes share the measuring CPU.
+#ifndef SYSGATE_HARNESS_IA32_CLIENT_H_
+#define SYSGATE_HARNESS_IA32_CLIENT_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sysgate {
+
+// What the helper's baseline/ia32_call loop returns (asm/ia32/getpid32.asm: DUMMY_ID_32).
+inline constexpr uint64_t kSysgate32DummyId = 0x32334753;
+
+// The helper's file name; the default place is next to the running executable.
+inline constexpr const char* kIa32HelperName = "sysgate_ia32_helper";
+// Environment variable that names the helper (overrides the default place).
+inline constexpr const char* kIa32HelperEnv = "SYSGATE_IA32_HELPER";
+
+class Ia32Client {
+ public:
+  // Starts `helper_path`. Never throws: when it cannot start, ok() is false and error()
+  // says why (not found, not executable, the kernel cannot run 32-bit programs, ...).
+  explicit Ia32Client(std::string helper_path);
+  ~Ia32Client();
+  Ia32Client(const Ia32Client&) = delete;
+  Ia32Client& operator=(const Ia32Client&) = delete;
+
+  // The process-wide client the path table uses, started on first use at HelperPath().
+  static Ia32Client& Shared();
+  // Where Shared() starts the helper: the path given to SetHelperPath (--ia32-helper), else
+  // $SYSGATE_IA32_HELPER, else sysgate_ia32_helper next to /proc/self/exe.
+  static std::string HelperPath();
+  // Overrides HelperPath(); call before the first Shared().
+  static void SetHelperPath(std::string path);
+
+  bool ok() const { return fd_ >= 0; }
+  const std::string& error() const { return error_; }
+  const std::string& helper_path() const { return helper_path_; }
+  // The helper's pid (what every ia32 getpid path returns; perf counters attach to it),
+  // or -1 when it is not running.
+  pid_t helper_pid() const { return ok() ? pid_ : -1; }
+  // The CPUID vendor string the helper reported ("AuthenticAMD", "GenuineIntel").
+  const std::string& vendor() const { return vendor_; }
+
+  // nullopt when `variant` ("int80", "sysenter", "vdso", "syscall", "call") runs here,
+  // otherwise why not. The helper decides by running it in a forked child.
+  std::optional<std::string> Probe(std::string_view variant);
+
+  // Runs `variant` `iterations` times in the helper; *ticks is the TSC ticks the helper
+  // measured around its loop, *result the loop's last result.
+  bool Run(std::string_view variant, uint64_t iterations, uint64_t* ticks, uint64_t* result,
+           std::string* error);
+
+  // Runs `variant` through asm/ia32/checkasm32.asm: true when it preserved every cdecl
+  // callee-saved register; *result is its last result, *error names what it clobbered.
+  bool Check(std::string_view variant, uint64_t iterations, uint64_t* result,
+             std::string* error);
+
+  // Up to `max_samples` single calls, each timed by the helper between its own TSC pair,
+  // stopping after `budget_ticks` (0: no limit). Appends the raw ticks to *samples.
+  bool PerCall(std::string_view variant, uint64_t max_samples, uint64_t budget_ticks,
+               std::vector<uint64_t>* samples, std::string* error);
+
+ private:
+  // Sends one request line and reads one reply line. On any failure the helper is
+  // considered dead: it is stopped and every later call fails with the same error.
+  bool Request(const std::string& line, std::string* reply, std::string* error);
+  bool ReadLine(int timeout_ms, std::string* line);
+  void Fail(std::string error);
+  void Stop();
+
+  std::string helper_path_;
+  std::string error_;
+  std::string vendor_;
+  std::string buffer_;  // bytes received after the last complete line
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+}  // namespace sysgate
+
+#endif  // SYSGATE_HARNESS_IA32_CLIENT_H_

@@ -1,0 +1,41 @@
+"""Configure and build the C++ side with CMake (the `release` preset, into build/)."""
+
+import os
+import subprocess
+from pathlib import Path
+
+from .errors import UserError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def build_dir():
+    return Path(os.environ.get("SYSGATE_BUILD_DIR", ROOT / "build"))
+
+
+def bench_binary():
+    return build_dir() / "benchmarks" / "sysgate_bench"
+
+
+def _run(command, what):
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise UserError(f"{what} failed (exit {done.returncode}):\n{tail}")
+    return done.stdout
+
+
+def build(jobs=None):
+    """Configure once, then build incrementally. Returns the benchmark binary's path."""
+    out = build_dir()
+    if not (out / "CMakeCache.txt").exists():
+        if out == ROOT / "build":
+            _run(["cmake", "--preset", "release"], "cmake configure")
+        else:
+            _run(["cmake", "-S", str(ROOT), "-B", str(out), "-DCMAKE_BUILD_TYPE=Release"],
+                 "cmake configure")
+    _run(["cmake", "--build", str(out), "-j", str(jobs or os.cpu_count() or 2)], "build")
+    binary = bench_binary()
+    if not binary.exists():
+        raise UserError(f"{binary}: the build finished but did not produce the benchmark")
+    return binary

@@ -1,0 +1,322 @@
+"""Warnings about a run, each with its remedy, in the style of pyperf's checks.
+
+A check reads only the Run (its context and rows); it never looks at the machine it runs
+on, because the report may be rendered far from where the numbers were taken. Every key
+is optional: a check whose inputs are absent stays silent.
+"""
+
+from dataclasses import dataclass
+
+from . import stats
+
+WARNING = "warning"
+INFO = "info"
+
+# getpid/int80 divided by getpid/syscall: about 1.5-3x on bare metal (the compat entry
+# does more work than the 64-bit one), about 100x in a guest where every int 0x80 reads
+# the APIC in-service register through a VM exit. Above this, the page says why.
+INT80_RATIO_LIMIT = 5.0
+INT80_BARE_METAL_RATIO = "1.5-3x"
+# pyperf warns when the standard deviation is above 10% of the mean.
+CV_LIMIT = 0.10
+# Latency with counters open divided by without; above this, say counting distorted it.
+OBSERVER_LIMIT = 1.10
+# A vDSO row with more kernel entries per call than this fell back to a syscall.
+VDSO_ENTRIES_LIMIT = 0.5
+
+_FALSE = {"", "0", "false", "no", "none", "off", "disabled", "unknown"}
+_PMU_COUNTERS = ("cycles", "cycles_user", "cycles_kernel", "instructions_user",
+                 "instructions_kernel", "mode_switches")
+_VDSO_CAPABLE_CLOCKSOURCES = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of advice: what was seen, why it matters, what to do."""
+
+    key: str  # stable identifier, e.g. "int80_apic"; tests and CSS key on it
+    severity: str  # WARNING or INFO
+    title: str
+    detail: str
+    remedy: str
+
+
+def _truthy(value):
+    return value is not None and str(value).strip().lower() not in _FALSE
+
+
+def _leading(run, name):
+    path = run.paths.get(name)
+    if path is None or not path.samples_ns:
+        return None
+    return stats.kbest_mean(path.samples_ns)
+
+
+_HYPERVISORS = {
+    "KVMKVMKVM": "KVM", "Microsoft Hv": "Hyper-V", "VMwareVMware": "VMware",
+    "XenVMMXenVMM": "Xen", "TCGTCGTCGTCG": "QEMU TCG", "bhyve bhyve": "bhyve",
+    "ACRNACRNACRN": "ACRN", "lrpepyh vr": "Parallels", "QNXQVMBSQG": "QNX",
+}
+
+
+def hypervisor_name(run):
+    """A readable hypervisor name, "bare metal", or None when the file does not say."""
+    signature = run.context.get("hypervisor")
+    if signature is None:
+        return None
+    signature = signature.strip()
+    if signature.lower() in ("", "none"):
+        return "bare metal"
+    return _HYPERVISORS.get(signature, signature)
+
+
+def is_vm(run):
+    """True, False, or None when the file does not say."""
+    hypervisor = run.context.get("hypervisor")
+    if hypervisor is None:
+        return None
+    return hypervisor.strip().lower() not in ("", "none")
+
+
+def int80_ratio(run):
+    """getpid/int80 over getpid/syscall (k-best means), or None when either is missing."""
+    int80 = _leading(run, "getpid/int80")
+    syscall = _leading(run, "getpid/syscall")
+    if int80 is None or not syscall:
+        return None
+    return int80 / syscall
+
+
+def check_emulated(run):
+    if run.emulated:
+        yield Finding(
+            "emulated", WARNING, "Emulated CPU (TCG): timings are not hardware timings",
+            "This run was inside a software-emulated guest. Ratios between paths say little "
+            "and absolute nanoseconds say nothing about real hardware.",
+            "Use these numbers only to check that every path works on this kernel; time on "
+            "bare metal or under KVM.",
+        )
+
+
+def check_vm(run):
+    vm = is_vm(run)
+    ratio = int80_ratio(run)
+    hypervisor = hypervisor_name(run)
+    if ratio is not None and ratio > INT80_RATIO_LIMIT:
+        where = (f"in this {hypervisor} guest" if vm else
+                 "on what the file says is bare metal" if vm is False else
+                 "probably in a guest (the file does not record a hypervisor)")
+        prefix = f"VM detected ({hypervisor}): " if vm else ""
+        yield Finding(
+            "int80_apic", WARNING,
+            f"{prefix}int 0x80 costs {ratio:.0f}x a syscall "
+            f"(bare metal: {INT80_BARE_METAL_RATIO})",
+            f"getpid/int80 is {ratio:.0f} times getpid/syscall {where}. Since the "
+            "CVE-2024-25744 hardening, kernels without FRED read the APIC in-service "
+            "register on every int 0x80; in a guest without full APIC virtualization that "
+            "read (rdmsr 0x814 on x2APIC: the ISR word that holds vector 0x80) exits to the "
+            "hypervisor. The cost is the "
+            "VM's, not the instruction's.",
+            "Compare int 0x80 only on bare metal or on a host with APIC virtualization "
+            "(Intel APICv, AMD AVIC/x2AVIC); in this guest use the syscall rows for the "
+            "cost of entering the kernel.",
+        )
+    elif vm:
+        yield Finding(
+            "vm", INFO, f"Virtual machine detected ({hypervisor})",
+            "Every number includes the hypervisor's share: exits, a virtual APIC and "
+            "host scheduling move syscall costs by 15-20% in phases of a few seconds.",
+            "Read ratios between paths rather than absolute nanoseconds, or run on bare "
+            "metal for hardware costs.",
+        )
+
+
+def vdso_fallbacks(run):
+    for path in run.measured():
+        flagged = path.counter("vdso_fallback")
+        if flagged is not None:
+            if flagged >= 0.5:
+                yield path
+            continue
+        # getpid/ia32_vdso is __kernel_vsyscall: a real syscall entered through the vDSO.
+        if path.variant != "vdso" or path.family == "getpid":
+            continue
+        entries = path.counter("kernel_entries")
+        switches = path.counter("mode_switches")
+        if (entries is not None and entries > VDSO_ENTRIES_LIMIT) or (
+                switches is not None and switches > 2 * VDSO_ENTRIES_LIMIT):
+            yield path
+
+
+def check_vdso_fallback(run):
+    paths = list(vdso_fallbacks(run))
+    if not paths:
+        return
+    clocksource = run.context.get("clocksource")
+    names = ", ".join(p.name for p in paths)
+    detail = (f"{names} entered the kernel on (nearly) every call: the vDSO fell back to "
+              "the system call.")
+    if clocksource and clocksource not in _VDSO_CAPABLE_CLOCKSOURCES:
+        detail += f" The clocksource is {clocksource}, which the vDSO cannot read."
+    yield Finding(
+        "vdso_fallback", WARNING, "vDSO fell back to a system call", detail,
+        "Switch to a vDSO-capable clocksource when the machine offers one "
+        "(cat /sys/devices/system/clocksource/clocksource0/available_clocksource; "
+        "echo tsc > .../current_clocksource, or kvm-clock in a KVM guest).",
+    )
+
+
+def check_tracing(run):
+    ctx = run.context
+    active = []
+    if _truthy(ctx.get("seccomp")):
+        active.append(f"a seccomp filter (Seccomp: {ctx['seccomp']})")
+    if _truthy(ctx.get("tracer_pid")):
+        active.append(f"a ptrace tracer (TracerPid: {ctx['tracer_pid']})")
+    if _truthy(ctx.get("tracing_active")):
+        active.append(f"syscall tracing ({ctx['tracing_active']})")
+    if _truthy(ctx.get("perf_fds_other")):
+        active.append(f"perf event fds held by other processes ({ctx['perf_fds_other']})")
+    if _truthy(ctx.get("audit")):
+        active.append(f"the audit subsystem ({ctx['audit']})")
+    if not active:
+        return
+    yield Finding(
+        "tracing", WARNING, "Tracing, seccomp or audit active during timing",
+        "Active during the timing pass: " + "; ".join(active) + ". Any of these puts "
+        "system calls on the slow path: a syscall tracepoint took getpid from 98 to 152 ns, "
+        "ftrace to 240 ns, an allow-all seccomp filter adds about 12 ns.",
+        "Run outside the sandbox or debugger (containers install seccomp filters: "
+        "docker run --security-opt seccomp=unconfined), stop perf/bpftrace/ftrace "
+        "(echo 0 > /sys/kernel/tracing/tracing_on) and audit rules (auditctl -e 0).",
+    )
+
+
+def check_variation(run):
+    noisy = []
+    for path in run.measured():
+        value = stats.cv(path.samples_ns)
+        if value > CV_LIMIT:
+            noisy.append((value, path.name))
+    if not noisy:
+        return
+    noisy.sort(reverse=True)
+    listed = ", ".join(f"{name} {value:.0%}" for value, name in noisy[:5])
+    more = f" and {len(noisy) - 5} more" if len(noisy) > 5 else ""
+    yield Finding(
+        "high_cv", WARNING, f"Results may be unstable: CV up to {noisy[0][0]:.0%}",
+        f"Coefficient of variation over repetitions above {CV_LIMIT:.0%}: {listed}{more}. "
+        "The leading figure is the mean of the fastest repetitions, which is steadier than "
+        "the median, but the confidence intervals are wide.",
+        "Pin the CPU (--cpu N, ideally an isolcpus= CPU), raise --repetitions, and stop "
+        "other load on the machine.",
+    )
+
+
+def check_pinning(run):
+    if run.context.get("pinned_cpu", "").strip().lower() == "none":
+        yield Finding(
+            "not_pinned", WARNING, "CPU not pinned",
+            "The benchmark thread could migrate between CPUs during timing; a migration "
+            "costs microseconds and changes caches.",
+            "Pin it with --cpu N (choose a CPU kept free with isolcpus= or cset shield).",
+        )
+
+
+def check_frequency(run):
+    ctx = run.context
+    seen = []
+    governor = ctx.get("cpufreq_governor", "").strip()
+    if governor and governor.lower() not in ("performance", "unknown"):
+        seen.append(f"governor {governor}")
+    if _truthy(ctx.get("turbo")):
+        seen.append(f"turbo {ctx['turbo']}")
+    if not seen and ctx.get("cpu_scaling_enabled") == "true":
+        seen.append("Google Benchmark reports CPU scaling enabled")
+    if seen:
+        yield Finding(
+            "frequency", WARNING, "Frequency scaling on",
+            "; ".join(seen).capitalize() + ". The core clock moves with load and "
+            "temperature, so nanoseconds and TSC ticks drift between repetitions.",
+            "cpupower frequency-set -g performance; disable turbo "
+            "(echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo, or "
+            "echo 0 > /sys/devices/system/cpu/cpufreq/boost).",
+        )
+
+
+def has_pmu_counts(run):
+    for name in _PMU_COUNTERS:
+        source = run.context.get(f"counter_source.{name}")
+        if source is not None and source != "pmu":
+            continue
+        if any(p.counter(name) is not None for p in run.measured()):
+            return True
+    return False
+
+
+def check_pmu(run):
+    if not run.is_sysgate or has_pmu_counts(run):
+        return
+    reasons = sorted({v for k, v in run.context.items() if k.startswith("counter_missing.")})
+    detail = "Core cycles, instructions and mode switches were not counted"
+    detail += f": {'; '.join(reasons)}." if reasons else "."
+    paranoid = run.context.get("perf_event_paranoid")
+    if paranoid and paranoid.lstrip("-").isdigit() and int(paranoid) > 1:
+        detail += (f" perf_event_paranoid is {paranoid}: kernel-mode counts need 1 or "
+                   "less, or CAP_PERFMON.")
+    yield Finding(
+        "no_pmu", INFO, "No hardware PMU counts", detail,
+        "Run on bare metal or in a guest with a virtual PMU (e.g. KVM -cpu host,pmu=on); "
+        "sysctl kernel.perf_event_paranoid=1 for kernel-mode counts. TSC ticks and kernel "
+        "entries (from the tracepoint pass) are still shown.",
+    )
+
+
+def check_observer(run):
+    worst = None
+    for path in run.measured():
+        value = path.counter("observer_effect")
+        if value is not None and (worst is None or value > worst[0]):
+            worst = (value, path.name)
+    if worst is None or worst[0] <= OBSERVER_LIMIT:
+        return
+    yield Finding(
+        "observer_effect", INFO,
+        f"Counting slowed calls by up to {worst[0] - 1:+.0%} ({worst[1]})",
+        "The counter columns come from a separate counting pass; with counters or a "
+        "tracepoint open, the calls ran slower than in the timing pass. The latency "
+        "columns were measured with nothing open.",
+        "Read the counter columns as counts per call, not as the cost under counting; "
+        "where a PMU exists, PMU events disturb far less than the raw_syscalls tracepoint.",
+    )
+
+
+def check_tsc(run):
+    if run.context.get("tsc_invariant", "").lower() == "false":
+        yield Finding(
+            "tsc_not_invariant", WARNING, "TSC not invariant",
+            "The TSC rate changes with the core clock or stops in idle states, so TSC "
+            "ticks do not measure time.",
+            "Trust the nanosecond columns only with frequency scaling off; prefer a CPU "
+            "with constant_tsc and nonstop_tsc.",
+        )
+
+
+def check_plain(run):
+    if not run.is_sysgate:
+        yield Finding(
+            "not_sysgate", INFO, "Plain Google Benchmark file",
+            "This file has no sysgate context: no environment, counters or skip reasons "
+            "beyond what Google Benchmark records.",
+            "Produce results with scripts/sysgate run to see the whole page.",
+        )
+
+
+_CHECKS = (check_emulated, check_vm, check_vdso_fallback, check_tracing, check_variation,
+           check_pinning, check_frequency, check_tsc, check_pmu, check_observer, check_plain)
+
+
+def check_run(run):
+    """Every finding for one run, warnings first, in a stable order."""
+    found = [finding for check in _CHECKS for finding in check(run)]
+    return sorted(found, key=lambda f: f.severity != WARNING)

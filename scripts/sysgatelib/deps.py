@@ -1,0 +1,85 @@
+"""The Debian packages sysgate needs, and installing the missing ones.
+
+Everything comes from Debian's archive: nothing is downloaded at build time.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+from .errors import UserError
+
+# What `sysgate run` needs: the toolchain, the libraries, and the report's Python modules.
+RUN_PACKAGES = (
+    "cmake", "g++", "nasm", "gcc-multilib", "g++-multilib",
+    "libbenchmark-dev", "libgtest-dev", "libpfm4-dev",
+    "python3-matplotlib", "python3-scipy", "python3-jinja2",
+)
+# What the tests need on top: pytest, Google Benchmark's compare.py, a browser for the
+# report test, and QEMU + cpio for the kernel matrix.
+TEST_PACKAGES = RUN_PACKAGES + (
+    "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
+)
+KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
+
+GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES}
+
+
+def missing(packages):
+    """The packages dpkg does not report as installed, in the order given."""
+    if not shutil.which("dpkg-query"):
+        raise UserError("dpkg-query not found: sysgate installs its dependencies with Debian's apt")
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", *packages],
+        capture_output=True, text=True, check=False,
+    )
+    installed = {
+        line.split()[0].split(":")[0]
+        for line in result.stdout.splitlines()
+        if line.endswith(" installed")
+    }
+    return [p for p in packages if p not in installed]
+
+
+def ensure(packages, log=print):
+    """Install what is missing (as root) or stop with the exact command to run."""
+    need = missing(packages)
+    if not need:
+        return []
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *need]
+    if os.geteuid() != 0:
+        raise UserError(
+            f"missing Debian packages: {' '.join(need)}: run "
+            f"`sudo apt-get update && sudo {' '.join(command)}` and try again"
+        )
+    log(f"installing {len(need)} Debian packages: {' '.join(need)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for step in (["apt-get", "update", "-qq"], command):
+        done = subprocess.run(step, env=env, stdout=subprocess.DEVNULL, check=False)
+        if done.returncode != 0:
+            raise UserError(f"`{' '.join(step)}` failed with exit status {done.returncode}")
+    still = missing(need)
+    if still:
+        raise UserError(f"apt-get finished but these are still missing: {' '.join(still)}")
+    return need
+
+
+def register(sub):
+    parser = sub.add_parser("deps", help="install the Debian packages sysgate needs")
+    parser.add_argument("group", nargs="?", choices=sorted(GROUPS), default="run",
+                        help="which set: run (default), test, kernels")
+    parser.add_argument("--check", action="store_true",
+                        help="only list what is missing; exit 1 when something is")
+    parser.set_defaults(func=_command)
+
+
+def _command(args):
+    packages = GROUPS[args.group]
+    if args.check:
+        need = missing(packages)
+        print("missing: " + " ".join(need) if need else "all installed")
+        return 1 if need else 0
+    installed = ensure(packages)
+    print(f"installed: {' '.join(installed)}" if installed else "all installed", file=sys.stderr)
+    return 0

@@ -1,0 +1,232 @@
+"""`sysgate run`: install what is missing, build, run the suite, write results.
+
+Phases print as they start, with elapsed time, so a user sees where a minute goes.
+"""
+
+import datetime
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import build, deps, load, report, summary
+from .errors import UserError
+
+ROOT = build.ROOT
+DEFAULT_REPETITIONS = 10
+DEFAULT_MIN_TIME = 0.03  # seconds per repetition and path
+QUICK_REPETITIONS = 3
+QUICK_MIN_TIME = 0.005
+
+
+def register(sub):
+    parser = sub.add_parser(
+        "run", help="install what is missing, build, run the suite, write results and report",
+        description="Measure every path on this machine and write "
+        "reports/<date>-<host>-<kernel>/results.json.",
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: {QUICK_REPETITIONS} repetitions, short batches")
+    parser.add_argument("--repetitions", type=_positive_int, metavar="N",
+                        help=f"repetitions per path (default {DEFAULT_REPETITIONS})")
+    parser.add_argument("--min-time", type=_positive_float, metavar="S",
+                        help=f"seconds per repetition and path (default {DEFAULT_MIN_TIME})")
+    parser.add_argument("--cpu", metavar="N|none",
+                        help="CPU to pin to (default: the last allowed CPU)")
+    parser.add_argument("--filter", metavar="REGEX", help="only the paths matching REGEX")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="results folder (default reports/<date>-<host>-<kernel>)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="do not check or install Debian packages")
+    parser.add_argument("--no-build", action="store_true", help="use the existing build")
+    parser.set_defaults(func=command)
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+class Phases:
+    """Prints `[2/4] build ...` lines with the time each phase took."""
+
+    def __init__(self, total):
+        self.total, self.number, self.start = total, 0, time.monotonic()
+        self.phase_start = self.start
+
+    def next(self, name):
+        self.number += 1
+        self.phase_start = time.monotonic()
+        print(f"[{self.number}/{self.total}] {name}", flush=True)
+
+    def done(self, detail=""):
+        took = time.monotonic() - self.phase_start
+        print(f"      {detail + ' ' if detail else ''}({took:.1f} s)", flush=True)
+
+
+def _safe(text):
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+def default_output_dir(now=None):
+    now = now or datetime.datetime.now()
+    name = f"{now:%Y%m%d-%H%M%S}-{_safe(socket.gethostname())}-{_safe(os.uname().release)}"
+    return ROOT / "reports" / name
+
+
+def bench_command(binary, args, out_file, names):
+    reps = args.repetitions or (QUICK_REPETITIONS if args.quick else DEFAULT_REPETITIONS)
+    min_time = args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)
+    command = [
+        str(binary),
+        f"--benchmark_repetitions={reps}",
+        f"--benchmark_min_time={min_time}",
+        # Repetitions of all paths in random order: a slow phase of the host hits a few
+        # repetitions of many paths instead of every repetition of one path.
+        "--benchmark_enable_random_interleaving=true",
+        f"--benchmark_out={out_file}",
+        "--benchmark_out_format=json",
+    ]
+    if args.cpu is not None:
+        command.append(f"--cpu={args.cpu}")
+    if args.filter:
+        # --filter matches path names; Google Benchmark's filter sees <path>/manual_time.
+        exact = "|".join(re.escape(n) for n in names)
+        command.append(f"--benchmark_filter=^({exact})/manual_time$")
+    return command, reps
+
+
+def select_paths(binary, args):
+    """The path names --list-paths prints, narrowed by --filter."""
+    done = subprocess.run([str(binary), "--list-paths"], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise UserError(f"{binary} --list-paths failed: {done.stderr.strip()}")
+    names = [line.split()[0] for line in done.stdout.splitlines()[1:] if line.strip()]
+    if args.filter:
+        try:
+            pattern = re.compile(args.filter)
+        except re.error as exc:
+            raise UserError(f"--filter {args.filter!r}: not a regular expression: {exc}") from None
+        names = [n for n in names if pattern.search(n)]
+        if not names:
+            raise UserError(f"--filter {args.filter!r}: matches no path (see sysgate_bench --list-paths)")
+    return names
+
+
+def measure(command, expected_rows):
+    """Runs the benchmark, showing how many rows are done; raises on failure."""
+    start = time.monotonic()
+    tty = sys.stdout.isatty()
+    done_rows, last_shown = 0, -1
+    row = re.compile(r"^\S+/\S+/manual_time\s")
+    # Google Benchmark prints the whole context on stderr; keep only sysgate's warnings
+    # and errors (and everything when the benchmark fails).
+    with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1,
+    ) as proc:
+        for line in proc.stdout:
+            if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
+                continue
+            done_rows += 1
+            share = done_rows * 4 // max(expected_rows, 1)
+            if tty:
+                print(f"\r      {done_rows}/{expected_rows} rows, "
+                      f"{time.monotonic() - start:.0f} s", end="", flush=True)
+            elif share != last_shown:
+                print(f"      {done_rows}/{expected_rows} rows", flush=True)
+                last_shown = share
+        code = proc.wait()
+        errors.seek(0)
+        stderr = errors.read().splitlines()
+    if tty:
+        print()
+    for line in stderr:
+        if code != 0 or line.startswith(("warning:", "error:")):
+            print(f"      {line}", file=sys.stderr)
+    if code != 0:
+        how = f"signal {-code}" if code < 0 else f"exit status {code}"
+        raise UserError(f"{command[0]} failed ({how}); no results were written")
+    return time.monotonic() - start
+
+
+def write_results(partial, final, extra_context):
+    """Adds run facts to the context and moves the file into place atomically."""
+    try:
+        data = json.loads(partial.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{partial}: the benchmark wrote no usable results: {exc}") from None
+    data.setdefault("context", {}).update(extra_context)
+    tmp = final.with_suffix(".json.tmp")
+    with open(tmp, "w") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+    partial.unlink()
+
+
+def command(args):
+    phases = Phases(5)
+    out_dir = Path(args.output) if args.output else default_output_dir()
+    final = out_dir / "results.json"
+    if final.exists():
+        raise UserError(f"{final}: already exists; choose another folder with -o")
+
+    phases.next("dependencies")
+    if args.no_install:
+        phases.done("skipped (--no-install)")
+    else:
+        installed = deps.ensure(deps.RUN_PACKAGES, log=lambda m: print(f"      {m}"))
+        phases.done(f"installed {' '.join(installed)}" if installed else "all present")
+
+    phases.next("build")
+    if args.no_build:
+        binary = build.bench_binary()
+        if not binary.exists():
+            raise UserError(f"{binary}: not built; run without --no-build")
+        phases.done("skipped (--no-build)")
+    else:
+        binary = build.build()
+        phases.done(str(binary.relative_to(ROOT)) if binary.is_relative_to(ROOT) else str(binary))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / "results.json.partial"
+    names = select_paths(binary, args)
+    bench, reps = bench_command(binary, args, partial, names)
+    phases.next(f"measure: {len(names)} paths x {reps} repetitions, interleaved")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    seconds = measure(bench, len(names) * reps)
+    phases.done()
+
+    phases.next("results")
+    write_results(partial, final, {
+        "run_started": started.isoformat(timespec="seconds"),
+        "run_seconds": f"{seconds:.1f}",
+        "sysgate_command": " ".join(bench[1:]),
+    })
+    run = load.load(final)
+    print(summary.format_table(run))
+    phases.done()
+
+    phases.next("report")
+    index = report.render_report([run], out_dir)
+    phases.done()
+    print(f"results: {final}")
+    print(f"report:  {index}")
+    return 0

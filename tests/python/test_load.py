@@ -1,0 +1,85 @@
+"""Reading results files: every bad input is one `error: <file>: <why>` line."""
+
+import json
+
+import pytest
+from sysgatelib import load, stats
+from sysgatelib.errors import UserError
+
+
+def gb_file(rows, context=None):
+    return {"context": context if context is not None else {"host_name": "h"}, "benchmarks": rows}
+
+
+def row(name, real_time, rep=0, **extra):
+    return {"name": f"{name}/manual_time", "run_name": f"{name}/manual_time",
+            "run_type": "iteration", "repetition_index": rep, "real_time": real_time,
+            "time_unit": "ns", "iterations": 100, **extra}
+
+
+@pytest.mark.parametrize("content, words", [
+    ("", "empty file"),
+    ('{"context": {}, "benchmarks": [', "invalid JSON"),
+    ("[1, 2]", "top level is a list"),
+    ('{"foo": 1}', "no 'context' and 'benchmarks'"),
+    (b"\xff\xfe\x00garbage", "not a text file"),
+])
+def test_bad_files(tmp_path, content, words):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(UserError) as err:
+        load.load(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert words in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        load.load(tmp_path / "nope.json")
+    with pytest.raises(UserError, match="is a directory"):
+        load.load(tmp_path)
+
+
+def test_repetitions_counters_skips_and_aggregates(tmp_path):
+    rows = [
+        row("getpid/syscall", 120.0, 0, tsc_ticks=300.0, label="syscall", family_index=1),
+        row("baseline/call", 1.5, 0, family_index=0),
+        row("getpid/syscall", 0.110, 1, tsc_ticks=280.0, family_index=1, time_unit="us"),
+        {"name": "getpid/syscall/manual_time_mean", "run_name": "getpid/syscall/manual_time",
+         "run_type": "aggregate", "aggregate_name": "mean", "real_time": 115.0, "family_index": 1},
+        {"name": "getpid/ia32_sysenter/manual_time", "run_name": "getpid/ia32_sysenter/manual_time",
+         "run_type": "iteration", "error_occurred": True, "family_index": 2,
+         "error_message": "skipped: SYSENTER is not valid in compat mode on AMD CPUs"},
+    ]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(gb_file(rows, {"sysgate_version": "0.1.0", "num_cpus": 2})))
+    run = load.load(path)
+    assert run.is_sysgate and run.context["num_cpus"] == "2"
+    assert list(run.paths) == ["baseline/call", "getpid/syscall", "getpid/ia32_sysenter"]
+    syscall = run.paths["getpid/syscall"]
+    assert syscall.samples_ns == [120.0, 110.0]
+    assert syscall.mechanism == "syscall"
+    assert syscall.counter("tsc_ticks") == 290.0
+    assert syscall.family == "getpid" and syscall.variant == "syscall"
+    skipped = run.paths["getpid/ia32_sysenter"]
+    assert skipped.skipped == "SYSENTER is not valid in compat mode on AMD CPUs"
+    assert [p.name for p in run.skipped()] == ["getpid/ia32_sysenter"]
+
+
+def test_plain_google_benchmark_file_loads_without_sysgate_context(tmp_path):
+    path = tmp_path / "gb.json"
+    path.write_text(json.dumps(gb_file([row("BM_Foo", 3.0)])))
+    run = load.load(path)
+    assert not run.is_sysgate
+    assert run.paths["BM_Foo"].samples_ns == [3.0]
+
+
+def test_kbest_mean_and_median():
+    samples = [130.0, 104.0, 125.0, 105.0, 106.0, 140.0]
+    assert stats.kbest_mean(samples, 3) == pytest.approx(104.5)  # 6 samples: k = 2
+    assert stats.kbest_mean(samples * 2, 3) == pytest.approx((104 + 104 + 105) / 3)  # 12: 3
+    assert stats.kbest_mean([130.0, 104.0, 125.0]) == 104.0  # 3 samples: the minimum
+    assert stats.median(samples) == pytest.approx(115.5)
+    low, high = stats.bootstrap_median_ci(samples)
+    assert low <= stats.median(samples) <= high

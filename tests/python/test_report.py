@@ -1,0 +1,197 @@
+"""The report: rendering from fixtures, escaping, several runs, and bad inputs via the CLI."""
+
+import html.parser
+import os
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from sysgatelib import load, report
+
+SYSGATE = os.path.join(ROOT, "scripts", "sysgate")
+PYTHON = "/usr/bin/python3"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Every tag the template writes; a file's string must never add one.
+PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "span",
+             "section", "dl", "dt", "dd", "details", "summary", "code", "table", "tr", "td",
+             "th", "ul", "li", "div", "thead", "tbody", "strong", "figure", "img",
+             "figcaption", "footer"}
+
+
+class _Page(html.parser.HTMLParser):
+    """Collects tags, image sources and path rows of a rendered page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.images, self.rows, self.tables = set(), [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.add(tag)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag == "table" and "paths" in attrs.get("class", ""):
+            self.tables += 1
+        if tag == "tr" and "path" in attrs.get("class", "").split():
+            self.rows.append(attrs["data-path"])
+
+
+def _grouped(run):
+    """The run's path names grouped by family (first appearance), file order within one."""
+    families = {}
+    for name, path in run.paths.items():
+        families.setdefault(path.family, []).append(name)
+    return [name for names in families.values() for name in names]
+
+
+def _render(names, out_dir):
+    runs = [load.load(os.path.join(FIXTURES, n)) for n in names]
+    index = report.render_report(runs, out_dir)
+    with open(index, encoding="utf-8") as handle:
+        text = handle.read()
+    page = _Page()
+    page.feed(text)
+    return runs, index, text, page
+
+
+@pytest.fixture(scope="module")
+def vm_page(tmp_path_factory):
+    return _render(["vm_run.json"], tmp_path_factory.mktemp("vm"))
+
+
+@pytest.fixture(scope="module")
+def xss_page(tmp_path_factory):
+    return _render(["script_cmdline.json"], tmp_path_factory.mktemp("xss"))
+
+
+def test_vm_page_has_every_path_once_and_its_charts(vm_page):
+    (run,), index, text, page = vm_page
+    assert os.path.basename(index) == "index.html"
+    assert page.rows == _grouped(run)
+    assert page.rows.index("baseline/ia32_call") < page.rows.index("getpid/glibc")
+    assert len(page.rows) == len(set(page.rows)) == 45
+    assert set(page.images) == {"latency.png", "crossing.png", "distribution.png", "vdso.png"}
+    for name in page.images:
+        with open(os.path.join(os.path.dirname(index), name), "rb") as handle:
+            assert handle.read(8) == PNG_MAGIC
+    assert "User vs kernel core cycles: not drawn (no PMU cycle counts)" in text
+
+
+def test_vm_page_shows_header_warnings_and_skips(vm_page):
+    _, _, text, _ = vm_page
+    for needle in ("AMD EPYC", "6.18.44-fc-v657", "KVM guest", "2 vulnerable", "41 s",
+                   'data-check="int80_apic"', "VM detected (KVM): int 0x80 costs",
+                   "skipped: SYSENTER raises #UD in compatibility mode on AMD CPUs",
+                   "no PMU on this machine", "kernel_entries (tracepoint)"):
+        assert needle in text, needle
+    # No PMU: no cycle columns at all, but TSC ticks, the ratio and kernel entries.
+    assert 'data-column="cycles_kernel"' not in text
+    for column in ("tsc_ticks", "ratio", "kernel_entries", "p99_ns"):
+        assert f'data-column="{column}"' in text
+
+
+def test_pmu_page_has_cycle_columns_and_chart(tmp_path):
+    (run,), _, text, page = _render(["pmu_host.json"], tmp_path)
+    assert page.rows == _grouped(run)
+    assert "cycles.png" in page.images
+    for column in ("cycles", "cycles_user", "cycles_kernel", "instructions_user",
+                   "instructions_kernel", "mode_switches"):
+        assert f'data-column="{column}"' in text
+    assert "bare metal" in text and "Not counted" not in text
+    assert "skipped: vsyscall page not mapped (vsyscall=none)" in text
+    assert 'data-check="int80_apic"' not in text
+
+
+def test_every_file_string_is_escaped(xss_page):
+    _, _, text, page = xss_page
+    assert page.tags <= PAGE_TAGS, page.tags - PAGE_TAGS
+    assert "<script" not in text and "<img src=x" not in text and "<b>host" not in text
+    assert "&lt;script&gt;alert(&#39;cmdline&#39;)&lt;/script&gt;" in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "&lt;em&gt;syscall&lt;/em&gt;" in text
+    assert "&lt;script&gt;alert(&#39;skip&#39;)&lt;/script&gt; not here" in text
+    assert 'data-check="tracing"' in text
+
+
+def test_several_runs_share_one_page(tmp_path):
+    runs, _, text, page = _render(["vm_run.json", "pmu_host.json"], tmp_path)
+    assert page.tables == 2
+    assert page.rows == _grouped(runs[0]) + _grouped(runs[1])
+    assert "cycles.png" in page.images  # one run had a PMU
+    assert text.count('class="swatch"') >= 4  # a colour per run, by each heading and chart key
+
+
+def test_plain_google_benchmark_file_renders_with_what_it_has(tmp_path):
+    (run,), _, text, page = _render(["gbench_plain.json"], tmp_path)
+    assert page.rows == ["BM_memcpy/8", "BM_memcpy/64", "BM_memcpy/4096"]
+    assert page.images == ["latency.png"]
+    assert "Plain Google Benchmark file" in text
+
+
+def _cli(*args):
+    return subprocess.run([PYTHON, SYSGATE, "report", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_cli_writes_the_page_and_prints_its_path(tmp_path):
+    result = _cli(os.path.join(FIXTURES, "gbench_plain.json"), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "out" / "index.html")
+    assert os.path.exists(result.stdout.strip())
+
+
+def _truncated(path):
+    with open(os.path.join(FIXTURES, "vm_run.json"), "rb") as handle:
+        data = handle.read()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("name, make, why", [
+    ("empty.json", lambda p: p.write_text(""), "empty file"),
+    ("truncated.json", _truncated, "invalid JSON"),
+    ("array.json", lambda p: p.write_text("[1, 2]"), "top level is a list"),
+    ("object.json", lambda p: p.write_text('{"a": 1}'), "no 'context' and 'benchmarks'"),
+    ("binary.json", lambda p: p.write_bytes(b"\x80\x81garbage"), "not a text file"),
+    ("missing.json", lambda p: None, "no such file"),
+    ("badrow.json", lambda p: p.write_text(
+        '{"context": {}, "benchmarks": [{"name": "x", "real_time": "fast"}]}'),
+     "no usable real_time"),
+])
+def test_cli_bad_input_is_one_error_line(tmp_path, name, make, why):
+    path = tmp_path / name
+    make(path)
+    result = _cli(str(path), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {path}: "), result.stderr
+    assert why in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_cli_bad_file_among_good_ones_renders_nothing(tmp_path):
+    result = _cli(os.path.join(FIXTURES, "vm_run.json"), str(tmp_path / "nope.json"),
+                  "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "nope.json: no such file" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_real_sysgate_bench_output_renders(tmp_path):
+    # Written by this repository's sysgate_bench on the development VM (one repetition).
+    (run,), _, text, page = _render(["vm_sysgate_bench_1rep.json"], tmp_path)
+    assert page.rows == _grouped(run) and "lmbench/open_close" in page.rows
+    assert 'data-check="int80_apic"' in text
+    assert {"latency.png", "crossing.png", "distribution.png"} <= set(page.images)
+
+
+def test_empty_results_and_mathtext_in_names_render(tmp_path):
+    empty = load.parse({"context": {}, "benchmarks": []}, "empty.json")
+    odd_row = {"name": "odd/$\\bad{x/manual_time", "run_type": "iteration",
+               "real_time": 5.0, "time_unit": "ns", "label": "$x^"}
+    odd = load.parse({"context": {"host_name": "$\\frac{a", "hypervisor": "none"},
+                      "benchmarks": [odd_row, dict(odd_row, real_time=6.0)]}, "odd.json")
+    index = report.render_report([empty, odd], tmp_path)
+    with open(index, encoding="utf-8") as handle:
+        text = handle.read()
+    assert 'data-path="odd/$\\bad{x"' in text
+    assert os.path.exists(tmp_path / "latency.png")

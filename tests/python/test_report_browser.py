@@ -1,0 +1,131 @@
+"""The report in a real browser: headless Chromium opens the page from disk.
+
+A probe copy of the page (the page itself has no script) records, on the load event,
+every image's naturalWidth, the path rows of each table and any alert() a file's string
+might have smuggled in, then Chromium's --dump-dom hands that back. A screenshot of the
+unmodified page goes to tests/artifacts/ for a human to look at.
+"""
+
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from conftest import ARTIFACTS, FIXTURES
+from sysgatelib import load, report
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TIMEOUT_S = 90
+
+pytestmark = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK),
+    reason="chromium is not installed (apt-get install chromium; .ci/run installs it)",
+)
+
+_HEAD_PROBE = """<script>
+window.__alerts = [];
+window.alert = function (m) { window.__alerts.push(String(m)); };
+</script>"""
+_TAIL_PROBE = """<script>
+window.addEventListener("load", function () {
+  var images = Array.prototype.map.call(document.images, function (img) {
+    return {src: img.getAttribute("src"), complete: img.complete, width: img.naturalWidth};
+  });
+  var tables = Array.prototype.map.call(document.querySelectorAll("table.paths"),
+    function (t) {
+      return Array.prototype.map.call(t.querySelectorAll("tr.path"),
+        function (r) { return r.getAttribute("data-path"); });
+    });
+  var probe = document.createElement("pre");
+  probe.id = "sysgate-probe";
+  probe.textContent = JSON.stringify({images: images, tables: tables,
+    alerts: window.__alerts, scripts: document.scripts.length,
+    warnings: Array.prototype.map.call(document.querySelectorAll("[data-check]"),
+      function (li) { return li.getAttribute("data-check"); })});
+  document.body.appendChild(probe);
+});
+</script>"""
+
+
+def _chromium(*args, profile):
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+               f"--user-data-dir={profile}", *args]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the browser and its helpers only
+            proc.communicate()
+            pytest.fail(f"chromium did not finish within {TIMEOUT_S} s")
+    assert proc.returncode == 0, err[-2000:]
+    return out
+
+
+def _probe(index, profile):
+    with open(index, encoding="utf-8") as handle:
+        page = handle.read()
+    page = page.replace("<head>", "<head>" + _HEAD_PROBE, 1)
+    page = page.replace("</body>", _TAIL_PROBE + "</body>", 1)
+    probe_path = os.path.join(os.path.dirname(index), "probe.html")
+    with open(probe_path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    dom = _chromium("--virtual-time-budget=10000", "--dump-dom", f"file://{probe_path}",
+                    profile=profile)
+    os.remove(probe_path)
+    found = re.search(r'<pre id="sysgate-probe">(.*?)</pre>', dom, re.S)
+    assert found, "the probe did not run (no load event?)"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _screenshot(index, name, profile):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    target = os.path.join(ARTIFACTS, name)
+    if os.path.exists(target):
+        os.remove(target)
+    _chromium("--window-size=1300,4000", f"--screenshot={target}", f"file://{index}",
+              profile=profile)
+    with open(target, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _render(tmp_path, *names):
+    runs = [load.load(os.path.join(FIXTURES, n)) for n in names]
+    return runs, report.render_report(runs, tmp_path / "report")
+
+
+def _grouped(run):
+    families = {}
+    for name, path in run.paths.items():
+        families.setdefault(path.family, []).append(name)
+    return [name for names in families.values() for name in names]
+
+
+def test_vm_report_in_chromium(tmp_path):
+    (run,), index = _render(tmp_path, "vm_run.json")
+    result = _probe(index, tmp_path / "profile")
+    assert len(result["images"]) == 4
+    for image in result["images"]:
+        assert image["complete"] and image["width"] > 0, image
+    assert result["tables"] == [_grouped(run)]
+    assert "int80_apic" in result["warnings"]
+    _screenshot(index, "report_vm.png", tmp_path / "profile")
+
+
+def test_two_runs_and_hostile_strings_in_chromium(tmp_path):
+    runs, index = _render(tmp_path, "script_cmdline.json", "vm_run.json")
+    result = _probe(index, tmp_path / "profile")
+    assert result["alerts"] == []
+    assert result["scripts"] == 2  # the probe's own two, nothing from the files
+    assert result["tables"] == [_grouped(r) for r in runs]
+    assert len(result["images"]) == 5
+    for image in result["images"]:
+        assert image["complete"] and image["width"] > 0, image
+    _screenshot(index, "report_two_runs.png", tmp_path / "profile")

@@ -1,0 +1,53 @@
+"""`scripts/sysgate run` end to end, as the README tells a user to run it."""
+
+import json
+
+from conftest import sysgate
+from test_bench import CORE_PATHS
+
+
+def test_quick_run_writes_results_and_prints_the_summary(bench, tmp_path):
+    out = tmp_path / "run"
+    done = sysgate("run", "--quick", "--no-install", "-o", out, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = out / "results.json"
+    data = json.loads(results.read_text())
+    assert {"run_seconds", "run_started", "sysgate_command"} <= set(data["context"])
+    names = {r["run_name"].removesuffix("/manual_time") for r in data["benchmarks"]}
+    assert CORE_PATHS <= names
+    for phase in ("[1/5] dependencies", "[2/5] build", "[3/5] measure", "[4/5] results",
+                  "[5/5] report"):
+        assert phase in done.stdout
+    assert (out / "index.html").exists()
+    assert f"report:  {out / 'index.html'}" in done.stdout
+    for name in CORE_PATHS:
+        assert name in done.stdout, f"{name} missing from the summary"
+    assert f"results: {results}" in done.stdout
+    assert not list(out.glob("*.partial")) and not list(out.glob("*.tmp"))
+
+
+def test_run_refuses_to_overwrite_results(tmp_path):
+    (tmp_path / "results.json").write_text("{}")
+    done = sysgate("run", "--quick", "--no-install", "--no-build", "-o", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "already exists" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_filter_selects_paths_by_name(bench, tmp_path):
+    out = tmp_path / "run"
+    done = sysgate("run", "--quick", "--no-install", "--no-build", "--filter", "^getpid/syscall$",
+                   "-o", out, timeout=120)
+    assert done.returncode == 0, done.stderr
+    names = {r["run_name"] for r in json.loads((out / "results.json").read_text())["benchmarks"]}
+    assert names == {"getpid/syscall/manual_time"}
+    done = sysgate("run", "--no-install", "--no-build", "--filter", "^nothing$", "-o", tmp_path / "x")
+    assert done.returncode == 2 and "matches no path" in done.stderr
+
+
+def test_bad_arguments_exit_2_with_usage():
+    for args in (["run", "--repetitions", "0"], ["run", "--no-such-flag"], ["nope"]):
+        done = sysgate(*args)
+        assert done.returncode == 2, args
+        assert "usage:" in done.stderr and "Traceback" not in done.stderr
