@@ -77,6 +77,7 @@ class Comparison:
     geomean_paths: int
     warnings: list
     differences: list
+    notes: list = field(default_factory=list)
 
     def with_verdict(self, verdict):
         return [r for r in self.rows if r.result and r.result.verdict == verdict]
@@ -115,19 +116,37 @@ def median_ci(samples, confidence=CONFIDENCE, seed=_SEED):
 
 def compare_samples(base, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD_PCT / 100,
                     confidence=CONFIDENCE, seed=_SEED):
-    """Change of the median from base to new, its bootstrap CI, the U test and the verdict."""
+    """Change of the median from base to new, its bootstrap CI, the U test and the verdict.
+
+    base and new are the repetition samples of one run each."""
+    return compare_groups([base], [new], alpha, threshold, confidence, seed)
+
+
+def compare_groups(base_runs, new_runs, alpha=DEFAULT_ALPHA,
+                   threshold=DEFAULT_THRESHOLD_PCT / 100, confidence=CONFIDENCE, seed=_SEED):
+    """Like compare_samples, over several runs per side (a list of sample lists per side).
+
+    The median and the U test use the repetitions of all runs pooled. The interval is a
+    bootstrap of the change; with several runs on a side it is hierarchical (resample the
+    runs, then the repetitions of each), so it widens by the run-to-run variation that no
+    single run can show. The verdict needs p < alpha, a change of at least the threshold,
+    and the interval on the same side of zero.
+    """
     import numpy as np
     from scipy import stats as sps
 
-    base, new = [float(x) for x in base], [float(x) for x in new]
+    base_runs = [[float(x) for x in run] for run in base_runs if len(run)]
+    new_runs = [[float(x) for x in run] for run in new_runs if len(run)]
+    base = [x for run in base_runs for x in run]
+    new = [x for run in new_runs for x in run]
     if not base or not new:
-        raise ValueError("compare_samples needs samples on both sides")
+        raise ValueError("compare_groups needs samples on both sides")
     base_median, new_median = statistics.median(base), statistics.median(new)
     change = new_median / base_median - 1.0 if base_median > 0 else math.nan
     if len(base) < 2 or len(new) < 2 or len(set(base) | set(new)) < 2:
         low = high = change
         p_value = 1.0
-    else:
+    elif len(base_runs) == 1 and len(new_runs) == 1:
         def ratio(b, n, axis=-1):
             return np.median(n, axis=axis) / np.median(b, axis=axis) - 1.0
 
@@ -138,32 +157,80 @@ def compare_samples(base, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD_
         )
         low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
         p_value = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
+    else:
+        rng = np.random.default_rng(seed)
+        ratios = (_resampled_medians(new_runs, _RESAMPLES, rng)
+                  / _resampled_medians(base_runs, _RESAMPLES, rng) - 1.0)
+        tail = (1.0 - confidence) / 2 * 100
+        low, high = (float(v) for v in np.percentile(ratios, [tail, 100 - tail]))
+        p_value = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
     significant = p_value < alpha
-    if significant and change >= threshold:
+    if significant and change >= threshold and low > 0:
         verdict = REGRESSION
-    elif significant and change <= -threshold:
+    elif significant and change <= -threshold and high < 0:
         verdict = IMPROVEMENT
     else:
         verdict = NO_CHANGE
     return Change(base_median, new_median, change, low, high, p_value, verdict)
 
 
+def _resampled_medians(runs, resamples, rng):
+    """Medians of a two-level bootstrap: runs drawn with replacement, then the repetitions
+    of each drawn run. scipy.stats.bootstrap has no hierarchical mode, hence numpy."""
+    import numpy as np
+
+    count, longest = len(runs), max(len(run) for run in runs)
+    picks = rng.integers(0, count, size=(resamples, count))
+    drawn = np.full((resamples, count, longest), np.nan)
+    for slot in range(count):
+        for index, run in enumerate(runs):
+            rows = np.nonzero(picks[:, slot] == index)[0]
+            if rows.size:
+                values = np.asarray(run)
+                drawn[rows, slot, : len(run)] = values[
+                    rng.integers(0, len(run), size=(rows.size, len(run)))
+                ]
+    return np.nanmedian(drawn.reshape(resamples, -1), axis=1)
+
+
+def median_ci_runs(runs, confidence=CONFIDENCE, seed=_SEED):
+    """Interval of the pooled median of one or several runs (hierarchical with several)."""
+    import numpy as np
+
+    runs = [list(run) for run in runs if len(run)]
+    if len(runs) == 1:
+        return median_ci(runs[0], confidence, seed)
+    medians = _resampled_medians(runs, 2000, np.random.default_rng(seed))
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    return (float(low), float(high))
+
+
 def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
                  allow_emulated=False):
-    """Compare two load.Run objects path by path; raise UserError when they must not be."""
-    if base.emulated != new.emulated and not allow_emulated:
-        which = base.source if base.emulated else new.source
+    """Compare two sides path by path; raise UserError when they must not be compared.
+
+    Each side is a load.Run or a list of them (several runs of one kernel, the first is
+    the side's representative for its environment)."""
+    base_runs = list(base) if isinstance(base, (list, tuple)) else [base]
+    new_runs = list(new) if isinstance(new, (list, tuple)) else [new]
+    if not base_runs or not new_runs:
+        raise UserError("compare needs at least one run on each side")
+    everything = base_runs + new_runs
+    if len({run.emulated for run in everything}) > 1 and not allow_emulated:
+        which = next(run.source for run in everything if run.emulated)
         raise UserError(
             f"{which}: an emulated (TCG) run cannot be compared with a hardware run; "
             "emulated timings are not hardware timings (--allow-emulated to do it anyway)"
         )
-    warnings = []
-    if base.emulated or new.emulated:
+    base, new = base_runs[0], new_runs[0]
+    warnings, notes = [], []
+    if any(run.emulated for run in everything):
         warnings.append(
             "emulated run: timings come from a software-emulated CPU (TCG), not hardware; "
             "use them to see that paths work, not for their cost"
         )
-    for run in (base, new):
+    for run in everything:
         if not run.is_sysgate:
             warnings.append(
                 f"{run.source}: not a sysgate results file; its environment is unknown, "
@@ -171,18 +238,42 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             )
     diffs = envdiff.differences(base.context, new.context)
     warnings += envdiff.warnings(diffs)
+    for side, runs in (("base", base_runs), ("new", new_runs)):
+        inner = [d for other in runs[1:] for d in envdiff.differences(runs[0].context,
+                                                                      other.context)
+                 if d.kind in (envdiff.MACHINE, envdiff.BOOT) or d.key == "kernel_release"]
+        if inner:
+            warnings.append(
+                f"the {side} runs differ among themselves ("
+                + "; ".join(sorted({str(d) for d in inner})) + "): pool runs of one kernel "
+                "on one machine with one command line"
+            )
+    if len(base_runs) == 1 and len(new_runs) == 1:
+        notes.append(
+            "one run per side: the interval and the U test see the variation within a run "
+            "only; between runs (another boot, another load phase of a VM host) it can be "
+            "larger. Give several runs per side (a.json,b.json or a kernel release with "
+            "several runs in the store), or check the threshold with an A/A pair"
+        )
 
     threshold = threshold_pct / 100.0
-    rows, names = [], list(base.paths) + [n for n in new.paths if n not in base.paths]
+    rows, names = [], []
+    for run in everything:
+        names += [n for n in run.paths if n not in names]
     for name in names:
-        b, n = base.paths.get(name), new.paths.get(name)
+        b = next((r.paths[name] for r in base_runs if name in r.paths), None)
+        n = next((r.paths[name] for r in new_runs if name in r.paths), None)
         row = PathRow(name=name, mechanism=(b or n).mechanism or (n or b).mechanism)
-        row.base = list(b.samples_ns) if b else []
-        row.new = list(n.samples_ns) if n else []
+        base_groups = [r.paths[name].samples_ns for r in base_runs
+                       if name in r.paths and r.paths[name].samples_ns]
+        new_groups = [r.paths[name].samples_ns for r in new_runs
+                      if name in r.paths and r.paths[name].samples_ns]
+        row.base = [x for g in base_groups for x in g]
+        row.new = [x for g in new_groups for x in g]
         if row.base and row.new:
-            row.result = compare_samples(row.base, row.new, alpha, threshold)
-            row.base_ci = median_ci(row.base)
-            row.new_ci = median_ci(row.new)
+            row.result = compare_groups(base_groups, new_groups, alpha, threshold)
+            row.base_ci = median_ci_runs(base_groups)
+            row.new_ci = median_ci_runs(new_groups)
         else:
             row.note = _why_missing(b, n)
         rows.append(row)
@@ -217,15 +308,15 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         geomean = float(gmean(ratios)) - 1.0
     else:
         geomean = math.nan
-    base_label, new_label = _label(base), _label(new)
-    if base_label == new_label:  # two runs of one kernel: tell them apart on the chart
+    base_label, new_label = _label(base_runs), _label(new_runs)
+    if base_label == new_label:  # runs of one kernel: tell them apart on the chart
         base_label = f"{base_label} ({os.path.basename(base.source)})"
         new_label = f"{new_label} ({os.path.basename(new.source)})"
     return Comparison(
-        base_label=base_label, new_label=new_label, base_source=base.source,
-        new_source=new.source, alpha=alpha, threshold=threshold, rows=rows,
+        base_label=base_label, new_label=new_label, base_source=_sources(base_runs),
+        new_source=_sources(new_runs), alpha=alpha, threshold=threshold, rows=rows,
         geomean_change=geomean, geomean_paths=len(ratios), warnings=warnings,
-        differences=diffs,
+        differences=diffs, notes=notes,
     )
 
 
@@ -257,8 +348,14 @@ def _stability_warnings(compared):
     return lines
 
 
-def _label(run):
-    return run.kernel if run.is_sysgate else os.path.basename(run.source)
+def _label(runs):
+    run = runs[0]
+    label = run.kernel if run.is_sysgate else os.path.basename(run.source)
+    return label + (f" ({len(runs)} runs)" if len(runs) > 1 else "")
+
+
+def _sources(runs):
+    return ", ".join(run.source for run in runs)
 
 
 def _why_missing(b, n):
@@ -354,6 +451,7 @@ def render_terminal(comparison):
         lines.append("mitigations that changed with the kernel:")
         lines += [f"  {d}" for d in mitigations]
     lines += [f"warning: {w}" for w in comparison.warnings]
+    lines += [f"note: {n}" for n in comparison.notes]
     lines.append(f"result: {summary_line(comparison)}")
     return "\n".join(lines)
 
@@ -487,8 +585,8 @@ def _cmd_compare(args):
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
     if not 0 < args.alpha < 1:
         raise UserError(f"--alpha {args.alpha}: must be between 0 and 1")
-    base = store.resolve(args.base, args.db, args.host)
-    new = store.resolve(args.new, args.db, args.host)
+    base = store.resolve_side(args.base, args.db, args.host)
+    new = store.resolve_side(args.new, args.db, args.host)
     comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated)
     print(render_terminal(comparison))
     if args.output:
@@ -501,8 +599,10 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "compare", help="compare two runs path by path; exit 1 on a regression",
         description="Compare two runs path by path. BASE and NEW are results files, run "
-                    "ids (#3 or 3) or kernel releases from the history store. Exit status: "
-                    "0 no regression, 1 regression, 2 bad input.",
+                    "ids (#3 or 3) or kernel releases from the history store (all runs of "
+                    "the release with the newest one's boot options), or several of these "
+                    "separated by commas, pooled. Exit status: 0 no regression, "
+                    "1 regression, 2 bad input.",
     )
     parser.add_argument("base", metavar="BASE")
     parser.add_argument("new", metavar="NEW")

@@ -382,6 +382,47 @@ def resolve(ref, db_path=None, host=None):
         conn.close()
 
 
+def resolve_side(text, db_path=None, host=None):
+    """The runs one side of a comparison names: items separated by commas, each a results
+    file, a run id, or a kernel release. A kernel release gives all its runs on the host
+    that share the newest one's boot options (and hardware/emulated kind), newest first,
+    so that run-to-run variation enters the comparison."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise UserError(f"{text!r}: names no run")
+    runs = []
+    for item in items:
+        if os.path.exists(item) or item.endswith(".json") or os.sep in item:
+            runs.append(load.load(item))
+        elif item.isdigit() or (item.startswith("#") and item[1:].isdigit()):
+            runs.append(resolve(item, db_path, host))
+        else:
+            runs += _runs_of_kernel(item, db_path, host)
+    return runs
+
+
+def _runs_of_kernel(release, db_path, host):
+    newest = resolve(release, db_path, host)  # errors for unknown releases, several hosts
+    conn = open_store(db_path or DEFAULT_DB)
+    try:
+        first = int(newest.source.split()[1].lstrip("#"))
+        (fingerprint, boot, emulated), = conn.execute(
+            "SELECT host_fingerprint, boot_options, emulated FROM runs WHERE id = ?", (first,)
+        ).fetchall()
+        ids = [row[0] for row in conn.execute(
+            "SELECT id FROM runs WHERE kernel_release = ? AND host_fingerprint = ? "
+            "AND boot_options = ? AND emulated = ? ORDER BY date DESC, id DESC",
+            (release, fingerprint, boot, emulated),
+        )]
+        if len(ids) > 1:
+            print(f"note: {release}: pooling its {len(ids)} runs with the same boot options "
+                  f"({', '.join(f'#{i}' for i in ids)}); name a run id to use one",
+                  file=sys.stderr)
+        return [load_run(conn, i) for i in ids]
+    finally:
+        conn.close()
+
+
 # --- CLI -------------------------------------------------------------------------------
 
 

@@ -2,11 +2,12 @@
 
 A series is one host (its fingerprint: name, CPU, hypervisor) and one kind of timing
 (hardware or emulated: they never share a chart unless --allow-emulated). In a series the
-kernels are ordered by version (kversion), and each kernel is represented by its newest
-run. For each path: the median of the repetitions with its 95% bootstrap interval per
-kernel, and between consecutive kernels the same test `sysgate compare` applies (Mann-Whitney
-U and a minimum effect), so a marked step means what a failing compare would mean. Beside
-the steps: what else changed between the two runs (mitigations, boot options, microcode).
+kernels are ordered by version (kversion), and each kernel is represented by its runs
+that share the newest one's boot options, pooled (so run-to-run variation counts). For each
+path: the median of the repetitions with its 95% bootstrap interval per kernel, and between
+consecutive kernels the same test `sysgate compare` applies (Mann-Whitney U, a minimum
+effect, the interval on one side of zero), so a marked step means what a failing compare
+would mean. Beside the steps: what else changed (mitigations, boot options, microcode).
 """
 
 import re
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from . import envdiff, stats, store
 from .compare import (
-    DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_samples,
-    p_relation, format_ns, format_p, format_pct, median_ci, template_environment,
+    DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups, format_ns,
+    format_p, format_pct, median_ci_runs, p_relation, template_environment,
 )
 from .errors import UserError
 
@@ -31,7 +32,8 @@ class Point:
     run_id: int
     median: float
     ci: tuple
-    n: int
+    n: int  # repetitions, all pooled runs together
+    runs: int = 1
 
 
 @dataclass
@@ -60,8 +62,9 @@ class Series:
     fingerprint: str
     emulated: bool
     kernels: list  # releases in version order
-    run_ids: dict  # kernel -> run id used
-    other_runs: dict  # kernel -> how many more runs of it the store holds
+    run_ids: dict  # kernel -> its newest run's id
+    pooled_ids: dict  # kernel -> the ids of the runs pooled for it, newest first
+    other_runs: dict  # kernel -> runs of it left out (other boot options)
     paths: list  # PathTrend
     env_changes: list  # (before kernel, after kernel, [envdiff.Difference])
 
@@ -97,47 +100,54 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
         for run in group:
             by_kernel.setdefault(run.kernel_release, []).append(run)
         kernels = sorted(by_kernel, key=lambda k: by_kernel[k][0].kernel_key)
-        chosen = {k: max(by_kernel[k], key=lambda r: (r.date, r.id)) for k in kernels}
-        loaded = {k: store.load_run(conn, chosen[k].id) for k in kernels}
-        series.append(_series(group[0], kernels, chosen, by_kernel, loaded, alpha,
+        pooled = {}
+        for kernel in kernels:
+            runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
+            pooled[kernel] = [r for r in runs if r.boot_options == runs[0].boot_options]
+        loaded = {k: [store.load_run(conn, r.id) for r in pooled[k]] for k in kernels}
+        series.append(_series(group[0], kernels, pooled, by_kernel, loaded, alpha,
                               threshold_pct / 100.0))
     series.sort(key=lambda s: (s.host_name, s.emulated))
     return series
 
 
-def _series(first, kernels, chosen, by_kernel, loaded, alpha, threshold):
+def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
     names = []
     for kernel in kernels:
-        names += [n for n in loaded[kernel].paths if n not in names]
+        for run in loaded[kernel]:
+            names += [n for n in run.paths if n not in names]
     trends = []
     for name in names:
         trend = PathTrend(name=name, mechanism="")
         previous = None
         for kernel in kernels:
-            path = loaded[kernel].paths.get(name)
-            if path is None:
+            found = [run.paths[name] for run in loaded[kernel] if name in run.paths]
+            if not found:
                 continue
-            trend.mechanism = trend.mechanism or path.mechanism
-            if not path.samples_ns:
-                trend.skipped[kernel] = path.skipped or "not measured"
+            trend.mechanism = trend.mechanism or found[0].mechanism
+            groups = [path.samples_ns for path in found if path.samples_ns]
+            if not groups:
+                trend.skipped[kernel] = found[0].skipped or "not measured"
                 continue
-            samples = path.samples_ns
-            trend.points[kernel] = Point(kernel, chosen[kernel].id, stats.median(samples),
-                                         median_ci(samples), len(samples))
+            pooled_samples = [x for g in groups for x in g]
+            trend.points[kernel] = Point(kernel, pooled[kernel][0].id,
+                                         stats.median(pooled_samples), median_ci_runs(groups),
+                                         len(pooled_samples), len(groups))
             if previous is not None:
-                before_kernel, before_samples = previous
-                change = compare_samples(before_samples, samples, alpha, threshold)
+                before_kernel, before_groups = previous
+                change = compare_groups(before_groups, groups, alpha, threshold)
                 trend.steps.append(Step(before_kernel, kernel, name, change))
-            previous = (kernel, samples)
+            previous = (kernel, groups)
         trends.append(trend)
     env_changes = []
     for before, after in zip(kernels, kernels[1:]):
-        diffs = envdiff.differences(loaded[before].context, loaded[after].context)
+        diffs = envdiff.differences(loaded[before][0].context, loaded[after][0].context)
         env_changes.append((before, after, [d for d in diffs if d.key != "kernel_release"]))
     return Series(
         host_name=first.host_name, fingerprint=first.host_fingerprint, emulated=first.emulated,
-        kernels=kernels, run_ids={k: chosen[k].id for k in kernels},
-        other_runs={k: len(by_kernel[k]) - 1 for k in kernels}, paths=trends,
+        kernels=kernels, run_ids={k: pooled[k][0].id for k in kernels},
+        pooled_ids={k: [r.id for r in pooled[k]] for k in kernels},
+        other_runs={k: len(by_kernel[k]) - len(pooled[k]) for k in kernels}, paths=trends,
         env_changes=env_changes,
     )
 
@@ -203,11 +213,15 @@ def render_terminal(all_series, alpha, threshold_pct):
         if len(series.kernels) == 1:
             lines.append("note: one kernel only; add runs of other kernels to see a trend "
                          "(`sysgate compare` compares runs of one kernel)")
+        pooled = {k: len(ids) for k, ids in series.pooled_ids.items() if len(ids) > 1}
+        if pooled:
+            lines.append("note: runs pooled per kernel: " + ", ".join(
+                f"{k} ({n} runs)" for k, n in pooled.items()))
         extra = {k: n for k, n in series.other_runs.items() if n}
         if extra:
             lines.append(
-                "note: newest run used for " + ", ".join(
-                    f"{k} (+{n} older)" for k, n in extra.items()
+                "note: runs with other boot options than the newest left out: " + ", ".join(
+                    f"{k} ({n})" for k, n in extra.items()
                 )
             )
     return "\n".join(lines)

@@ -219,3 +219,51 @@ def test_real_sysgate_bench_files(tmp_path, capsys):
     assert any("measurement conditions differ (seccomp: 0 -> 2" in w for w in result.warnings)
     assert cli.main(["compare", plain, seccomp]) in (0, 1)
     assert "getpid/syscall/manual_time" in _gbench_compare(plain, seccomp)
+
+
+def _levelled(seed, level, noise=0.005):
+    """A run whose every path sits `level` times the reference: a whole-run drift, as a
+    VM host's load phase or another boot gives."""
+    shift = {name: level for name, _, base in synth.PATHS if not isinstance(base, str)}
+    return _run(seed=seed, noise=noise, shift=shift)
+
+
+def test_several_runs_per_side_see_run_to_run_drift():
+    base = [_levelled(1, 1.00), _levelled(2, 1.06), _levelled(3, 0.95)]
+    new = [_levelled(4, 1.06), _levelled(5, 0.99), _levelled(6, 1.03)]
+    # One run per side cannot tell a drift from a change ...
+    single = compare.compare_runs(base[0], new[0])
+    assert "getpid/syscall" in [r.name for r in single.regressions]
+    assert any(n.startswith("one run per side") for n in single.notes)
+    # ... three per side can: the hierarchical interval spans the drift.
+    pooled = compare.compare_runs(base, new)
+    assert pooled.regressions == [] and pooled.improvements == []
+    assert pooled.notes == []
+    row = next(r for r in pooled.rows if r.name == "getpid/syscall")
+    assert len(row.base) == 30 and row.result.ci_low < 0 < row.result.ci_high
+
+
+def test_several_runs_per_side_still_find_a_real_step():
+    base = [_levelled(1, 1.00), _levelled(2, 1.01), _levelled(3, 0.99)]
+    new = [_run(seed=s, noise=0.005, shift={"getpid/syscall": 1.10}) for s in (4, 5, 6)]
+    result = compare.compare_runs(base, new)
+    assert [r.name for r in result.regressions] == ["getpid/syscall"]
+    assert result.regressions[0].result.ci_low > 0
+
+
+def test_cli_pools_comma_lists_and_kernel_releases(tmp_path, capsys):
+    files = [synth.write_results(tmp_path / f"b{i}.json", seed=i) for i in range(3)]
+    newer = [synth.write_results(tmp_path / f"n{i}.json", seed=10 + i,
+                                 shift={"getpid/syscall": 1.10},
+                                 context={"kernel_release": "6.18.1"}) for i in range(2)]
+    assert cli.main(["compare", ",".join(files), ",".join(newer)]) == 1
+    out = capsys.readouterr().out
+    assert "6.1.0-47-cloud-amd64 (3 runs)" not in out  # labels go to the page and charts
+    assert f"base: {files[0]}, {files[1]}, {files[2]}" in out
+    db = tmp_path / "h.sqlite"
+    for path in files + newer:
+        store.add_results(db, path)
+    assert cli.main(["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.18.1"]) == 1
+    err = capsys.readouterr().err
+    assert "6.1.0-47-cloud-amd64: pooling its 3 runs" in err
+    assert "6.18.1: pooling its 2 runs" in err

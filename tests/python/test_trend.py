@@ -113,14 +113,24 @@ def test_emulated_runs_are_their_own_series_and_host_filter_works(db):
     assert [s.host_name for s in _series(db, host="bench-vm-1")] == ["bench-vm-1"]
 
 
-def test_newest_run_of_a_kernel_represents_it(db, tmp_path):
+def test_runs_of_a_kernel_are_pooled_by_boot_options(db, tmp_path):
+    kernel = "6.1.0-47-cloud-amd64"
     again = synth.write_results(tmp_path / "again.json", seed=99, context={
-        "kernel_release": "6.1.0-47-cloud-amd64", "date": "2026-12-24T00:00:00+00:00",
-        "boot_cmdline": "BOOT_IMAGE=/vmlinuz-6.1.0-47-cloud-amd64 ro quiet"})
+        "kernel_release": kernel, "date": "2026-12-24T00:00:00+00:00",
+        "boot_cmdline": f"BOOT_IMAGE=/vmlinuz-{kernel} ro quiet"})
+    other_boot = synth.write_results(tmp_path / "nopti.json", seed=98, context={
+        "kernel_release": kernel, "date": "2026-12-01T00:00:00+00:00",
+        "boot_cmdline": f"BOOT_IMAGE=/vmlinuz-{kernel} ro quiet nopti"})
     run_id = store.add_results(db, again)
+    store.add_results(db, other_boot)
     vm = next(s for s in _series(db) if s.host_name == "bench-vm-1")
-    assert vm.run_ids["6.1.0-47-cloud-amd64"] == run_id
-    assert vm.other_runs["6.1.0-47-cloud-amd64"] == 1
+    assert vm.run_ids[kernel] == run_id
+    assert len(vm.pooled_ids[kernel]) == 2 and vm.pooled_ids[kernel][0] == run_id
+    assert vm.other_runs[kernel] == 1
+    syscall = next(t for t in vm.paths if t.name == "getpid/syscall")
+    assert syscall.points[kernel].runs == 2 and syscall.points[kernel].n == 20
+    text = trend.render_terminal([vm], 0.01, 2)
+    assert f"{kernel} (2 runs)" in text and "other boot options" in text
 
 
 def test_cli_writes_page_and_charts(db, tmp_path, capsys):
