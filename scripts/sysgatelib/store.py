@@ -401,23 +401,28 @@ def resolve_side(text, db_path=None, host=None):
     return runs
 
 
+def same_setup(context, other):
+    """Whether two runs may be pooled as repetitions of one setup: same machine, boot
+    options and measurement conditions (kernel aside)."""
+    kinds = (envdiff.MACHINE, envdiff.BOOT, envdiff.CONDITIONS)
+    return not [d for d in envdiff.differences(context, other) if d.kind in kinds]
+
+
 def _runs_of_kernel(release, db_path, host):
     newest = resolve(release, db_path, host)  # errors for unknown releases, several hosts
     conn = open_store(db_path or DEFAULT_DB)
     try:
-        first = int(newest.source.split()[1].lstrip("#"))
-        (fingerprint, boot, emulated), = conn.execute(
-            "SELECT host_fingerprint, boot_options, emulated FROM runs WHERE id = ?", (first,)
-        ).fetchall()
-        ids = [row[0] for row in conn.execute(
-            "SELECT id FROM runs WHERE kernel_release = ? AND host_fingerprint = ? "
-            "AND boot_options = ? AND emulated = ? ORDER BY date DESC, id DESC",
-            (release, fingerprint, boot, emulated),
-        )]
-        if len(ids) > 1:
-            print(f"note: {release}: pooling its {len(ids)} runs with the same boot options "
-                  f"({', '.join(f'#{i}' for i in ids)}); name a run id to use one",
-                  file=sys.stderr)
+        candidates = sorted(list_runs(conn, kernel=release), key=lambda r: (r.date, r.id),
+                            reverse=True)
+        fingerprint = host_fingerprint(newest.context)
+        ids = [r.id for r in candidates if r.host_fingerprint == fingerprint
+               and same_setup(newest.context, r.context)]
+        left = len([r for r in candidates if r.host_fingerprint == fingerprint]) - len(ids)
+        if len(ids) > 1 or left:
+            print(f"note: {release}: pooling {len(ids)} run(s) of the same setup "
+                  f"({', '.join(f'#{i}' for i in ids)})"
+                  + (f"; {left} with other boot options or conditions left out" if left else "")
+                  + "; name a run id to use one", file=sys.stderr)
         return [load_run(conn, i) for i in ids]
     finally:
         conn.close()

@@ -3,7 +3,7 @@
 A series is one host (its fingerprint: name, CPU, hypervisor) and one kind of timing
 (hardware or emulated: they never share a chart unless --allow-emulated). In a series the
 kernels are ordered by version (kversion), and each kernel is represented by its runs
-that share the newest one's boot options, pooled (so run-to-run variation counts). For each
+that share the newest one's setup (boot options, conditions), pooled (so run-to-run variation counts). For each
 path: the median of the repetitions with its 95% bootstrap interval per kernel, and between
 consecutive kernels the same test `sysgate compare` applies (Mann-Whitney U, a minimum
 effect, the interval on one side of zero), so a marked step means what a failing compare
@@ -64,7 +64,7 @@ class Series:
     kernels: list  # releases in version order
     run_ids: dict  # kernel -> its newest run's id
     pooled_ids: dict  # kernel -> the ids of the runs pooled for it, newest first
-    other_runs: dict  # kernel -> runs of it left out (other boot options)
+    other_runs: dict  # kernel -> runs of it left out (other boot options or conditions)
     paths: list  # PathTrend
     env_changes: list  # (before kernel, after kernel, [envdiff.Difference])
 
@@ -103,7 +103,7 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
         pooled = {}
         for kernel in kernels:
             runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
-            pooled[kernel] = [r for r in runs if r.boot_options == runs[0].boot_options]
+            pooled[kernel] = [r for r in runs if store.same_setup(runs[0].context, r.context)]
         loaded = {k: [store.load_run(conn, r.id) for r in pooled[k]] for k in kernels}
         series.append(_series(group[0], kernels, pooled, by_kernel, loaded, alpha,
                               threshold_pct / 100.0))
@@ -220,7 +220,8 @@ def render_terminal(all_series, alpha, threshold_pct):
         extra = {k: n for k, n in series.other_runs.items() if n}
         if extra:
             lines.append(
-                "note: runs with other boot options than the newest left out: " + ", ".join(
+                "note: runs with other boot options or conditions than the newest left out: "
+                + ", ".join(
                     f"{k} ({n})" for k, n in extra.items()
                 )
             )

@@ -265,5 +265,11 @@ def test_cli_pools_comma_lists_and_kernel_releases(tmp_path, capsys):
         store.add_results(db, path)
     assert cli.main(["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.18.1"]) == 1
     err = capsys.readouterr().err
-    assert "6.1.0-47-cloud-amd64: pooling its 3 runs" in err
-    assert "6.18.1: pooling its 2 runs" in err
+    assert "6.1.0-47-cloud-amd64: pooling 3 run(s) of the same setup" in err
+    assert "6.18.1: pooling 2 run(s) of the same setup" in err
+    traced = synth.write_results(tmp_path / "traced.json", seed=30,
+                                 context={"kernel_release": "6.18.1", "tracer_pid": "4242"})
+    store.add_results(db, traced)
+    assert cli.main(["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.18.1"]) == 0
+    err = capsys.readouterr().err  # the newest 6.18.1 run is traced: pooled alone
+    assert "6.18.1: pooling 1 run(s) of the same setup (#6); 2 with other" in err

@@ -130,7 +130,7 @@ def test_runs_of_a_kernel_are_pooled_by_boot_options(db, tmp_path):
     syscall = next(t for t in vm.paths if t.name == "getpid/syscall")
     assert syscall.points[kernel].runs == 2 and syscall.points[kernel].n == 20
     text = trend.render_terminal([vm], 0.01, 2)
-    assert f"{kernel} (2 runs)" in text and "other boot options" in text
+    assert f"{kernel} (2 runs)" in text and "other boot options or conditions" in text
 
 
 def test_cli_writes_page_and_charts(db, tmp_path, capsys):
