@@ -3,11 +3,12 @@
 A series is one host (its fingerprint: name, CPU, hypervisor) and one kind of timing
 (hardware or emulated: they never share a chart unless --allow-emulated). In a series the
 kernels are ordered by version (kversion), and each kernel is represented by its runs
-that share the newest one's setup (boot options, conditions), pooled (so run-to-run variation counts). For each
-path: the median of the repetitions with its 95% bootstrap interval per kernel, and between
-consecutive kernels the same test `sysgate compare` applies (Mann-Whitney U, a minimum
-effect, the interval on one side of zero), so a marked step means what a failing compare
-would mean. Beside the steps: what else changed (mitigations, boot options, microcode).
+that share the newest one's setup (boot options, conditions), pooled so that run-to-run
+variation counts. For each path: the median of the repetitions with its 95% bootstrap
+interval per kernel, and between consecutive kernels the same test `sysgate compare`
+applies (Mann-Whitney U, a minimum effect, the interval on one side of zero), so a marked
+step means what a failing compare would mean. Beside the steps: what else changed
+(mitigations, boot options, microcode).
 """
 
 import re
