@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, deps, load, report, summary
+from . import build, checks, deps, load, report, summary
 from .errors import UserError
 
 ROOT = build.ROOT
@@ -222,6 +222,9 @@ def command(args):
     })
     run = load.load(final)
     print(summary.format_table(run))
+    for finding in checks.check_run(run):
+        if finding.severity == checks.WARNING:
+            print(f"warning: {finding.title}. {finding.remedy}")
     phases.done()
 
     phases.next("report")
