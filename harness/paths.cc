@@ -5,6 +5,7 @@
 
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
+#include "harness/vdso_paths.h"
 
 namespace sysgate {
 namespace {
@@ -46,6 +47,7 @@ std::vector<Path> CorePaths() {
 
 std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
+  for (Path& path : VdsoPaths()) all.push_back(path);
   return all;
 }
 
