@@ -213,6 +213,10 @@ void ListPaths() {
   }
   std::printf("\nvDSO (%s, version %s) exports: %s\n", kVdsoSoname, kVdsoVersion,
               VdsoSymbolsString(Vdso::Process()).c_str());
+  const std::string clocksource =
+      ReadTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::printf("vDSO clock mode: %s (clocksource %s; inferred, see docs/vdso.md)\n",
+              VdsoClockModeFor(clocksource).c_str(), clocksource.c_str());
   std::printf("vsyscall page: %s\n", VsyscallMode().c_str());
 }
 

@@ -96,12 +96,12 @@ VgetrandomState::VgetrandomState(Fn fn) : fn_(fn) {
   // and then silently takes the syscall.
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   mapping_len_ = (state_size_ + page - 1) / page * page;
-  void* p = mmap(nullptr, mapping_len_, static_cast<int>(mmap_prot_),
-                 static_cast<int>(mmap_flags_), -1, 0);
+  void* p = mmap(nullptr, mapping_len_, static_cast<int>(mmap_prot_), static_cast<int>(mmap_flags_),
+                 -1, 0);
   if (p == MAP_FAILED) {
     char what[96];
-    std::snprintf(what, sizeof what, "mmap(%zu, prot 0x%x, flags 0x%x) for the state",
-                  mapping_len_, mmap_prot_, mmap_flags_);
+    std::snprintf(what, sizeof what, "mmap(%zu, prot 0x%x, flags 0x%x) for the state", mapping_len_,
+                  mmap_prot_, mmap_flags_);
     error_ = std::string(what) + " of __vdso_getrandom failed: " + std::strerror(errno);
     mapping_len_ = 0;
     return;

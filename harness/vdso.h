@@ -23,12 +23,19 @@ inline constexpr char kVdsoVersion[] = "LINUX_2.6";
 // The x86-64 vDSO exports sysgate knows, in the order they are listed: the __vdso_*
 // functions, then the weak aliases without the prefix. __vdso_getrandom since 6.11,
 // __vdso_sgx_enter_enclave with CONFIG_X86_SGX.
-inline constexpr std::array<std::string_view, 13> kKnownVdsoSymbols = {
-    "__vdso_clock_gettime", "__vdso_gettimeofday", "__vdso_time",
-    "__vdso_getcpu",        "__vdso_clock_getres", "__vdso_getrandom",
-    "__vdso_sgx_enter_enclave",
-    "clock_gettime",        "gettimeofday",        "time",
-    "getcpu",               "clock_getres",        "getrandom"};
+inline constexpr std::array<std::string_view, 13> kKnownVdsoSymbols = {"__vdso_clock_gettime",
+                                                                       "__vdso_gettimeofday",
+                                                                       "__vdso_time",
+                                                                       "__vdso_getcpu",
+                                                                       "__vdso_clock_getres",
+                                                                       "__vdso_getrandom",
+                                                                       "__vdso_sgx_enter_enclave",
+                                                                       "clock_gettime",
+                                                                       "gettimeofday",
+                                                                       "time",
+                                                                       "getcpu",
+                                                                       "clock_getres",
+                                                                       "getrandom"};
 
 // The process's vDSO as glibc sees it. Cheap to copy; the handle is never closed (the vDSO
 // lives as long as the process).

@@ -63,12 +63,18 @@ constexpr std::array<FamilyInfo, kFamilyCount> kFamilies = {{
 
 const char* ClockName(clockid_t clock) {
   switch (clock) {
-    case CLOCK_MONOTONIC: return "CLOCK_MONOTONIC";
-    case CLOCK_REALTIME: return "CLOCK_REALTIME";
-    case CLOCK_MONOTONIC_COARSE: return "CLOCK_MONOTONIC_COARSE";
-    case CLOCK_MONOTONIC_RAW: return "CLOCK_MONOTONIC_RAW";
-    case CLOCK_BOOTTIME: return "CLOCK_BOOTTIME";
-    default: return "clock";
+    case CLOCK_MONOTONIC:
+      return "CLOCK_MONOTONIC";
+    case CLOCK_REALTIME:
+      return "CLOCK_REALTIME";
+    case CLOCK_MONOTONIC_COARSE:
+      return "CLOCK_MONOTONIC_COARSE";
+    case CLOCK_MONOTONIC_RAW:
+      return "CLOCK_MONOTONIC_RAW";
+    case CLOCK_BOOTTIME:
+      return "CLOCK_BOOTTIME";
+    default:
+      return "clock";
   }
 }
 
@@ -96,10 +102,19 @@ std::array<Slot, kFamilyCount>& Slots() {
       auto ptr = [](const void* p) { return reinterpret_cast<uint64_t>(p); };
       slot.sys.nr = info.nr;
       switch (f) {
-        case kGettimeofday: slot.sys.a0 = ptr(&slot.tv); break;
-        case kTime: break;  // time(NULL)
-        case kGetcpu: slot.sys.a0 = ptr(&slot.cpu); slot.sys.a1 = ptr(&slot.node); break;
-        case kGetrandom: slot.sys.a0 = ptr(slot.buf); slot.sys.a1 = kRandomBytes; break;
+        case kGettimeofday:
+          slot.sys.a0 = ptr(&slot.tv);
+          break;
+        case kTime:
+          break;  // time(NULL)
+        case kGetcpu:
+          slot.sys.a0 = ptr(&slot.cpu);
+          slot.sys.a1 = ptr(&slot.node);
+          break;
+        case kGetrandom:
+          slot.sys.a0 = ptr(slot.buf);
+          slot.sys.a1 = kRandomBytes;
+          break;
         default:  // the clock families and clock_getres
           slot.sys.a0 = static_cast<uint64_t>(info.clock);
           slot.sys.a1 = ptr(&slot.ts);
@@ -156,7 +171,9 @@ ssize_t SyscallGetrandom(void* buf, size_t len, unsigned flags) {
   return static_cast<ssize_t>(RawSyscall(SYS_getrandom, U(buf), len, flags));
 }
 
-int GlibcGettimeofday(timeval* tv, void* tz) { return gettimeofday(tv, static_cast<struct timezone*>(tz)); }
+int GlibcGettimeofday(timeval* tv, void* tz) {
+  return gettimeofday(tv, static_cast<struct timezone*>(tz));
+}
 time_t GlibcTime(time_t* tloc) { return time(tloc); }
 long GlibcGetcpu(unsigned* cpu, unsigned* node, void*) { return getcpu(cpu, node); }
 ssize_t GlibcGetrandom(void* buf, size_t len, unsigned flags) { return getrandom(buf, len, flags); }
@@ -340,8 +357,8 @@ std::optional<std::string> FamilyCheckUncached(Family f) {
       v.push_back({"glibc", GlibcGettimeofday});
       v.push_back({"syscall", SyscallGettimeofday});
       if (has_vsyscall) {
-        v.push_back({"vsyscall_page", reinterpret_cast<GettimeofdayFn>(kVsyscallBase +
-                                                                      kVsyscallGettimeofday)});
+        v.push_back({"vsyscall_page",
+                     reinterpret_cast<GettimeofdayFn>(kVsyscallBase + kVsyscallGettimeofday)});
       }
       return CheckGettimeofday(v);
     }
@@ -403,11 +420,11 @@ std::optional<std::string> CheckClockGettime(clockid_t clock,
       for (const auto& v : variants) {
         timespec ts{-1, -1};
         int r = v.fn(clock, &ts);
-        if (r != 0) return Format("clock_gettime(%s) by %s returned %d", clock_name, Name(v.name).c_str(), r);
+        if (r != 0)
+          return Format("clock_gettime(%s) by %s returned %d", clock_name, Name(v.name).c_str(), r);
         if (ts.tv_nsec < 0 || ts.tv_nsec >= 1'000'000'000 || ts.tv_sec < 0) {
-          return Format("clock_gettime(%s) by %s gave an invalid timespec {%lld, %ld}",
-                        clock_name, Name(v.name).c_str(), static_cast<long long>(ts.tv_sec),
-                        ts.tv_nsec);
+          return Format("clock_gettime(%s) by %s gave an invalid timespec {%lld, %ld}", clock_name,
+                        Name(v.name).c_str(), static_cast<long long>(ts.tv_sec), ts.tv_nsec);
         }
         int64_t now = Nanos(ts);
         if (now < prev) {
@@ -451,7 +468,8 @@ std::optional<std::string> CheckGettimeofday(std::span<const Variant<Gettimeofda
     }
     clock_gettime(CLOCK_REALTIME, &ref);
     if (prev > Nanos(ref) / 1000) {
-      return Format("gettimeofday: %s read %" PRId64 " us, later than CLOCK_REALTIME after it (%" PRId64 " us)",
+      return Format("gettimeofday: %s read %" PRId64
+                    " us, later than CLOCK_REALTIME after it (%" PRId64 " us)",
                     Name(prev_name).c_str(), prev, Nanos(ref) / 1000);
     }
     return std::nullopt;
@@ -501,14 +519,13 @@ std::optional<std::string> CheckGetcpu(std::span<const Variant<GetcpuFn>> varian
       if (r != 0) return Format("getcpu by %s returned %ld", Name(v.name).c_str(), r);
       if (before != after) continue;  // migrated: the answer may be right for either CPU
       if (static_cast<int>(cpu) != before) {
-        return Format("getcpu by %s says CPU %u, sched_getcpu() says %d", Name(v.name).c_str(),
-                      cpu, before);
+        return Format("getcpu by %s says CPU %u, sched_getcpu() says %d", Name(v.name).c_str(), cpu,
+                      before);
       }
       for (size_t i = 0; i < seen.size(); ++i) {
         if (seen[i].first == cpu && seen[i].second != node) {
           return Format("getcpu: %s says CPU %u is on node %u, %s says node %u",
-                        Name(v.name).c_str(), cpu, node, Name(seen_by[i]).c_str(),
-                        seen[i].second);
+                        Name(v.name).c_str(), cpu, node, Name(seen_by[i]).c_str(), seen[i].second);
         }
       }
       seen.emplace_back(cpu, node);
@@ -527,10 +544,12 @@ std::optional<std::string> CheckClockGetres(clockid_t clock,
   for (const auto& v : variants) {
     timespec res{-1, -1};
     int r = v.fn(clock, &res);
-    if (r != 0) return Format("clock_getres(%s) by %s returned %d", clock_name, Name(v.name).c_str(), r);
+    if (r != 0)
+      return Format("clock_getres(%s) by %s returned %d", clock_name, Name(v.name).c_str(), r);
     int64_t ns = Nanos(res);
     if (ns <= 0) {
-      return Format("clock_getres(%s) by %s gave %" PRId64 " ns", clock_name, Name(v.name).c_str(), ns);
+      return Format("clock_getres(%s) by %s gave %" PRId64 " ns", clock_name, Name(v.name).c_str(),
+                    ns);
     }
     if (first < 0) {
       first = ns;

@@ -1,4 +1,6 @@
 // The vDSO lookup, the vDSO families' correctness checks and the vsyscall probe.
+#include "harness/vdso.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <sched.h>
@@ -16,7 +18,6 @@
 #include "gtest/gtest.h"
 #include "harness/environment.h"
 #include "harness/paths.h"
-#include "harness/vdso.h"
 #include "harness/vdso_paths.h"
 #include "harness/vsyscall.h"
 
@@ -63,8 +64,8 @@ std::map<std::string, uintptr_t> KernelVdsoExports() {
     count = hash[1];
   } else if (gnu_hash != nullptr) {
     const uint32_t nbuckets = gnu_hash[0], symoffset = gnu_hash[1], bloom_size = gnu_hash[2];
-    const auto* buckets =
-        reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint64_t*>(gnu_hash + 4) + bloom_size);
+    const auto* buckets = reinterpret_cast<const uint32_t*>(
+        reinterpret_cast<const uint64_t*>(gnu_hash + 4) + bloom_size);
     const uint32_t* chains = buckets + nbuckets;
     uint32_t last = 0;
     for (uint32_t b = 0; b < nbuckets; ++b) last = std::max(last, buckets[b]);
@@ -106,8 +107,8 @@ TEST(Vdso, LookupFindsEverySymbolTheKernelExports) {
   std::sort(expected_listed.begin(), expected_listed.end());
   EXPECT_EQ(listed, expected_listed);
   // Every x86-64 kernel since 2.6 has these.
-  for (const char* name : {"__vdso_clock_gettime", "__vdso_gettimeofday", "__vdso_time",
-                           "__vdso_getcpu"}) {
+  for (const char* name :
+       {"__vdso_clock_gettime", "__vdso_gettimeofday", "__vdso_time", "__vdso_getcpu"}) {
     EXPECT_EQ(exports.count(name), 1u) << name;
   }
 }
@@ -337,10 +338,16 @@ TEST(VdsoChecks, EveryFamilyPassesItsCheckHere) {
 // --- The table's vDSO rows ------------------------------------------------------------------
 
 TEST(VdsoPaths, EveryFamilyHasItsVariantsWithTheRightBaselines) {
-  const char* families[] = {"clock_gettime_monotonic", "clock_gettime_realtime",
-                            "clock_gettime_monotonic_coarse", "clock_gettime_monotonic_raw",
-                            "clock_gettime_boottime", "gettimeofday", "time", "getcpu",
-                            "clock_getres", "getrandom"};
+  const char* families[] = {"clock_gettime_monotonic",
+                            "clock_gettime_realtime",
+                            "clock_gettime_monotonic_coarse",
+                            "clock_gettime_monotonic_raw",
+                            "clock_gettime_boottime",
+                            "gettimeofday",
+                            "time",
+                            "getcpu",
+                            "clock_getres",
+                            "getrandom"};
   const std::set<std::string> with_vsyscall = {"gettimeofday", "time", "getcpu"};
   for (std::string family : families) {
     for (std::string variant : {"vdso", "glibc", "syscall", "vsyscall_page"}) {
@@ -439,8 +446,8 @@ TEST(Vsyscall, TheRealPageMatchesItsMode) {
   } else if (mode == "xonly" || mode == "emulate") {
     EXPECT_FALSE(unavailable.has_value()) << *unavailable;
   }
-  for (const char* name : {"time/vsyscall_page", "gettimeofday/vsyscall_page",
-                           "getcpu/vsyscall_page"}) {
+  for (const char* name :
+       {"time/vsyscall_page", "gettimeofday/vsyscall_page", "getcpu/vsyscall_page"}) {
     const Path* row = FindPath(name);
     ASSERT_NE(row, nullptr) << name;
     EXPECT_EQ(row->probe().has_value(), unavailable.has_value()) << name;
