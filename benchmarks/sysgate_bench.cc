@@ -27,6 +27,9 @@
 #include "harness/paths.h"
 #include "harness/per_call.h"
 #include "harness/pinning.h"
+#include "harness/vdso.h"
+#include "harness/vdso_paths.h"
+#include "harness/vsyscall.h"
 
 namespace sysgate {
 namespace {
@@ -152,10 +155,16 @@ Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) {
                             g_calibration.tsc_hz);
 }
 
+// The row's message for a probe's reason: "failed: ..." (a correctness check) as it is,
+// anything else as "skipped: <reason>".
+std::string RowMessage(const std::string& reason) {
+  return reason.rfind("failed: ", 0) == 0 ? reason : "skipped: " + reason;
+}
+
 void RunPath(benchmark::State& state, const Path* path, const std::string& skip_reason) {
   state.SetLabel(std::string(path->mechanism));
   if (!skip_reason.empty()) {
-    state.SkipWithError(("skipped: " + skip_reason).c_str());
+    state.SkipWithError(RowMessage(skip_reason).c_str());
     return;
   }
   const uint64_t arg = path->arg ? path->arg() : 0;
@@ -197,6 +206,12 @@ void RunPath(benchmark::State& state, const Path* path, const std::string& skip_
   state.counters["p999_ns"] = pc.p999_ns;
   state.counters["percall_samples"] = static_cast<double>(pc.samples);
   state.counters["percall_outliers"] = static_cast<double>(pc.outliers);
+
+  // vDSO rows: did the call stay in user mode? (docs/vdso.md, "Fallback detection")
+  if (std::optional<FallbackVerdict> verdict = CheckVdsoFallback(*path)) {
+    state.counters["vdso_fallback"] = verdict->fallback ? 1 : 0;
+    state.counters["vdso_to_syscall_ratio"] = verdict->ratio;
+  }
 }
 
 // The probe's reason, or "" when the path can run here.
@@ -207,15 +222,22 @@ std::string SkipReason(const Path& path) {
 }
 
 void ListPaths() {
-  std::printf("%-34s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
+  std::printf("%-40s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
   for (const Path& path : AllPaths()) {
     std::string reason = SkipReason(path);
-    std::printf("%-34.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
+    std::printf("%-40.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
                 path.name.data(), static_cast<int>(path.mechanism.size()),
                 path.mechanism.data(), static_cast<int>(path.baseline.size()),
                 path.baseline.data(),
-                reason.empty() ? "available" : ("skipped: " + reason).c_str());
+                reason.empty() ? "available" : RowMessage(reason).c_str());
   }
+  std::printf("\nvDSO (%s, version %s) exports: %s\n", kVdsoSoname, kVdsoVersion,
+              VdsoSymbolsString(Vdso::Process()).c_str());
+  const std::string clocksource =
+      ReadTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::printf("vDSO clock mode: %s (clocksource %s; inferred, see docs/vdso.md)\n",
+              VdsoClockModeFor(clocksource).c_str(), clocksource.c_str());
+  std::printf("vsyscall page: %s\n", VsyscallMode().c_str());
 }
 
 Calibration Calibrate(const TscInfo& tsc) {
