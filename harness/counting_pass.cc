@@ -189,16 +189,22 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
       continue;
     }
     enc.event->name = spec.column;  // failures are reported by column
-    bool pmu = enc.event->source == CounterSource::kPmu;
+    const bool pmu = enc.event->source == CounterSource::kPmu;
     (pmu ? pmu_events : other_events).push_back(*enc.event);
     (pmu ? pmu_specs : other_specs).push_back(&spec);
   }
 
+  // The PMU events form one group (counted together, scaled together). Software and
+  // tracepoint events are never multiplexed, so each is its own single-event group: as
+  // siblings in a software group, task-clock and the tracepoint read 0 for some
+  // intervals on 6.18 (only the leader's value was brought up to date).
+  std::vector<std::pair<std::vector<EncodedEvent>, std::vector<const CounterSpec*>>> plans;
+  if (!pmu_events.empty()) plans.emplace_back(pmu_events, pmu_specs);
+  for (size_t i = 0; i < other_events.size(); ++i) {
+    plans.push_back({{other_events[i]}, {other_specs[i]}});
+  }
   std::vector<OpenedGroup> groups;
-  for (int g = 0; g < 2; ++g) {
-    const auto& events = g == 0 ? pmu_events : other_events;
-    const auto& specs = g == 0 ? pmu_specs : other_specs;
-    if (events.empty()) continue;
+  for (const auto& [events, specs] : plans) {
     std::vector<EventFailure> failures;
     OpenedGroup opened;
     opened.group = PerfGroup::Open(events, 0, perms, &failures);
@@ -238,15 +244,15 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     const uint64_t n = CallsFor(*path, arg, tsc_hz, seconds_per_path);
     path->loop(std::max<uint64_t>(n / 16, 1), arg);  // warm caches and predictors
 
-    bool ok = true;
-    for (const OpenedGroup& g : groups) ok = PerfMeasurement(g.group).Start() && ok;
+    std::string error;
+    std::vector<PerfMeasurement> measurements;
+    for (const OpenedGroup& g : groups) measurements.emplace_back(g.group);
+    for (PerfMeasurement& m : measurements) m.Start(&error);
     const uint64_t t0 = TscStart();
     path->loop(n, arg);
     const uint64_t ticks = TscStop() - t0;
     std::vector<std::optional<GroupReading>> readings;
-    std::string error;
-    for (const OpenedGroup& g : groups) readings.push_back(PerfMeasurement(g.group).Stop(&error));
-    if (!ok) error = "enabling the counter group failed";
+    for (PerfMeasurement& m : measurements) readings.push_back(m.Stop(&error));
 
     PathCounts counts;
     counts.calls = n;

@@ -35,6 +35,16 @@ std::vector<double> GroupReading::Scaled() const {
   return out;
 }
 
+GroupReading GroupReading::Since(const GroupReading& before) const {
+  GroupReading delta = *this;
+  delta.time_enabled_ -= before.time_enabled_;
+  delta.time_running_ -= before.time_running_;
+  for (size_t i = 0; i < delta.values_.size() && i < before.values_.size(); ++i) {
+    delta.values_[i] -= before.values_[i];
+  }
+  return delta;
+}
+
 int RealPerfEventOpen(perf_event_attr* attr, pid_t pid, int cpu, int group_fd,
                       unsigned long flags) {
   return static_cast<int>(syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags));
@@ -120,13 +130,26 @@ std::optional<GroupReading> PerfGroup::Read(std::string* error) const {
   return reading;
 }
 
-std::optional<GroupReading> PerfMeasurement::Stop(std::string* error) const {
-  if (group_.empty()) return std::nullopt;
+bool PerfMeasurement::Start(std::string* error) {
+  start_.reset();
+  if (group_.empty()) return true;
+  if (!group_.Enable()) {
+    if (error) *error = std::string("enabling the counter group: ") + std::strerror(errno);
+    return false;
+  }
+  start_ = group_.Read(error);
+  return start_.has_value();
+}
+
+std::optional<GroupReading> PerfMeasurement::Stop(std::string* error) {
+  if (group_.empty() || !start_) return std::nullopt;
+  std::optional<GroupReading> end = group_.Read(error);
   if (!group_.Disable()) {
     if (error) *error = std::string("disabling the counter group: ") + std::strerror(errno);
     return std::nullopt;
   }
-  return group_.Read(error);
+  if (!end) return std::nullopt;
+  return end->Since(*start_);
 }
 
 }  // namespace sysgate

@@ -45,6 +45,8 @@ class GroupReading {
   bool LargelyScaled() const { return ScaleFactor() > kLargeScale; }
   // Each value times ScaleFactor() (the usual linear extrapolation perf stat does).
   std::vector<double> Scaled() const;
+  // This reading minus an earlier one of the same group: counts and times of the interval.
+  GroupReading Since(const GroupReading& before) const;
 
  private:
   uint64_t time_enabled_ = 0, time_running_ = 0;
@@ -97,16 +99,19 @@ class PerfGroup {
   std::vector<EncodedEvent> events_;
 };
 
-// One counting interval: Start() resets and enables the group, Stop() disables it and
-// reads it. Kept to two ioctls each side so the counted region holds little but the loop.
+// One counting interval: Start() enables the group and reads it, Stop() reads it again
+// and disables it; the interval's counts are the difference. Deltas rather than
+// PERF_EVENT_IOC_RESET, which zeroes the counts but not time_enabled/time_running
+// (kernel/events/core.c, perf_event_reset()), so the scaling would be wrong.
 class PerfMeasurement {
  public:
   explicit PerfMeasurement(const PerfGroup& group) : group_(group) {}
-  bool Start() const { return group_.empty() || (group_.Reset() && group_.Enable()); }
-  std::optional<GroupReading> Stop(std::string* error) const;
+  bool Start(std::string* error = nullptr);
+  std::optional<GroupReading> Stop(std::string* error);
 
  private:
   const PerfGroup& group_;
+  std::optional<GroupReading> start_;
 };
 
 }  // namespace sysgate
