@@ -116,7 +116,11 @@ def select_paths(binary, args):
                           check=False)
     if done.returncode != 0:
         raise UserError(f"{binary} --list-paths failed: {done.stderr.strip()}")
-    names = [line.split()[0] for line in done.stdout.splitlines()[1:] if line.strip()]
+    names = []
+    for line in done.stdout.splitlines()[1:]:
+        if not line.strip():
+            break  # the table ends at the first blank line; vDSO facts follow it
+        names.append(line.split()[0])
     if args.filter:
         try:
             pattern = re.compile(args.filter)
