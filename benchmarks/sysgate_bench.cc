@@ -7,6 +7,11 @@
 //   --list-paths   print the path table with each path's availability and exit
 //   --ia32-helper=PATH  the 32-bit helper behind the getpid/ia32_* rows (default:
 //                  $SYSGATE_IA32_HELPER, else sysgate_ia32_helper next to this binary)
+//   --counters=auto|none|LIST
+//                  the counting pass before timing (docs/perf_counters.md): auto (default)
+//                  counts what this machine allows; none skips it; LIST is comma-separated
+//                  event names (cycles:k,raw_syscalls:sys_enter) or default column names
+//   --list-events  print the perf events this machine's PMUs offer and the default set
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,17 +21,22 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "harness/cycle_clock.h"
+#include "harness/counting_pass.h"
 #include "harness/environment.h"
 #include "harness/ia32_client.h"
 #include "harness/paths.h"
 #include "harness/per_call.h"
 #include "harness/pinning.h"
+#include "harness/vdso.h"
+#include "harness/vdso_paths.h"
+#include "harness/vsyscall.h"
 
 namespace sysgate {
 namespace {
@@ -44,6 +54,8 @@ struct Options {
   std::optional<int> cpu;  // nullopt: the default CPU
   bool pin = true;
   bool list_paths = false;
+  std::string counters = "auto";  // auto | none | comma-separated events
+  bool list_events = false;
 };
 
 // What every row needs from start-up: the clock and the baseline.
@@ -54,11 +66,13 @@ struct Calibration {
 };
 
 Calibration g_calibration;
+// Per-path results of the counting pass, added to each row by RunPath.
+CountingResult g_counts;
 
 [[noreturn]] void Usage(const std::string& problem) {
   std::fprintf(stderr, "error: %s\nusage: sysgate_bench [--cpu=N|none] [--list-paths] "
-               "[--ia32-helper=PATH] [google benchmark flags; --help lists them]\n",
-               problem.c_str());
+               "[--ia32-helper=PATH] [--counters=auto|none|LIST] [--list-events] "
+               "[google benchmark flags; --help lists them]\n", problem.c_str());
   std::exit(2);
 }
 
@@ -72,6 +86,16 @@ Options ParseOptions(int* argc, char** argv) {
       opt.list_paths = true;
     } else if (arg.rfind("--ia32-helper=", 0) == 0) {
       Ia32Client::SetHelperPath(std::string(arg.substr(14)));
+    } else if (arg == "--list-events") {
+      opt.list_events = true;
+    } else if (arg == "--counters" || arg.rfind("--counters=", 0) == 0) {
+      if (arg == "--counters") {
+        if (i + 1 >= *argc) Usage("--counters needs auto, none or a list of events");
+        opt.counters = argv[++i];
+      } else {
+        opt.counters = std::string(arg.substr(11));
+      }
+      if (opt.counters.empty()) Usage("--counters needs auto, none or a list of events");
     } else if (arg == "--cpu" || arg.rfind("--cpu=", 0) == 0) {
       std::string value;
       if (arg == "--cpu") {
@@ -152,10 +176,16 @@ Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) {
                             g_calibration.tsc_hz);
 }
 
+// The row's message for a probe's reason: "failed: ..." (a correctness check) as it is,
+// anything else as "skipped: <reason>".
+std::string RowMessage(const std::string& reason) {
+  return reason.rfind("failed: ", 0) == 0 ? reason : "skipped: " + reason;
+}
+
 void RunPath(benchmark::State& state, const Path* path, const std::string& skip_reason) {
   state.SetLabel(std::string(path->mechanism));
   if (!skip_reason.empty()) {
-    state.SkipWithError(("skipped: " + skip_reason).c_str());
+    state.SkipWithError(RowMessage(skip_reason).c_str());
     return;
   }
   const uint64_t arg = path->arg ? path->arg() : 0;
@@ -197,6 +227,33 @@ void RunPath(benchmark::State& state, const Path* path, const std::string& skip_
   state.counters["p999_ns"] = pc.p999_ns;
   state.counters["percall_samples"] = static_cast<double>(pc.samples);
   state.counters["percall_outliers"] = static_cast<double>(pc.outliers);
+
+  // vDSO rows: did the call stay in user mode? (docs/vdso.md, "Fallback detection")
+  if (std::optional<FallbackVerdict> verdict = CheckVdsoFallback(*path)) {
+    state.counters["vdso_fallback"] = verdict->fallback ? 1 : 0;
+    state.counters["vdso_to_syscall_ratio"] = verdict->ratio;
+  }
+
+  // The counting pass's figures (already per call; absent when not counted here).
+  auto counted = g_counts.by_path.find(path->name);
+  if (counted == g_counts.by_path.end()) return;
+  for (const auto& [column, value] : counted->second.per_call) state.counters[column] = value;
+  const double ticks_per_call =
+      static_cast<double>(total_ticks) / static_cast<double>(state.iterations());
+  if (ticks_per_call > 0) {
+    state.counters["observer_effect"] = counted->second.ticks_per_call / ticks_per_call;
+  }
+  if (counted->second.scale > GroupReading::kLargeScale) {
+    state.counters["counters_scale"] = counted->second.scale;
+  }
+  if (ExpectedKernelEntries(path->mechanism)) {
+    state.counters["counts_mismatch"] = counted->second.mismatch ? 1 : 0;
+    // The counting pass saw this vDSO row enter the kernel: that is a fallback whatever
+    // the paired timing check concluded.
+    if (path->mechanism == "vdso" && counted->second.mismatch) {
+      state.counters["vdso_fallback"] = 1;
+    }
+  }
 }
 
 // The probe's reason, or "" when the path can run here.
@@ -207,14 +264,93 @@ std::string SkipReason(const Path& path) {
 }
 
 void ListPaths() {
-  std::printf("%-34s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
+  std::printf("%-40s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
   for (const Path& path : AllPaths()) {
     std::string reason = SkipReason(path);
-    std::printf("%-34.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
+    std::printf("%-40.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
                 path.name.data(), static_cast<int>(path.mechanism.size()),
                 path.mechanism.data(), static_cast<int>(path.baseline.size()),
                 path.baseline.data(),
-                reason.empty() ? "available" : ("skipped: " + reason).c_str());
+                reason.empty() ? "available" : RowMessage(reason).c_str());
+  }
+  std::printf("\nvDSO (%s, version %s) exports: %s\n", kVdsoSoname, kVdsoVersion,
+              VdsoSymbolsString(Vdso::Process()).c_str());
+  const std::string clocksource =
+      ReadTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::printf("vDSO clock mode: %s (clocksource %s; inferred, see docs/vdso.md)\n",
+              VdsoClockModeFor(clocksource).c_str(), clocksource.c_str());
+  std::printf("vsyscall page: %s\n", VsyscallMode().c_str());
+}
+
+void ListEvents() {
+  EventEncoder encoder;
+  PerfPermissions perms = ReadPerfPermissions();
+  std::printf("core PMU (libpfm4): %s\n",
+              encoder.CorePmu().empty() ? "none" : encoder.CorePmu().c_str());
+  if (!encoder.HaveLibpfm()) std::printf("note: %s\n", encoder.init_error().c_str());
+  std::printf("\ndefault counters (--counters=auto):\n");
+  CounterPlan plan = DefaultCounterPlan(encoder, perms);
+  for (const CounterSpec& spec : plan.counters) {
+    EncodeResult enc = encoder.Encode(spec.event);
+    std::string status = "available";
+    if (!enc.event) {
+      status = enc.error;
+    } else {
+      std::vector<EventFailure> failures;
+      PerfGroup probe = PerfGroup::Open({*enc.event}, 0, perms, &failures);
+      if (!failures.empty()) status = failures.front().reason;
+      status = std::string(SourceName(enc.event->source)) + ", " + status;
+    }
+    std::printf("  %-20s %-45s %s\n", spec.column.c_str(), spec.event.c_str(), status.c_str());
+  }
+  for (const EventFailure& f : plan.unavailable) {
+    std::printf("  %-20s %-45s %s\n", f.event.c_str(), "-", f.reason.c_str());
+  }
+  std::printf("\nevents libpfm4 knows for the PMUs it detects (any can go in --counters=LIST; PMU events still need the kernel to expose the PMU, see above):\n");
+  for (const std::string& line : ListSupportedEvents(encoder)) std::printf("  %s\n", line.c_str());
+}
+
+// Whether Google Benchmark's --benchmark_filter selects `path` (same regex dialect, and a
+// leading '-' negates), so the counting pass counts only the rows that will run.
+bool FilterSelects(const std::string& filter, const Path& path) {
+  if (filter.empty() || filter == "all" || filter == ".") return true;
+  const bool negate = filter[0] == '-';
+  try {
+    std::regex re(negate ? filter.substr(1) : filter, std::regex::extended);
+    bool match = std::regex_search(std::string(path.name) + "/manual_time", re);
+    return match != negate;
+  } catch (const std::regex_error&) {
+    return true;  // Google Benchmark reports the bad filter itself
+  }
+}
+
+// The counting pass (before any timing), its context keys and warnings. Every perf fd it
+// opens is closed when it returns.
+void CountPaths(const std::string& counters, const std::vector<std::string>& skip_reasons,
+                std::vector<std::pair<std::string, std::string>>* ctx) {
+  ctx->emplace_back("counters", counters);
+  if (counters == "none") return;
+  EventEncoder encoder;
+  PerfPermissions perms = ReadPerfPermissions();
+  CounterPlan plan;
+  if (counters == "auto") {
+    plan = DefaultCounterPlan(encoder, perms);
+  } else {
+    std::string error;
+    auto parsed = ParseCounterList(counters, encoder, perms, &error);
+    if (!parsed) Usage(error);
+    plan = std::move(*parsed);
+  }
+  std::vector<const Path*> selected;
+  const std::string filter = benchmark::GetBenchmarkFilter();
+  for (size_t i = 0; i < AllPaths().size(); ++i) {
+    const Path& path = AllPaths()[i];
+    if (skip_reasons[i].empty() && FilterSelects(filter, path)) selected.push_back(&path);
+  }
+  g_counts = RunCountingPass(selected, plan, encoder, perms, g_calibration.tsc_hz);
+  for (const auto& kv : g_counts.context) ctx->push_back(kv);
+  for (const std::string& w : g_counts.warnings) {
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
   }
 }
 
@@ -263,6 +399,10 @@ int main(int argc, char** argv) {
     ListPaths();
     return 0;
   }
+  if (opt.list_events) {
+    ListEvents();
+    return 0;
+  }
 
   int cpu = -1;
   if (opt.pin) {
@@ -299,11 +439,37 @@ int main(int argc, char** argv) {
                      ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
   }
   WarnAboutEnvironment(ctx);
+
+  std::vector<std::string> skip_reasons;
+  for (const Path& path : AllPaths()) skip_reasons.push_back(SkipReason(path));
+  CountPaths(opt.counters, skip_reasons, &ctx);
+  // Broken invariant if the counting pass left a perf fd open: it would slow every
+  // syscall of the timing pass (an open tracepoint counter does even while disabled).
+  if (int left = CountPerfEventFds("/proc", getpid()); left != 0) {
+    std::fprintf(stderr, "%s:%d: the counting pass left %d perf_event fds open\n", __FILE__,
+                 __LINE__, left);
+    std::abort();
+  }
+  // Someone else's counters (a system-wide `perf stat -e raw_syscalls:*`) slow every
+  // syscall on the machine.
+  std::vector<std::string> holders = OtherPerfEventHolders("/proc", getpid());
+  std::string holders_text;
+  for (const std::string& h : holders) holders_text += (holders_text.empty() ? "" : "; ") + h;
+  ctx.emplace_back("perf_fds_other", !holders.empty() ? holders_text
+                                     : geteuid() == 0 ? "none"
+                                                      : "unknown (not root: other users' "
+                                                        "fds are not visible)");
+  if (!holders.empty()) {
+    Warn("other processes hold perf_event file descriptors (" + holders_text +
+         "): an open tracepoint or counter slows every syscall on the machine; stop them "
+         "(perf, bpftrace, profilers) before timing");
+  }
   for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
 
-  for (const Path& path : AllPaths()) {
+  for (size_t i = 0; i < AllPaths().size(); ++i) {
+    const Path& path = AllPaths()[i];
     benchmark::RegisterBenchmark(std::string(path.name).c_str(), RunPath, &path,
-                                 SkipReason(path))
+                                 skip_reasons[i])
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);
   }

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/vdso.h"
+#include "harness/vsyscall.h"
+
 namespace sysgate {
 namespace {
 
@@ -199,8 +202,13 @@ std::vector<std::pair<std::string, std::string>> CaptureEnvironment(const std::s
   add("hypervisor", root.empty() ? HypervisorVendor()
                                  : (cpu.flags.count("hypervisor") ? "unnamed hypervisor"
                                                                    : "none"));
-  add("clocksource",
-      ReadTrimmed(root + "/sys/devices/system/clocksource/clocksource0/current_clocksource"));
+  const std::string clocksource =
+      ReadTrimmed(root + "/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  add("clocksource", clocksource);
+  // vDSO and vsyscall page (docs/vdso.md); the vDSO's exports are this process's only.
+  add("vdso_symbols", root.empty() ? VdsoSymbolsString(Vdso::Process()) : kUnknown);
+  add("vdso_clock_mode", VdsoClockModeFor(clocksource));
+  add("vsyscall_mode", VsyscallMode(root));
   add("glibc_version", gnu_get_libc_version());
   add("perf_event_paranoid", ReadTrimmed(root + "/proc/sys/kernel/perf_event_paranoid"));
   add("cpufreq_governor", Governor(root, pinned_cpu));

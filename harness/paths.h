@@ -20,7 +20,9 @@ namespace sysgate {
 using ArgFn = uint64_t (*)();
 // What the loop's last result must be; compared before the figures are trusted.
 using ExpectFn = uint64_t (*)();
-// nullopt when the path can run here, otherwise why not (becomes "skipped: <reason>").
+// nullopt when the path can run here, otherwise why not (becomes "skipped: <reason>"). A
+// reason that starts with "failed: " is a path that runs but returned a wrong value (a
+// correctness check before timing): the row says so as it is, not as a skip.
 using ProbeFn = std::optional<std::string> (*)();
 // A path whose loop runs elsewhere (the 32-bit helper) and reports the TSC ticks it
 // measured around its own loop. Returns false and sets *error when the batch failed.

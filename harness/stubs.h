@@ -14,6 +14,12 @@ inline constexpr uint64_t kSysgateDummyId = 0x5359534741544531;
 
 using LoopFn = uint64_t (*)(uint64_t iterations, uint64_t arg);
 
+// The `arg` of sysgate_syscall_args_loop (asm/syscall_args.asm): a syscall number and up
+// to three arguments, loaded into rax, rdi, rsi, rdx before every `syscall`.
+struct SyscallArgs {
+  uint64_t nr, a0, a1, a2;
+};
+
 }  // namespace sysgate
 
 extern "C" {
@@ -27,6 +33,8 @@ uint64_t sysgate_getpid_fn();
 uint64_t sysgate_syscall_getpid_call_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_syscall_getppid_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_int80_getpid_loop(uint64_t iterations, uint64_t arg);
+// asm/syscall_args.asm (arg: a const sysgate::SyscallArgs*)
+uint64_t sysgate_syscall_args_loop(uint64_t iterations, uint64_t arg);
 }
 
 #endif  // SYSGATE_HARNESS_STUBS_H_

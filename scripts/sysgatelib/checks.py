@@ -5,6 +5,7 @@ on, because the report may be rendered far from where the numbers were taken. Ev
 is optional: a check whose inputs are absent stays silent.
 """
 
+import json
 from dataclasses import dataclass
 
 from . import stats
@@ -302,6 +303,28 @@ def check_tsc(run):
         )
 
 
+# Load average (1 minute) per CPU above which other work was competing for the CPUs.
+LOAD_PER_CPU_LIMIT = 0.5
+
+
+def check_load(run):
+    """Google Benchmark records the load average when the run started."""
+    try:
+        load = float(json.loads(run.context.get("load_avg", "[]"))[0])
+        cpus = int(run.context.get("num_cpus", "0"))
+    except (ValueError, IndexError, TypeError):
+        return
+    if cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
+        yield Finding(
+            "busy_machine", WARNING, f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
+            "Other runnable tasks preempt the benchmark thread; a preempted batch carries "
+            "their time, which inflates the batched figures (the k-best mean resists this, "
+            "the median and the tail do not).",
+            "Stop other work (builds, tests, other benchmarks) and run again; compare only "
+            "runs taken on a quiet machine.",
+        )
+
+
 def check_plain(run):
     if not run.is_sysgate:
         yield Finding(
@@ -312,8 +335,9 @@ def check_plain(run):
         )
 
 
-_CHECKS = (check_emulated, check_vm, check_vdso_fallback, check_tracing, check_variation,
-           check_pinning, check_frequency, check_tsc, check_pmu, check_observer, check_plain)
+_CHECKS = (check_emulated, check_vm, check_vdso_fallback, check_tracing, check_load,
+           check_variation, check_pinning, check_frequency, check_tsc, check_pmu,
+           check_observer, check_plain)
 
 
 def check_run(run):

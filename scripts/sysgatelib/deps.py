@@ -17,7 +17,7 @@ RUN_PACKAGES = (
     "python3-matplotlib", "python3-scipy", "python3-jinja2",
 )
 # What the tests need on top: pytest, Google Benchmark's compare.py, a browser for the
-# report test, and QEMU + cpio for the kernel matrix.
+# report test, and QEMU for the kernel matrix (its initramfs is written in Python).
 TEST_PACKAGES = RUN_PACKAGES + (
     "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
 )

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, deps, load, report, summary
+from . import build, checks, deps, load, report, summary
 from .errors import UserError
 
 ROOT = build.ROOT
@@ -116,7 +116,11 @@ def select_paths(binary, args):
                           check=False)
     if done.returncode != 0:
         raise UserError(f"{binary} --list-paths failed: {done.stderr.strip()}")
-    names = [line.split()[0] for line in done.stdout.splitlines()[1:] if line.strip()]
+    names = []
+    for line in done.stdout.splitlines()[1:]:
+        if not line.strip():
+            break  # the table ends at the first blank line; vDSO facts follow it
+        names.append(line.split()[0])
     if args.filter:
         try:
             pattern = re.compile(args.filter)
@@ -222,6 +226,9 @@ def command(args):
     })
     run = load.load(final)
     print(summary.format_table(run))
+    for finding in checks.check_run(run):
+        if finding.severity == checks.WARNING:
+            print(f"warning: {finding.title}. {finding.remedy}")
     phases.done()
 
     phases.next("report")

@@ -120,3 +120,14 @@ def test_warnings_come_first(pmu):
     severities = [f.severity for f in checks.check_run(load.parse(data, "x.json"))]
     assert severities == sorted(severities, key=lambda s: s != checks.WARNING)
     assert checks.INFO in severities and checks.WARNING in severities
+
+
+def test_busy_machine_from_google_benchmarks_load_average(vm):
+    data = copy.deepcopy(vm)
+    data["context"].update({"load_avg": [3.9, 2.0, 1.0], "num_cpus": 2})
+    found = {f.key: f for f in checks.check_run(load.parse(data, "x.json"))}
+    assert "3.9 on 2 CPUs" in found["busy_machine"].title
+    data["context"].update({"load_avg": [0.2, 0.1, 0.1]})
+    assert "busy_machine" not in _keys(data)
+    data["context"]["load_avg"] = "garbage"
+    assert "busy_machine" not in _keys(data)

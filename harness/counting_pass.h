@@ -1,0 +1,95 @@
+// The counting pass: every in-process path run once more with a perf counter group open,
+// before (never during) the timing pass.
+//
+// Why a separate pass: an open tracepoint counter puts every syscall of every task on the
+// slow path, even while the counter is disabled (+16-20 ns here; +60-90 ns enabled on the
+// measured thread), and hardware counters cost a little on each context switch. So the
+// timing pass must run with no perf fd open, and the counting pass reports how much its
+// own counters changed the latency (`observer_effect`). RunCountingPass closes every fd it
+// opened before it returns.
+#ifndef SYSGATE_HARNESS_COUNTING_PASS_H_
+#define SYSGATE_HARNESS_COUNTING_PASS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "harness/paths.h"
+#include "harness/perf_events.h"
+#include "harness/perf_group.h"
+
+namespace sysgate {
+
+// One counter column of the results: `column` is the JSON counter name, `event` what the
+// encoder gets, `multiplier` turns the event's count into the column's unit.
+struct CounterSpec {
+  std::string column;
+  std::string event;
+  double multiplier = 1;
+  std::string calibration;  // how the multiplier was chosen, for the context
+};
+
+struct CounterPlan {
+  std::vector<CounterSpec> counters;
+  // Columns decided unavailable before anything was opened (permissions, no known
+  // event), each with its reason and remedy.
+  std::vector<EventFailure> unavailable;
+};
+
+// --counters=auto: cycles and instructions split user/kernel, the mode-switch event of the
+// detected core PMU, raw_syscalls:sys_enter as kernel_entries, context switches, page
+// faults and task-clock; what `perms` forbids goes to `unavailable` with the remedy.
+CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms);
+
+// --counters=LIST: comma-separated event names (anything EventEncoder takes); each
+// becomes the column ColumnName(name), except the names of the default set's columns
+// (`cycles_kernel`, `kernel_entries`, ...), which select that default counter. nullopt
+// and *error for an empty list or an empty item.
+std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEncoder& encoder,
+                                            const PerfPermissions& perms, std::string* error);
+
+// What a path's counts should be, from its mechanism: a syscall path enters the kernel
+// once per call, a vDSO path and the baselines never; nullopt when the mechanism does not
+// say (a glibc wrapper may or may not enter the kernel).
+std::optional<double> ExpectedKernelEntries(std::string_view mechanism);
+
+// The reason a path's kernel entries per call contradict its mechanism, or nullopt.
+std::optional<std::string> CheckKernelEntries(std::string_view mechanism, double per_call);
+
+struct PathCounts {
+  std::vector<std::pair<std::string, double>> per_call;  // column -> value per call
+  uint64_t calls = 0;
+  double ticks_per_call = 0;  // TSC ticks per call with the counters open and enabled
+  double scale = 1;           // enabled / running of the group for this path
+  std::optional<std::string> mismatch;
+};
+
+struct CountingResult {
+  std::map<std::string, PathCounts, std::less<>> by_path;
+  std::vector<std::pair<std::string, std::string>> context;  // `counters.*` keys
+  std::vector<std::string> warnings;                         // one line each
+};
+
+// Counts each path of `paths` (in-process ones; `timed` rows are listed as skipped) for
+// about `seconds_per_path`. Opens one group on the calling thread and closes it before
+// returning. Never throws: a machine with nothing to count gives empty results and the
+// reasons in `context`.
+CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
+                               const EventEncoder& encoder, const PerfPermissions& perms,
+                               double tsc_hz, double seconds_per_path = 0.01);
+
+// perf_event file descriptors held by processes under `proc_root` ("/proc"), except
+// `self`: one "pid (comm): N" entry per process. Needs root to see other users' fds.
+std::vector<std::string> OtherPerfEventHolders(const std::string& proc_root, pid_t self);
+
+// perf_event file descriptors process `pid` holds.
+int CountPerfEventFds(const std::string& proc_root, pid_t pid);
+
+}  // namespace sysgate
+
+#endif  // SYSGATE_HARNESS_COUNTING_PASS_H_

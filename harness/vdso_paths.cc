@@ -1,0 +1,672 @@
+#include "harness/vdso_paths.h"
+
+#include <sched.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "benchmark/benchmark.h"
+#include "harness/cycle_clock.h"
+#include "harness/stubs.h"
+#include "harness/vdso.h"
+#include "harness/vsyscall.h"
+
+namespace sysgate {
+namespace {
+
+constexpr size_t kRandomBytes = 16;
+constexpr int kCheckAttempts = 3;
+
+// --- The families ------------------------------------------------------------------------
+
+enum Family : int {
+  kMonotonic,
+  kRealtime,
+  kMonotonicCoarse,
+  kMonotonicRaw,
+  kBoottime,
+  kGettimeofday,
+  kTime,
+  kGetcpu,
+  kClockGetres,
+  kGetrandom,
+  kFamilyCount,
+};
+
+struct FamilyInfo {
+  std::string_view name;         // the family part of the row names
+  std::string_view vdso_symbol;  // the __vdso_* function of the `vdso` row
+  clockid_t clock;               // clock families and clock_getres
+  uint64_t nr;                   // the syscall of the `syscall` row
+};
+
+// clang-format off
+constexpr std::array<FamilyInfo, kFamilyCount> kFamilies = {{
+  {"clock_gettime_monotonic",        "__vdso_clock_gettime", CLOCK_MONOTONIC,        SYS_clock_gettime},
+  {"clock_gettime_realtime",         "__vdso_clock_gettime", CLOCK_REALTIME,         SYS_clock_gettime},
+  {"clock_gettime_monotonic_coarse", "__vdso_clock_gettime", CLOCK_MONOTONIC_COARSE, SYS_clock_gettime},
+  {"clock_gettime_monotonic_raw",    "__vdso_clock_gettime", CLOCK_MONOTONIC_RAW,    SYS_clock_gettime},
+  {"clock_gettime_boottime",         "__vdso_clock_gettime", CLOCK_BOOTTIME,         SYS_clock_gettime},
+  {"gettimeofday",                   "__vdso_gettimeofday",  0,                      SYS_gettimeofday},
+  {"time",                           "__vdso_time",          0,                      SYS_time},
+  {"getcpu",                         "__vdso_getcpu",        0,                      SYS_getcpu},
+  {"clock_getres",                   "__vdso_clock_getres",  CLOCK_MONOTONIC,        SYS_clock_getres},
+  {"getrandom",                      "__vdso_getrandom",     0,                      SYS_getrandom},
+}};
+// clang-format on
+
+const char* ClockName(clockid_t clock) {
+  switch (clock) {
+    case CLOCK_MONOTONIC:
+      return "CLOCK_MONOTONIC";
+    case CLOCK_REALTIME:
+      return "CLOCK_REALTIME";
+    case CLOCK_MONOTONIC_COARSE:
+      return "CLOCK_MONOTONIC_COARSE";
+    case CLOCK_MONOTONIC_RAW:
+      return "CLOCK_MONOTONIC_RAW";
+    case CLOCK_BOOTTIME:
+      return "CLOCK_BOOTTIME";
+    default:
+      return "clock";
+  }
+}
+
+// What one family's loops work on: the arguments and result buffers, and the __vdso_*
+// function. One per family, alive for the whole process; the loops get its address as
+// `arg` (the syscall loop gets &sys).
+struct Slot {
+  SyscallArgs sys{};
+  clockid_t clock = 0;
+  void* vdso = nullptr;
+  timespec ts{};
+  timeval tv{};
+  unsigned cpu = 0, node = 0;
+  alignas(16) unsigned char buf[kRandomBytes] = {};
+};
+
+std::array<Slot, kFamilyCount>& Slots() {
+  static std::array<Slot, kFamilyCount> slots = [] {
+    std::array<Slot, kFamilyCount> s;
+    for (int f = 0; f < kFamilyCount; ++f) {
+      Slot& slot = s[f];
+      const FamilyInfo& info = kFamilies[f];
+      slot.clock = info.clock;
+      slot.vdso = Vdso::Process().Find(info.vdso_symbol);
+      auto ptr = [](const void* p) { return reinterpret_cast<uint64_t>(p); };
+      slot.sys.nr = info.nr;
+      switch (f) {
+        case kGettimeofday:
+          slot.sys.a0 = ptr(&slot.tv);
+          break;
+        case kTime:
+          break;  // time(NULL)
+        case kGetcpu:
+          slot.sys.a0 = ptr(&slot.cpu);
+          slot.sys.a1 = ptr(&slot.node);
+          break;
+        case kGetrandom:
+          slot.sys.a0 = ptr(slot.buf);
+          slot.sys.a1 = kRandomBytes;
+          break;
+        default:  // the clock families and clock_getres
+          slot.sys.a0 = static_cast<uint64_t>(info.clock);
+          slot.sys.a1 = ptr(&slot.ts);
+      }
+    }
+    return s;
+  }();
+  return slots;
+}
+
+Slot& SlotOf(uint64_t arg) { return *reinterpret_cast<Slot*>(arg); }
+
+template <Family F>
+uint64_t SlotArg() {
+  return reinterpret_cast<uint64_t>(&Slots()[F]);
+}
+template <Family F>
+uint64_t SyscallArg() {
+  return reinterpret_cast<uint64_t>(&Slots()[F].sys);
+}
+
+// The vDSO getrandom state of this process (the measuring thread's; see VgetrandomState).
+VgetrandomState& GetrandomState() {
+  static VgetrandomState state(
+      Vdso::Process().FindFn<VgetrandomState::Fn>(kFamilies[kGetrandom].vdso_symbol));
+  return state;
+}
+
+// --- The variants as plain functions (what the checks call) -----------------------------
+
+uint64_t RawSyscall(uint64_t nr, uint64_t a0, uint64_t a1 = 0, uint64_t a2 = 0) {
+  SyscallArgs args{nr, a0, a1, a2};
+  return sysgate_syscall_args_loop(1, reinterpret_cast<uint64_t>(&args));
+}
+template <typename T>
+uint64_t U(T* p) {
+  return reinterpret_cast<uint64_t>(p);
+}
+
+int SyscallClockGettime(clockid_t c, timespec* ts) {
+  return static_cast<int>(RawSyscall(SYS_clock_gettime, static_cast<uint64_t>(c), U(ts)));
+}
+int SyscallClockGetres(clockid_t c, timespec* ts) {
+  return static_cast<int>(RawSyscall(SYS_clock_getres, static_cast<uint64_t>(c), U(ts)));
+}
+int SyscallGettimeofday(timeval* tv, void* tz) {
+  return static_cast<int>(RawSyscall(SYS_gettimeofday, U(tv), U(tz)));
+}
+time_t SyscallTime(time_t* tloc) { return static_cast<time_t>(RawSyscall(SYS_time, U(tloc))); }
+long SyscallGetcpu(unsigned* cpu, unsigned* node, void* cache) {
+  return static_cast<long>(RawSyscall(SYS_getcpu, U(cpu), U(node), U(cache)));
+}
+ssize_t SyscallGetrandom(void* buf, size_t len, unsigned flags) {
+  return static_cast<ssize_t>(RawSyscall(SYS_getrandom, U(buf), len, flags));
+}
+
+int GlibcGettimeofday(timeval* tv, void* tz) {
+  return gettimeofday(tv, static_cast<struct timezone*>(tz));
+}
+time_t GlibcTime(time_t* tloc) { return time(tloc); }
+long GlibcGetcpu(unsigned* cpu, unsigned* node, void*) { return getcpu(cpu, node); }
+ssize_t GlibcGetrandom(void* buf, size_t len, unsigned flags) { return getrandom(buf, len, flags); }
+ssize_t VdsoGetrandom(void* buf, size_t len, unsigned flags) {
+  return GetrandomState().Get(buf, len, flags);
+}
+
+// --- The loops ----------------------------------------------------------------------------
+// Same signature as the NASM stubs; `arg` is the family's Slot. Each returns what the last
+// call returned (0, or 16 for getrandom, or the seconds for time).
+
+uint64_t VdsoClockGettimeLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  auto fn = reinterpret_cast<ClockFn>(s.vdso);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = fn(s.clock, &s.ts);
+  return static_cast<uint64_t>(r);
+}
+uint64_t GlibcClockGettimeLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = clock_gettime(s.clock, &s.ts);
+  return static_cast<uint64_t>(r);
+}
+uint64_t VdsoClockGetresLoop(uint64_t n, uint64_t arg) { return VdsoClockGettimeLoop(n, arg); }
+uint64_t GlibcClockGetresLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = clock_getres(s.clock, &s.ts);
+  return static_cast<uint64_t>(r);
+}
+
+uint64_t VdsoGettimeofdayLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  auto fn = reinterpret_cast<GettimeofdayFn>(s.vdso);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = fn(&s.tv, nullptr);
+  return static_cast<uint64_t>(r);
+}
+uint64_t GlibcGettimeofdayLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = gettimeofday(&s.tv, nullptr);
+  return static_cast<uint64_t>(r);
+}
+uint64_t VsyscallGettimeofdayLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  auto fn = VsyscallEntry<VsyscallGettimeofdayFn>(kVsyscallBase, kVsyscallGettimeofday);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = fn(&s.tv, nullptr);
+  return static_cast<uint64_t>(r);
+}
+
+uint64_t VdsoTimeLoop(uint64_t n, uint64_t arg) {
+  auto fn = reinterpret_cast<TimeFn>(SlotOf(arg).vdso);
+  time_t t = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    t = fn(nullptr);
+    benchmark::DoNotOptimize(t);
+  }
+  return static_cast<uint64_t>(t);
+}
+uint64_t GlibcTimeLoop(uint64_t n, uint64_t) {
+  time_t t = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    t = time(nullptr);
+    benchmark::DoNotOptimize(t);
+  }
+  return static_cast<uint64_t>(t);
+}
+uint64_t VsyscallTimeLoop(uint64_t n, uint64_t) {
+  auto fn = VsyscallEntry<VsyscallTimeFn>(kVsyscallBase, kVsyscallTime);
+  time_t t = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    t = fn(nullptr);
+    benchmark::DoNotOptimize(t);
+  }
+  return static_cast<uint64_t>(t);
+}
+
+uint64_t VdsoGetcpuLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  auto fn = reinterpret_cast<GetcpuFn>(s.vdso);
+  long r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = fn(&s.cpu, &s.node, nullptr);
+  return static_cast<uint64_t>(r);
+}
+uint64_t GlibcGetcpuLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  int r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = getcpu(&s.cpu, &s.node);
+  return static_cast<uint64_t>(r);
+}
+uint64_t VsyscallGetcpuLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  auto fn = VsyscallEntry<VsyscallGetcpuFn>(kVsyscallBase, kVsyscallGetcpu);
+  long r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = fn(&s.cpu, &s.node, nullptr);
+  return static_cast<uint64_t>(r);
+}
+
+uint64_t VdsoGetrandomLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  VgetrandomState& state = GetrandomState();
+  ssize_t r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = state.Get(s.buf, kRandomBytes, 0);
+  return static_cast<uint64_t>(r);
+}
+uint64_t GlibcGetrandomLoop(uint64_t n, uint64_t arg) {
+  Slot& s = SlotOf(arg);
+  ssize_t r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = getrandom(s.buf, kRandomBytes, 0);
+  return static_cast<uint64_t>(r);
+}
+
+uint64_t ExpectZero() { return 0; }
+uint64_t ExpectRandomBytes() { return kRandomBytes; }
+
+// --- Probes: availability, then the family's check ---------------------------------------
+
+std::optional<std::string> VdsoMissing(Family f) {
+  const Vdso& vdso = Vdso::Process();
+  if (f == kGetrandom) {
+    if (vdso.present() && vdso.Find(kFamilies[f].vdso_symbol) == nullptr) {
+      return "kernel has no vDSO getrandom (needs 6.11+)";
+    }
+    if (auto missing = vdso.MissingReason(kFamilies[f].vdso_symbol)) return missing;
+    if (!GetrandomState().ok()) return GetrandomState().error();
+    return std::nullopt;
+  }
+  return vdso.MissingReason(kFamilies[f].vdso_symbol);
+}
+
+template <Family F>
+std::optional<std::string> ProbeVdsoRow() {
+  if (auto missing = VdsoMissing(F)) return missing;
+  return FamilyCheck(kFamilies[F].name);
+}
+template <Family F>
+std::optional<std::string> ProbeRow() {
+  return FamilyCheck(kFamilies[F].name);
+}
+template <Family F>
+std::optional<std::string> ProbeVsyscallRow() {
+  if (auto reason = VsyscallUnavailable()) return reason;
+  return FamilyCheck(kFamilies[F].name);
+}
+
+// --- Check helpers -------------------------------------------------------------------------
+
+std::string Format(const char* fmt, auto... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+
+int64_t Nanos(const timespec& ts) { return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
+
+std::string Name(std::string_view name) { return std::string(name); }
+
+// Runs `attempt` up to kCheckAttempts times: a clock stepped by NTP, or a second that
+// turned between two reads, must not fail a correct path; a wrong variant fails every time.
+std::optional<std::string> Retry(const auto& attempt) {
+  std::optional<std::string> why;
+  for (int i = 0; i < kCheckAttempts; ++i) {
+    why = attempt();
+    if (!why) return std::nullopt;
+  }
+  return why;
+}
+
+std::optional<std::string> FamilyCheckUncached(Family f) {
+  const Vdso& vdso = Vdso::Process();
+  const bool has_vdso = !VdsoMissing(f).has_value();
+  const bool has_vsyscall = !VsyscallUnavailable().has_value();
+  void* vfn = vdso.Find(kFamilies[f].vdso_symbol);
+  switch (f) {
+    case kGettimeofday: {
+      std::vector<Variant<GettimeofdayFn>> v;
+      if (has_vdso) v.push_back({"vdso", reinterpret_cast<GettimeofdayFn>(vfn)});
+      v.push_back({"glibc", GlibcGettimeofday});
+      v.push_back({"syscall", SyscallGettimeofday});
+      if (has_vsyscall) {
+        v.push_back({"vsyscall_page",
+                     reinterpret_cast<GettimeofdayFn>(kVsyscallBase + kVsyscallGettimeofday)});
+      }
+      return CheckGettimeofday(v);
+    }
+    case kTime: {
+      std::vector<Variant<TimeFn>> v;
+      if (has_vdso) v.push_back({"vdso", reinterpret_cast<TimeFn>(vfn)});
+      v.push_back({"glibc", GlibcTime});
+      v.push_back({"syscall", SyscallTime});
+      if (has_vsyscall) {
+        v.push_back({"vsyscall_page", VsyscallEntry<TimeFn>(kVsyscallBase, kVsyscallTime)});
+      }
+      return CheckTime(v);
+    }
+    case kGetcpu: {
+      std::vector<Variant<GetcpuFn>> v;
+      if (has_vdso) v.push_back({"vdso", reinterpret_cast<GetcpuFn>(vfn)});
+      v.push_back({"glibc", GlibcGetcpu});
+      v.push_back({"syscall", SyscallGetcpu});
+      if (has_vsyscall) {
+        v.push_back({"vsyscall_page", VsyscallEntry<GetcpuFn>(kVsyscallBase, kVsyscallGetcpu)});
+      }
+      return CheckGetcpu(v);
+    }
+    case kClockGetres: {
+      std::vector<Variant<ClockFn>> v;
+      if (has_vdso) v.push_back({"vdso", reinterpret_cast<ClockFn>(vfn)});
+      v.push_back({"glibc", clock_getres});
+      v.push_back({"syscall", SyscallClockGetres});
+      return CheckClockGetres(kFamilies[f].clock, v);
+    }
+    case kGetrandom: {
+      std::vector<Variant<GetrandomFn>> v;
+      if (has_vdso) v.push_back({"vdso", VdsoGetrandom});
+      v.push_back({"glibc", GlibcGetrandom});
+      v.push_back({"syscall", SyscallGetrandom});
+      return CheckGetrandom(v);
+    }
+    default: {  // the clock_gettime families
+      std::vector<Variant<ClockFn>> v;
+      if (has_vdso) v.push_back({"vdso", reinterpret_cast<ClockFn>(vfn)});
+      v.push_back({"glibc", clock_gettime});
+      v.push_back({"syscall", SyscallClockGettime});
+      return CheckClockGettime(kFamilies[f].clock, v);
+    }
+  }
+}
+
+}  // namespace
+
+// --- The checks ------------------------------------------------------------------------------
+
+std::optional<std::string> CheckClockGettime(clockid_t clock,
+                                             std::span<const Variant<ClockFn>> variants) {
+  const char* clock_name = ClockName(clock);
+  return Retry([&]() -> std::optional<std::string> {
+    std::string_view prev_name;
+    int64_t prev = INT64_MIN;
+    for (int round = 0; round < 2; ++round) {
+      for (const auto& v : variants) {
+        timespec ts{-1, -1};
+        int r = v.fn(clock, &ts);
+        if (r != 0)
+          return Format("clock_gettime(%s) by %s returned %d", clock_name, Name(v.name).c_str(), r);
+        if (ts.tv_nsec < 0 || ts.tv_nsec >= 1'000'000'000 || ts.tv_sec < 0) {
+          return Format("clock_gettime(%s) by %s gave an invalid timespec {%lld, %ld}", clock_name,
+                        Name(v.name).c_str(), static_cast<long long>(ts.tv_sec), ts.tv_nsec);
+        }
+        int64_t now = Nanos(ts);
+        if (now < prev) {
+          return Format("clock_gettime(%s): %s read %" PRId64 " ns after %s read %" PRId64
+                        " ns (went back %" PRId64 " ns)",
+                        clock_name, Name(v.name).c_str(), now, Name(prev_name).c_str(), prev,
+                        prev - now);
+        }
+        prev = now;
+        prev_name = v.name;
+      }
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<std::string> CheckGettimeofday(std::span<const Variant<GettimeofdayFn>> variants) {
+  return Retry([&]() -> std::optional<std::string> {
+    timespec ref{};
+    clock_gettime(CLOCK_REALTIME, &ref);
+    int64_t low = Nanos(ref) / 1000;  // microseconds, as gettimeofday truncates
+    std::string_view prev_name = "CLOCK_REALTIME before";
+    int64_t prev = low;
+    for (int round = 0; round < 2; ++round) {
+      for (const auto& v : variants) {
+        timeval tv{-1, -1};
+        int r = v.fn(&tv, nullptr);
+        if (r != 0) return Format("gettimeofday by %s returned %d", Name(v.name).c_str(), r);
+        if (tv.tv_usec < 0 || tv.tv_usec >= 1'000'000) {
+          return Format("gettimeofday by %s gave an invalid tv_usec %ld", Name(v.name).c_str(),
+                        static_cast<long>(tv.tv_usec));
+        }
+        int64_t now = int64_t{tv.tv_sec} * 1'000'000 + tv.tv_usec;
+        if (now < prev) {
+          return Format("gettimeofday: %s read %" PRId64 " us after %s read %" PRId64 " us",
+                        Name(v.name).c_str(), now, Name(prev_name).c_str(), prev);
+        }
+        prev = now;
+        prev_name = v.name;
+      }
+    }
+    clock_gettime(CLOCK_REALTIME, &ref);
+    if (prev > Nanos(ref) / 1000) {
+      return Format("gettimeofday: %s read %" PRId64
+                    " us, later than CLOCK_REALTIME after it (%" PRId64 " us)",
+                    Name(prev_name).c_str(), prev, Nanos(ref) / 1000);
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<std::string> CheckTime(std::span<const Variant<TimeFn>> variants) {
+  return Retry([&]() -> std::optional<std::string> {
+    const time_t before = time(nullptr);
+    std::string_view prev_name = "time() before";
+    time_t prev = before;
+    for (const auto& v : variants) {
+      time_t stored = -1;
+      time_t t = v.fn(&stored);
+      if (t != stored) {
+        return Format("time by %s returned %lld but stored %lld", Name(v.name).c_str(),
+                      static_cast<long long>(t), static_cast<long long>(stored));
+      }
+      if (t < prev) {
+        return Format("time: %s returned %lld after %s returned %lld", Name(v.name).c_str(),
+                      static_cast<long long>(t), Name(prev_name).c_str(),
+                      static_cast<long long>(prev));
+      }
+      prev = t;
+      prev_name = v.name;
+    }
+    const time_t after = time(nullptr);
+    if (prev > after) {
+      return Format("time: %s returned %lld, later than time() after it (%lld)",
+                    Name(prev_name).c_str(), static_cast<long long>(prev),
+                    static_cast<long long>(after));
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<std::string> CheckGetcpu(std::span<const Variant<GetcpuFn>> variants) {
+  constexpr int kMigrationRetries = 100;
+  std::vector<std::pair<unsigned, unsigned>> seen;  // (cpu, node), first variant to see it
+  std::vector<std::string_view> seen_by;
+  for (const auto& v : variants) {
+    for (int attempt = 0; attempt < kMigrationRetries; ++attempt) {
+      unsigned cpu = ~0u, node = ~0u;
+      const int before = sched_getcpu();
+      const long r = v.fn(&cpu, &node, nullptr);
+      const int after = sched_getcpu();
+      if (r != 0) return Format("getcpu by %s returned %ld", Name(v.name).c_str(), r);
+      if (before != after) continue;  // migrated: the answer may be right for either CPU
+      if (static_cast<int>(cpu) != before) {
+        return Format("getcpu by %s says CPU %u, sched_getcpu() says %d", Name(v.name).c_str(), cpu,
+                      before);
+      }
+      for (size_t i = 0; i < seen.size(); ++i) {
+        if (seen[i].first == cpu && seen[i].second != node) {
+          return Format("getcpu: %s says CPU %u is on node %u, %s says node %u",
+                        Name(v.name).c_str(), cpu, node, Name(seen_by[i]).c_str(), seen[i].second);
+        }
+      }
+      seen.emplace_back(cpu, node);
+      seen_by.push_back(v.name);
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckClockGetres(clockid_t clock,
+                                            std::span<const Variant<ClockFn>> variants) {
+  const char* clock_name = ClockName(clock);
+  std::string_view first_name;
+  int64_t first = -1;
+  for (const auto& v : variants) {
+    timespec res{-1, -1};
+    int r = v.fn(clock, &res);
+    if (r != 0)
+      return Format("clock_getres(%s) by %s returned %d", clock_name, Name(v.name).c_str(), r);
+    int64_t ns = Nanos(res);
+    if (ns <= 0) {
+      return Format("clock_getres(%s) by %s gave %" PRId64 " ns", clock_name, Name(v.name).c_str(),
+                    ns);
+    }
+    if (first < 0) {
+      first = ns;
+      first_name = v.name;
+    } else if (ns != first) {
+      return Format("clock_getres(%s): %s says %" PRId64 " ns, %s says %" PRId64 " ns", clock_name,
+                    Name(v.name).c_str(), ns, Name(first_name).c_str(), first);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckGetrandom(std::span<const Variant<GetrandomFn>> variants) {
+  static constexpr unsigned char kZero[kRandomBytes] = {};
+  for (const auto& v : variants) {
+    unsigned char a[kRandomBytes] = {}, b[kRandomBytes] = {};
+    ssize_t ra = v.fn(a, sizeof a, 0);
+    ssize_t rb = v.fn(b, sizeof b, 0);
+    if (ra != static_cast<ssize_t>(kRandomBytes) || rb != static_cast<ssize_t>(kRandomBytes)) {
+      return Format("getrandom(16 bytes) by %s returned %zd and %zd", Name(v.name).c_str(), ra, rb);
+    }
+    if (std::memcmp(a, kZero, sizeof a) == 0 || std::memcmp(b, kZero, sizeof b) == 0) {
+      return Format("getrandom by %s left the buffer all zero", Name(v.name).c_str());
+    }
+    if (std::memcmp(a, b, sizeof a) == 0) {
+      return Format("getrandom by %s returned the same 16 bytes twice", Name(v.name).c_str());
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> FamilyCheck(std::string_view family) {
+  static std::array<std::optional<std::optional<std::string>>, kFamilyCount> cache;
+  for (int f = 0; f < kFamilyCount; ++f) {
+    if (kFamilies[f].name != family) continue;
+    if (!cache[f]) {
+      std::optional<std::string> why = FamilyCheckUncached(static_cast<Family>(f));
+      cache[f] = why ? std::optional<std::string>("failed: " + *why) : std::nullopt;
+    }
+    return *cache[f];
+  }
+  return "failed: no vDSO family named " + std::string(family);
+}
+
+// --- Fallback detection ------------------------------------------------------------------------
+
+std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
+  if (vdso_row.mechanism != "vdso" || vdso_row.loop == nullptr) return std::nullopt;
+  const Path* sys = FindPath(std::string(vdso_row.family()) + "/syscall");
+  if (sys == nullptr || sys->loop == nullptr) return std::nullopt;
+  for (const Path* p : {&vdso_row, sys}) {
+    if (p->probe && p->probe()) return std::nullopt;
+  }
+  // Batches short enough to be quick (a few µs) and long enough that the rdtscp pair
+  // (~35 ticks) is small next to them.
+  constexpr uint64_t kVdsoCalls = 256, kSyscallCalls = 32;
+  const uint64_t vdso_arg = vdso_row.arg ? vdso_row.arg() : 0;
+  const uint64_t sys_arg = sys->arg ? sys->arg() : 0;
+  vdso_row.loop(8, vdso_arg);  // warm both paths (and the getrandom state's first key)
+  sys->loop(2, sys_arg);
+  double best_vdso = 1e300, best_sys = 1e300;
+  for (int round = 0; round < kFallbackRounds; ++round) {
+    uint64_t t0 = TscStart();
+    vdso_row.loop(kVdsoCalls, vdso_arg);
+    uint64_t t1 = TscStop();
+    sys->loop(kSyscallCalls, sys_arg);
+    uint64_t t2 = TscStop();
+    best_vdso = std::min(best_vdso, static_cast<double>(t1 - t0) / kVdsoCalls);
+    best_sys = std::min(best_sys, static_cast<double>(t2 - t1) / kSyscallCalls);
+  }
+  FallbackVerdict verdict;
+  verdict.ratio = best_sys > 0 ? best_vdso / best_sys : 0;
+  verdict.fallback = verdict.ratio >= kVdsoFallbackRatio;
+  return verdict;
+}
+
+// --- The rows ------------------------------------------------------------------------------------
+
+// clang-format off
+std::vector<Path> VdsoPaths() {
+  return {
+    // name                                     mechanism   loop                      baseline                         arg                            expect             probe
+    {"clock_gettime_monotonic/vdso",            "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kMonotonic>,           ExpectZero,        ProbeVdsoRow<kMonotonic>},
+    {"clock_gettime_monotonic/glibc",           "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kMonotonic>,           ExpectZero,        ProbeRow<kMonotonic>},
+    {"clock_gettime_monotonic/syscall",         "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kMonotonic>,        ExpectZero,        ProbeRow<kMonotonic>},
+    {"clock_gettime_realtime/vdso",             "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kRealtime>,            ExpectZero,        ProbeVdsoRow<kRealtime>},
+    {"clock_gettime_realtime/glibc",            "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kRealtime>,            ExpectZero,        ProbeRow<kRealtime>},
+    {"clock_gettime_realtime/syscall",          "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kRealtime>,         ExpectZero,        ProbeRow<kRealtime>},
+    {"clock_gettime_monotonic_coarse/vdso",     "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kMonotonicCoarse>,     ExpectZero,        ProbeVdsoRow<kMonotonicCoarse>},
+    {"clock_gettime_monotonic_coarse/glibc",    "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kMonotonicCoarse>,     ExpectZero,        ProbeRow<kMonotonicCoarse>},
+    {"clock_gettime_monotonic_coarse/syscall",  "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kMonotonicCoarse>,  ExpectZero,        ProbeRow<kMonotonicCoarse>},
+    {"clock_gettime_monotonic_raw/vdso",        "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kMonotonicRaw>,        ExpectZero,        ProbeVdsoRow<kMonotonicRaw>},
+    {"clock_gettime_monotonic_raw/glibc",       "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kMonotonicRaw>,        ExpectZero,        ProbeRow<kMonotonicRaw>},
+    {"clock_gettime_monotonic_raw/syscall",     "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kMonotonicRaw>,     ExpectZero,        ProbeRow<kMonotonicRaw>},
+    {"clock_gettime_boottime/vdso",             "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kBoottime>,            ExpectZero,        ProbeVdsoRow<kBoottime>},
+    {"clock_gettime_boottime/glibc",            "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kBoottime>,            ExpectZero,        ProbeRow<kBoottime>},
+    {"clock_gettime_boottime/syscall",          "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kBoottime>,         ExpectZero,        ProbeRow<kBoottime>},
+    {"gettimeofday/vdso",                       "vdso",     VdsoGettimeofdayLoop,     "baseline/call",                 SlotArg<kGettimeofday>,        ExpectZero,        ProbeVdsoRow<kGettimeofday>},
+    {"gettimeofday/glibc",                      "glibc",    GlibcGettimeofdayLoop,    "baseline/call",                 SlotArg<kGettimeofday>,        ExpectZero,        ProbeRow<kGettimeofday>},
+    {"gettimeofday/syscall",                    "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kGettimeofday>,     ExpectZero,        ProbeRow<kGettimeofday>},
+    {"gettimeofday/vsyscall_page",              "vsyscall", VsyscallGettimeofdayLoop, "gettimeofday/syscall",          SlotArg<kGettimeofday>,        ExpectZero,        ProbeVsyscallRow<kGettimeofday>},
+    {"time/vdso",                               "vdso",     VdsoTimeLoop,             "baseline/call",                 SlotArg<kTime>,                nullptr,           ProbeVdsoRow<kTime>},
+    {"time/glibc",                              "glibc",    GlibcTimeLoop,            "baseline/call",                 SlotArg<kTime>,                nullptr,           ProbeRow<kTime>},
+    {"time/syscall",                            "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kTime>,             nullptr,           ProbeRow<kTime>},
+    {"time/vsyscall_page",                      "vsyscall", VsyscallTimeLoop,         "time/syscall",                  SlotArg<kTime>,                nullptr,           ProbeVsyscallRow<kTime>},
+    {"getcpu/vdso",                             "vdso",     VdsoGetcpuLoop,           "baseline/call",                 SlotArg<kGetcpu>,              ExpectZero,        ProbeVdsoRow<kGetcpu>},
+    {"getcpu/glibc",                            "glibc",    GlibcGetcpuLoop,          "baseline/call",                 SlotArg<kGetcpu>,              ExpectZero,        ProbeRow<kGetcpu>},
+    {"getcpu/syscall",                          "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kGetcpu>,           ExpectZero,        ProbeRow<kGetcpu>},
+    {"getcpu/vsyscall_page",                    "vsyscall", VsyscallGetcpuLoop,       "getcpu/syscall",                SlotArg<kGetcpu>,              ExpectZero,        ProbeVsyscallRow<kGetcpu>},
+    {"clock_getres/vdso",                       "vdso",     VdsoClockGetresLoop,      "baseline/call",                 SlotArg<kClockGetres>,         ExpectZero,        ProbeVdsoRow<kClockGetres>},
+    {"clock_getres/glibc",                      "glibc",    GlibcClockGetresLoop,     "baseline/call",                 SlotArg<kClockGetres>,         ExpectZero,        ProbeRow<kClockGetres>},
+    {"clock_getres/syscall",                    "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kClockGetres>,      ExpectZero,        ProbeRow<kClockGetres>},
+    {"getrandom/vdso",                          "vdso",     VdsoGetrandomLoop,        "baseline/call",                 SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeVdsoRow<kGetrandom>},
+    {"getrandom/glibc",                         "glibc",    GlibcGetrandomLoop,       "baseline/call",                 SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeRow<kGetrandom>},
+    {"getrandom/syscall",                       "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kGetrandom>,        ExpectRandomBytes, ProbeRow<kGetrandom>},
+  };
+}
+// clang-format on
+
+}  // namespace sysgate
