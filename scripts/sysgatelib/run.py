@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, checks, deps, load, report, summary
+from . import build, checks, deps, load, report, store, summary
 from .errors import UserError
 
 ROOT = build.ROOT
@@ -44,6 +44,9 @@ def register(sub):
     parser.add_argument("--no-install", action="store_true",
                         help="do not check or install Debian packages")
     parser.add_argument("--no-build", action="store_true", help="use the existing build")
+    store.add_db_argument(parser)
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not file the run in the history store")
     parser.set_defaults(func=command)
 
 
@@ -186,7 +189,7 @@ def write_results(partial, final, extra_context):
 
 
 def command(args):
-    phases = Phases(5)
+    phases = Phases(6)
     out_dir = Path(args.output) if args.output else default_output_dir()
     final = out_dir / "results.json"
     if final.exists():
@@ -234,6 +237,13 @@ def command(args):
     phases.next("report")
     index = report.render_report([run], out_dir)
     phases.done()
+
+    phases.next("history")
+    if args.no_history:
+        phases.done("skipped (--no-history)")
+    else:
+        run_id = store.add_results(args.db, final)
+        phases.done(f"run #{run_id} in {args.db}")
     print(f"results: {final}")
     print(f"report:  {index}")
     return 0

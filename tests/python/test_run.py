@@ -8,16 +8,21 @@ from test_bench import CORE_PATHS
 
 def test_quick_run_writes_results_and_prints_the_summary(bench, tmp_path):
     out = tmp_path / "run"
-    done = sysgate("run", "--quick", "--no-install", "-o", out, timeout=300)
+    db = tmp_path / "history.sqlite"
+    done = sysgate("run", "--quick", "--no-install", "-o", out, "--db", db, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     results = out / "results.json"
     data = json.loads(results.read_text())
     assert {"run_seconds", "run_started", "sysgate_command"} <= set(data["context"])
     names = {r["run_name"].removesuffix("/manual_time") for r in data["benchmarks"]}
     assert CORE_PATHS <= names
-    for phase in ("[1/5] dependencies", "[2/5] build", "[3/5] measure", "[4/5] results",
-                  "[5/5] report"):
+    for phase in ("[1/6] dependencies", "[2/6] build", "[3/6] measure", "[4/6] results",
+                  "[5/6] report", "[6/6] history"):
         assert phase in done.stdout
+    assert f"run #1 in {db}" in done.stdout
+    listed = sysgate("history", "list", "--db", db)
+    assert listed.returncode == 0, listed.stderr
+    assert data["context"]["kernel_release"] in listed.stdout
     assert (out / "index.html").exists()
     assert f"report:  {out / 'index.html'}" in done.stdout
     for name in CORE_PATHS:
@@ -38,7 +43,7 @@ def test_run_refuses_to_overwrite_results(tmp_path):
 def test_filter_selects_paths_by_name(bench, tmp_path):
     out = tmp_path / "run"
     done = sysgate("run", "--quick", "--no-install", "--no-build", "--filter", "^getpid/syscall$",
-                   "-o", out, timeout=120)
+                   "--no-history", "-o", out, timeout=120)
     assert done.returncode == 0, done.stderr
     names = {r["run_name"] for r in json.loads((out / "results.json").read_text())["benchmarks"]}
     assert names == {"getpid/syscall/manual_time"}
