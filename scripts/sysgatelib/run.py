@@ -18,7 +18,12 @@ from . import build, checks, deps, load, report, store, summary
 from .errors import UserError
 
 ROOT = build.ROOT
-DEFAULT_REPETITIONS = 10
+# Repetitions in all, spread over worker processes (pyperf's design): each process gets a
+# fresh address-space layout, and on some machines a path's cost depends on it (the
+# call/ret around SYSCALL is bimodal on our AMD VM, with the mode sticky per process).
+# One process would report one layout's luck as the path's cost.
+DEFAULT_REPETITIONS = 12
+DEFAULT_PROCESSES = 3
 DEFAULT_MIN_TIME = 0.03  # seconds per repetition and path
 QUICK_REPETITIONS = 3
 QUICK_MIN_TIME = 0.005
@@ -33,7 +38,11 @@ def register(sub):
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_REPETITIONS} repetitions, short batches")
     parser.add_argument("--repetitions", type=_positive_int, metavar="N",
-                        help=f"repetitions per path (default {DEFAULT_REPETITIONS})")
+                        help=f"repetitions per path in all (default {DEFAULT_REPETITIONS}, "
+                        f"--quick {QUICK_REPETITIONS})")
+    parser.add_argument("--processes", type=_positive_int, metavar="P",
+                        help=f"worker processes the repetitions are spread over (default "
+                        f"{DEFAULT_PROCESSES}, --quick 1)")
     parser.add_argument("--min-time", type=_positive_float, metavar="S",
                         help=f"seconds per repetition and path (default {DEFAULT_MIN_TIME})")
     parser.add_argument("--cpu", metavar="N|none",
@@ -91,8 +100,14 @@ def default_output_dir(now=None):
     return ROOT / "reports" / name
 
 
-def bench_command(binary, args, out_file, names):
+def plan(args):
+    """(processes, repetitions per process) for this run."""
     reps = args.repetitions or (QUICK_REPETITIONS if args.quick else DEFAULT_REPETITIONS)
+    processes = min(args.processes or (1 if args.quick else DEFAULT_PROCESSES), reps)
+    return processes, -(-reps // processes)
+
+
+def bench_command(binary, args, out_file, names, reps, count=True):
     min_time = args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)
     command = [
         str(binary),
@@ -104,13 +119,15 @@ def bench_command(binary, args, out_file, names):
         f"--benchmark_out={out_file}",
         "--benchmark_out_format=json",
     ]
+    if not count:
+        command.append("--counters=none")  # the first process's counting pass is enough
     if args.cpu is not None:
         command.append(f"--cpu={args.cpu}")
     if args.filter:
         # --filter matches path names; Google Benchmark's filter sees <path>/manual_time.
         exact = "|".join(re.escape(n) for n in names)
         command.append(f"--benchmark_filter=^({exact})/manual_time$")
-    return command, reps
+    return command
 
 
 def select_paths(binary, args):
@@ -135,11 +152,20 @@ def select_paths(binary, args):
     return names
 
 
-def measure(command, expected_rows):
-    """Runs the benchmark, showing how many rows are done; raises on failure."""
+def measure(commands, expected_rows):
+    """Runs the benchmark processes one after the other, showing how many rows are done;
+    raises on the first failure."""
     start = time.monotonic()
+    progress = {"done": 0, "shown": -1}
+    for command in commands:
+        _measure_one(command, expected_rows, start, progress)
+    if sys.stdout.isatty():
+        print()
+    return time.monotonic() - start
+
+
+def _measure_one(command, expected_rows, start, progress):
     tty = sys.stdout.isatty()
-    done_rows, last_shown = 0, -1
     row = re.compile(r"^\S+/\S+/manual_time\s")
     # Google Benchmark prints the whole context on stderr; keep only sysgate's warnings
     # and errors (and everything when the benchmark fails).
@@ -149,18 +175,19 @@ def measure(command, expected_rows):
         for line in proc.stdout:
             if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
                 continue
-            done_rows += 1
+            progress["done"] += 1
+            done_rows = progress["done"]
             share = done_rows * 4 // max(expected_rows, 1)
             if tty:
                 print(f"\r      {done_rows}/{expected_rows} rows, "
                       f"{time.monotonic() - start:.0f} s", end="", flush=True)
-            elif share != last_shown:
+            elif share != progress["shown"]:
                 print(f"      {done_rows}/{expected_rows} rows", flush=True)
-                last_shown = share
+                progress["shown"] = share
         code = proc.wait()
         errors.seek(0)
         stderr = errors.read().splitlines()
-    if tty:
+    if tty and code != 0:
         print()
     for line in stderr:
         if code != 0 or line.startswith(("warning:", "error:")):
@@ -168,15 +195,53 @@ def measure(command, expected_rows):
     if code != 0:
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         raise UserError(f"{command[0]} failed ({how}); no results were written")
-    return time.monotonic() - start
 
 
-def write_results(partial, final, extra_context):
-    """Adds run facts to the context and moves the file into place atomically."""
+def merge_processes(parts):
+    """One results document from the worker processes' documents.
+
+    The first process's context is kept (it ran the counting pass). Every repetition row
+    is kept, renumbered so repetition_index runs over all processes; Google Benchmark's
+    per-process aggregates are dropped when there are several processes, since they
+    describe one process only (the tools recompute statistics from the repetitions).
+    """
+    if len(parts) == 1:
+        return parts[0]
+    merged = {"context": dict(parts[0].get("context", {})), "benchmarks": []}
+    merged["context"]["processes"] = str(len(parts))
+    offset = {}
+    rows = [row for part in parts for row in part.get("benchmarks", [])
+            if row.get("run_type", "iteration") == "iteration"]
+    total = {}
+    for row in rows:
+        total[row["name"]] = total.get(row["name"], 0) + 1
+    for part in parts:
+        seen = {}
+        for row in part.get("benchmarks", []):
+            if row.get("run_type", "iteration") != "iteration":
+                continue
+            row = dict(row)
+            name = row["name"]
+            row["repetition_index"] = offset.get(name, 0) + row.get("repetition_index", 0)
+            row["repetitions"] = total[name]
+            seen[name] = seen.get(name, 0) + 1
+            merged["benchmarks"].append(row)
+        for name, count in seen.items():
+            offset[name] = offset.get(name, 0) + count
+    return merged
+
+
+def read_partial(partial):
     try:
-        data = json.loads(partial.read_text())
+        return json.loads(partial.read_text())
     except (OSError, ValueError) as exc:
         raise UserError(f"{partial}: the benchmark wrote no usable results: {exc}") from None
+
+
+def write_results(partials, final, extra_context):
+    """Merges the processes' results, adds run facts to the context and moves the file
+    into place atomically."""
+    data = merge_processes([read_partial(p) for p in partials])
     data.setdefault("context", {}).update(extra_context)
     tmp = final.with_suffix(".json.tmp")
     with open(tmp, "w") as handle:
@@ -185,7 +250,8 @@ def write_results(partial, final, extra_context):
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, final)
-    partial.unlink()
+    for partial in partials:
+        partial.unlink()
 
 
 def command(args):
@@ -213,19 +279,22 @@ def command(args):
         phases.done(str(binary.relative_to(ROOT)) if binary.is_relative_to(ROOT) else str(binary))
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    partial = out_dir / "results.json.partial"
     names = select_paths(binary, args)
-    bench, reps = bench_command(binary, args, partial, names)
-    phases.next(f"measure: {len(names)} paths x {reps} repetitions, interleaved")
+    processes, reps = plan(args)
+    partials = [out_dir / f"results.{i}.json.partial" for i in range(processes)]
+    commands = [bench_command(binary, args, partial, names, reps, count=(i == 0))
+                for i, partial in enumerate(partials)]
+    phases.next(f"measure: {len(names)} paths x {reps * processes} repetitions "
+                f"({processes} process{'es' if processes > 1 else ''}), interleaved")
     started = datetime.datetime.now(datetime.timezone.utc)
-    seconds = measure(bench, len(names) * reps)
+    seconds = measure(commands, len(names) * reps * processes)
     phases.done()
 
     phases.next("results")
-    write_results(partial, final, {
+    write_results(partials, final, {
         "run_started": started.isoformat(timespec="seconds"),
         "run_seconds": f"{seconds:.1f}",
-        "sysgate_command": " ".join(bench[1:]),
+        "sysgate_command": " ".join(commands[0][1:]),
     })
     run = load.load(final)
     print(summary.format_table(run))

@@ -56,3 +56,37 @@ def test_bad_arguments_exit_2_with_usage():
         done = sysgate(*args)
         assert done.returncode == 2, args
         assert "usage:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_repetitions_spread_over_processes(bench, tmp_path):
+    out = tmp_path / "run"
+    done = sysgate("run", "--quick", "--no-install", "--no-build", "--no-history",
+                   "--filter", "^getpid/(syscall|ia32_sysenter)$", "--processes", "2",
+                   "--repetitions", "4", "-o", out, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "x 4 repetitions (2 processes)" in done.stdout
+    data = json.loads((out / "results.json").read_text())
+    assert data["context"]["processes"] == "2"
+    assert data["context"]["counters"] != "none"  # the first process counted
+    rows = [r for r in data["benchmarks"] if r["run_name"] == "getpid/syscall/manual_time"]
+    assert sorted(r["repetition_index"] for r in rows) == [0, 1, 2, 3]
+    assert all(r["repetitions"] == 4 and r["run_type"] == "iteration" for r in rows)
+    assert not list(out.glob("*.partial"))
+
+
+def test_merge_keeps_every_repetition_and_the_first_context():
+    from sysgatelib.run import merge_processes
+
+    def part(pid, reps):
+        rows = [{"name": "a/manual_time", "run_type": "iteration", "repetition_index": i,
+                 "repetitions": reps, "real_time": pid * 10 + i} for i in range(reps)]
+        rows.append({"name": "a/manual_time_mean", "run_type": "aggregate", "real_time": 0})
+        return {"context": {"pid": str(pid)}, "benchmarks": rows}
+
+    merged = merge_processes([part(1, 2), part(2, 2), part(3, 1)])
+    assert merged["context"] == {"pid": "1", "processes": "3"}
+    assert [r["real_time"] for r in merged["benchmarks"]] == [10, 11, 20, 21, 30]
+    assert [r["repetition_index"] for r in merged["benchmarks"]] == [0, 1, 2, 3, 4]
+    assert {r["repetitions"] for r in merged["benchmarks"]} == {5}
+    single = part(1, 2)
+    assert merge_processes([single]) is single
