@@ -31,6 +31,7 @@
 #include "harness/counting_pass.h"
 #include "harness/environment.h"
 #include "harness/ia32_client.h"
+#include "harness/ia32_paths.h"
 #include "harness/paths.h"
 #include "harness/per_call.h"
 #include "harness/pinning.h"
@@ -280,6 +281,9 @@ void ListPaths() {
   std::printf("vDSO clock mode: %s (clocksource %s; inferred, see docs/vdso.md)\n",
               VdsoClockModeFor(clocksource).c_str(), clocksource.c_str());
   std::printf("vsyscall page: %s\n", VsyscallMode().c_str());
+  for (const auto& [key, value] : Ia32Context()) {
+    std::printf("%s: %s\n", key.c_str(), value.c_str());
+  }
 }
 
 void ListEvents() {
@@ -437,6 +441,7 @@ int main(int argc, char** argv) {
     const Ia32Client& ia32 = Ia32Client::Shared();
     ctx.emplace_back("ia32_helper",
                      ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
+    for (auto& kv : Ia32Context()) ctx.push_back(std::move(kv));
   }
   WarnAboutEnvironment(ctx);
 
