@@ -351,7 +351,10 @@ void CountPaths(const std::string& counters, const std::vector<std::string>& ski
     const Path& path = AllPaths()[i];
     if (skip_reasons[i].empty() && FilterSelects(filter, path)) selected.push_back(&path);
   }
-  g_counts = RunCountingPass(selected, plan, encoder, perms, g_calibration.tsc_hz);
+  // The ia32 helper's rows are counted on its pid (it is already running: the probes
+  // started it).
+  g_counts = RunCountingPass(selected, plan, encoder, perms, g_calibration.tsc_hz, 0.01,
+                             Ia32Client::Shared().helper_pid());
   for (const auto& kv : g_counts.context) ctx->push_back(kv);
   for (const std::string& w : g_counts.warnings) {
     std::fprintf(stderr, "warning: %s\n", w.c_str());
