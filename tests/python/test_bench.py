@@ -22,7 +22,9 @@ def listed_paths(bench):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split()[:2] == ["path", "mechanism"]
-    return {line.split()[0]: line for line in lines[1:]}
+    # The table ends at the first blank line; the vDSO and ia32 notes follow it.
+    table = lines[1:lines.index("")] if "" in lines else lines[1:]
+    return {line.split()[0]: line for line in table}
 
 
 def test_list_paths_names_every_core_path_with_its_status(bench):
