@@ -1,5 +1,5 @@
-// The counting pass: every in-process path run once more with a perf counter group open,
-// before (never during) the timing pass.
+// The counting pass: every path run once more with perf counter groups open (on this
+// thread, or on the ia32 helper's pid for its rows), before (never during) the timing pass.
 //
 // Why a separate pass: an open tracepoint counter puts every syscall of every task on the
 // slow path, even while the counter is disabled (+16-20 ns here; +60-90 ns enabled on the
