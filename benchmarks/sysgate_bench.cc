@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "harness/cycle_clock.h"
 #include "harness/counting_pass.h"
+#include "harness/cycle_clock.h"
 #include "harness/environment.h"
 #include "harness/ia32_client.h"
 #include "harness/ia32_paths.h"

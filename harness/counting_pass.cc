@@ -132,8 +132,8 @@ struct OpenedGroup {
 // One counting interval of every group around `run` (which returns false when the batch
 // failed). The readings are in `groups` order; nullopt where a group did not count.
 std::vector<std::optional<GroupReading>> CountAround(const std::vector<OpenedGroup>& groups,
-                                                     const std::function<bool()>& run,
-                                                     bool* ran, std::string* error) {
+                                                     const std::function<bool()>& run, bool* ran,
+                                                     std::string* error) {
   std::vector<PerfMeasurement> measurements;
   for (const OpenedGroup& g : groups) measurements.emplace_back(g.group);
   for (PerfMeasurement& m : measurements) m.Start(error);
@@ -279,8 +279,8 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
   // runs on the measuring CPU, inherited), counted around each batch request.
   std::vector<std::string> skipped, multiplexed, mismatches;
   std::vector<OpenedGroup> helper_groups;
-  const bool any_timed = std::any_of(paths.begin(), paths.end(),
-                                     [](const Path* p) { return p->timed != nullptr; });
+  const bool any_timed =
+      std::any_of(paths.begin(), paths.end(), [](const Path* p) { return p->timed != nullptr; });
   std::string helper_problem;
   if (any_timed) {
     if (timed_pid <= 0) {
@@ -289,8 +289,8 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
       std::vector<std::string> failed;
       helper_groups = open_groups(timed_pid, false, &failed);
       if (helper_groups.empty()) {
-        helper_problem = "no counter opens on the ia32 helper (pid " +
-                         std::to_string(timed_pid) + "): " + Join(failed, "; ");
+        helper_problem = "no counter opens on the ia32 helper (pid " + std::to_string(timed_pid) +
+                         "): " + Join(failed, "; ");
       } else if (!failed.empty()) {
         unavailable.push_back("on the ia32 helper: " + Join(failed, "; "));
       }
@@ -333,13 +333,16 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     // the mean of the two is subtracted.
     bool ran = true, ran_empty = true;
     std::vector<std::optional<GroupReading>> empty_before, empty_after;
-    if (timed) empty_before = CountAround(path_groups, [&] { return batch(0); }, &ran_empty, &error);
-    std::vector<std::optional<GroupReading>> readings =
-        CountAround(path_groups, [&] { return batch(n); }, &ran, &error);
+    if (timed)
+      empty_before = CountAround(
+          path_groups, [&] { return batch(0); }, &ran_empty, &error);
+    std::vector<std::optional<GroupReading>> readings = CountAround(
+        path_groups, [&] { return batch(n); }, &ran, &error);
     const uint64_t batch_ticks = ticks;
     if (timed && ran) {
       bool ran_after = true;
-      empty_after = CountAround(path_groups, [&] { return batch(0); }, &ran_after, &error);
+      empty_after = CountAround(
+          path_groups, [&] { return batch(0); }, &ran_after, &error);
       ran_empty = ran_empty && ran_after;
     }
     if (!ran || !ran_empty) {
@@ -353,9 +356,8 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     std::optional<double> entries, transitions;
     for (size_t gi = 0; gi < path_groups.size(); ++gi) {
       const auto& reading = readings[gi];
-      const bool empties_counted =
-          !timed || (empty_before[gi] && empty_before[gi]->Counted() && empty_after[gi] &&
-                     empty_after[gi]->Counted());
+      const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
+                                              empty_after[gi] && empty_after[gi]->Counted());
       if (!reading || !reading->Counted() || !empties_counted) {
         result.warnings.push_back(std::string(path->name) + ": counter group did not count" +
                                   (error.empty() ? " (never scheduled on the PMU: too many "

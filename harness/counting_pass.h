@@ -85,8 +85,7 @@ struct CountingResult {
 // machine with nothing to count gives empty results and the reasons in `context`.
 CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
                                const EventEncoder& encoder, const PerfPermissions& perms,
-                               double tsc_hz, double seconds_per_path = 0.01,
-                               pid_t timed_pid = -1);
+                               double tsc_hz, double seconds_per_path = 0.01, pid_t timed_pid = -1);
 
 // perf_event file descriptors held by processes under `proc_root` ("/proc"), except
 // `self`: one "pid (comm): N" entry per process. Needs root to see other users' fds.

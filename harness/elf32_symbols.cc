@@ -54,9 +54,11 @@ Elf32Symbols Elf32Symbols::Parse(const unsigned char* data, size_t size) {
   const Image image(data, size);
   auto ehdr = image.Read<Elf32_Ehdr>(0);
   if (!ehdr || std::memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0) return fail("not an ELF image");
-  if (ehdr->e_ident[EI_CLASS] != ELFCLASS32) return fail("not an ELF32 image (ELF class " + std::to_string(ehdr->e_ident[EI_CLASS]) + ")");
+  if (ehdr->e_ident[EI_CLASS] != ELFCLASS32)
+    return fail("not an ELF32 image (ELF class " + std::to_string(ehdr->e_ident[EI_CLASS]) + ")");
   if (ehdr->e_ident[EI_DATA] != ELFDATA2LSB) return fail("not a little-endian ELF image");
-  if (ehdr->e_type != ET_DYN) return fail("not a shared object (e_type " + std::to_string(ehdr->e_type) + ")");
+  if (ehdr->e_type != ET_DYN)
+    return fail("not a shared object (e_type " + std::to_string(ehdr->e_type) + ")");
   if (ehdr->e_phentsize != sizeof(Elf32_Phdr)) return fail("unexpected program header size");
 
   // The load bias: vaddr - bias = offset into the image (the first PT_LOAD maps the file
@@ -93,13 +95,26 @@ Elf32Symbols Elf32Symbols::Parse(const unsigned char* data, size_t size) {
       }
     };
     switch (dyn->d_tag) {
-      case DT_STRTAB: offset(&strtab, &have_strtab); break;
-      case DT_SYMTAB: offset(&symtab, &have_symtab); break;
-      case DT_HASH: offset(&hash, &have_hash); break;
-      case DT_VERSYM: offset(&versym, &have_versym); break;
-      case DT_VERDEF: offset(&verdef, &have_verdef); break;
-      case DT_STRSZ: strsz = value; break;
-      default: break;
+      case DT_STRTAB:
+        offset(&strtab, &have_strtab);
+        break;
+      case DT_SYMTAB:
+        offset(&symtab, &have_symtab);
+        break;
+      case DT_HASH:
+        offset(&hash, &have_hash);
+        break;
+      case DT_VERSYM:
+        offset(&versym, &have_versym);
+        break;
+      case DT_VERDEF:
+        offset(&verdef, &have_verdef);
+        break;
+      case DT_STRSZ:
+        strsz = value;
+        break;
+      default:
+        break;
     }
   }
   if (!have_strtab || !have_symtab) return fail("no DT_STRTAB or DT_SYMTAB");
@@ -111,7 +126,8 @@ Elf32Symbols Elf32Symbols::Parse(const unsigned char* data, size_t size) {
   auto nchain = image.Read<Elf32_Word>(hash + 4);
   if (!nbucket || !nchain) return fail("the hash table lies outside the image");
   if (!image.Has(symtab, uint64_t{*nchain} * sizeof(Elf32_Sym))) {
-    return fail("the symbol table (" + std::to_string(*nchain) + " symbols) lies outside the image");
+    return fail("the symbol table (" + std::to_string(*nchain) +
+                " symbols) lies outside the image");
   }
   if (have_versym && !image.Has(versym, uint64_t{*nchain} * sizeof(Elf32_Half))) {
     return fail("the version table lies outside the image");
@@ -148,9 +164,11 @@ Elf32Symbols Elf32Symbols::Parse(const unsigned char* data, size_t size) {
       continue;
     }
     auto name = image.String(strtab, strsz, sym->st_name);
-    if (!name) return fail("the name of symbol " + std::to_string(i) + " lies outside the string table");
+    if (!name)
+      return fail("the name of symbol " + std::to_string(i) + " lies outside the string table");
     auto offset = to_offset(sym->st_value);
-    if (!offset || *offset >= image.size()) continue;  // absolute or outside the image: not code here
+    if (!offset || *offset >= image.size())
+      continue;  // absolute or outside the image: not code here
     std::string version;
     if (have_versym) {
       auto index = image.Read<Elf32_Half>(versym + uint64_t{i} * sizeof(Elf32_Half));
@@ -170,7 +188,8 @@ std::optional<uint32_t> Elf32Symbols::Find(std::string_view name, std::string_vi
 
 std::vector<std::string> Elf32Symbols::Names() const {
   std::vector<std::string> names;
-  for (const Symbol& s : symbols_) names.push_back(s.version.empty() ? s.name : s.name + "@" + s.version);
+  for (const Symbol& s : symbols_)
+    names.push_back(s.version.empty() ? s.name : s.name + "@" + s.version);
   return names;
 }
 

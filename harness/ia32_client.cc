@@ -92,8 +92,8 @@ Ia32Client::Ia32Client(std::string helper_path) : helper_path_(std::move(helper_
   int version = 0;
   long pid = 0;
   char vendor[32] = {};
-  if (std::sscanf(hello.c_str(), "sysgate-ia32 %d pid=%ld vendor=%31s", &version, &pid,
-                  vendor) != 3 ||
+  if (std::sscanf(hello.c_str(), "sysgate-ia32 %d pid=%ld vendor=%31s", &version, &pid, vendor) !=
+          3 ||
       version != kProtocolVersion || pid != pid_) {
     Fail("ia32 helper " + helper_path_ + " answered '" + hello + "', not 'sysgate-ia32 " +
          std::to_string(kProtocolVersion) + " pid=...': a helper from another sysgate version?");
@@ -149,8 +149,7 @@ bool Ia32Client::Run(std::string_view variant, uint64_t iterations, uint64_t* ti
   return false;
 }
 
-bool Ia32Client::Read(std::string_view variant, int64_t* ret, int64_t* value,
-                      std::string* error) {
+bool Ia32Client::Read(std::string_view variant, int64_t* ret, int64_t* value, std::string* error) {
   std::string reply;
   if (!Request("read " + std::string(variant), &reply, error)) return false;
   if (std::sscanf(reply.c_str(), "ok %" SCNd64 " %" SCNd64, ret, value) == 2) return true;
@@ -169,9 +168,9 @@ Ia32Client::LookupResult Ia32Client::Lookup(std::string_view name, std::string_v
                                             std::optional<uint64_t> limit) {
   LookupResult out;
   std::string reply;
-  std::string request = "lookup " + std::string(name) + " " +
-                        (version.empty() ? std::string("-") : std::string(version));
-  if (limit) request += " " + std::to_string(*limit);
+  std::string request = "lookup ";
+  request.append(name).append(" ").append(version.empty() ? std::string_view("-") : version);
+  if (limit) request.append(" ").append(std::to_string(*limit));
   if (!Request(request, &reply, &out.error)) return out;
   unsigned long long offset = 0, address = 0;
   if (std::sscanf(reply.c_str(), "ok %llx %llx", &offset, &address) == 2) {

@@ -101,9 +101,11 @@ std::optional<std::string> CheckIa32Clock(std::string_view what, const Ia32ReadF
     const int64_t before = MonotonicNanos();
     if (!read(&ret, &value, &error)) return name + ": " + error;
     const int64_t after = MonotonicNanos();
-    if (ret != 0) return Format("%s: clock_gettime(CLOCK_MONOTONIC) returned %" PRId64, name.c_str(), ret);
+    if (ret != 0)
+      return Format("%s: clock_gettime(CLOCK_MONOTONIC) returned %" PRId64, name.c_str(), ret);
     if (value >= before && value <= after) return std::nullopt;
-    why = Format("%s: CLOCK_MONOTONIC read %" PRId64 " ns, outside the 64-bit reads around it [%" PRId64 ", %" PRId64 "]",
+    why = Format("%s: CLOCK_MONOTONIC read %" PRId64
+                 " ns, outside the 64-bit reads around it [%" PRId64 ", %" PRId64 "]",
                  name.c_str(), value, before, after);
   }
   return why;
@@ -124,7 +126,8 @@ std::optional<std::string> CheckIa32Getcpu(std::string_view what, const Ia32Read
   for (int c : allowed) {
     if (c == cpu) return std::nullopt;
   }
-  return Format("%s: getcpu says CPU %" PRId64 ", which the helper may not run on", name.c_str(), cpu);
+  return Format("%s: getcpu says CPU %" PRId64 ", which the helper may not run on", name.c_str(),
+                cpu);
 }
 
 std::vector<int> AllowedCpus(pid_t pid) {
@@ -154,7 +157,8 @@ std::vector<std::pair<std::string, std::string>> Ia32Context() {
   std::string error;
   std::optional<std::string> symbols = client.Symbols(&error);
   return {{"ia32_calls", calls},
-          {"vdso32_symbols", symbols ? (symbols->empty() ? "none" : *symbols) : "unavailable: " + error}};
+          {"vdso32_symbols",
+           symbols ? (symbols->empty() ? "none" : *symbols) : "unavailable: " + error}};
 }
 
 // clang-format off

@@ -342,7 +342,8 @@ class Helper {
         // A kernel older than 5.1: only the 32-bit-seconds clock_gettime.
         clock_int80_.sys = {kNrClockGettime, CLOCK_MONOTONIC, Addr(&clock_int80_.ts32), 0};
         clock_int80_.time64 = false;
-        clock_int80_.what = "int 0x80, eax=265 (clock_gettime; no clock_gettime64), CLOCK_MONOTONIC";
+        clock_int80_.what =
+            "int 0x80, eax=265 (clock_gettime; no clock_gettime64), CLOCK_MONOTONIC";
       }
     }
     return std::nullopt;
@@ -370,10 +371,12 @@ class Helper {
   std::string Lookup(const std::string& request) const {
     char name[128] = {}, version[64] = {};
     unsigned long long limit = 0;
-    const int fields = std::sscanf(request.c_str(), "lookup %127s %63s %llu", name, version, &limit);
+    const int fields =
+        std::sscanf(request.c_str(), "lookup %127s %63s %llu", name, version, &limit);
     if (fields < 2) return "err bad request: '" + request + "'";
     if (!image_.base) return "err no 32-bit vDSO: " + image_.error;
-    const size_t size = fields == 3 && limit < image_.size ? static_cast<size_t>(limit) : image_.size;
+    const size_t size =
+        fields == 3 && limit < image_.size ? static_cast<size_t>(limit) : image_.size;
     Elf32Symbols symbols = Elf32Symbols::Parse(image_.base, size);
     if (!symbols.ok()) return "err cannot read the 32-bit vDSO's symbols: " + symbols.error();
     const std::string_view want_version = std::string_view(version) == "-" ? "" : version;

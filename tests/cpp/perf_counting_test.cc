@@ -222,8 +222,8 @@ TEST(CountingPassLive, TimedPathsWithoutAHelperPidAreListedAsSkipped) {
   std::string error;
   auto plan = ParseCounterList("task_clock_ns", encoder, perms, &error);
   ASSERT_TRUE(plan) << error;
-  CountingResult result = RunCountingPass({FindPath("getpid/ia32_int80")}, *plan, encoder,
-                                          perms, 2.0e9, 0.002, -1);
+  CountingResult result =
+      RunCountingPass({FindPath("getpid/ia32_int80")}, *plan, encoder, perms, 2.0e9, 0.002, -1);
   if (result.context.empty() || ContextValue(result, "counters.task_clock_ns.source").empty()) {
     GTEST_SKIP() << "nothing can be counted here";
   }
