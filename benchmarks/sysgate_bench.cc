@@ -27,10 +27,11 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "harness/cycle_clock.h"
 #include "harness/counting_pass.h"
+#include "harness/cycle_clock.h"
 #include "harness/environment.h"
 #include "harness/ia32_client.h"
+#include "harness/ia32_paths.h"
 #include "harness/paths.h"
 #include "harness/per_call.h"
 #include "harness/pinning.h"
@@ -280,6 +281,9 @@ void ListPaths() {
   std::printf("vDSO clock mode: %s (clocksource %s; inferred, see docs/vdso.md)\n",
               VdsoClockModeFor(clocksource).c_str(), clocksource.c_str());
   std::printf("vsyscall page: %s\n", VsyscallMode().c_str());
+  for (const auto& [key, value] : Ia32Context()) {
+    std::printf("%s: %s\n", key.c_str(), value.c_str());
+  }
 }
 
 void ListEvents() {
@@ -347,7 +351,10 @@ void CountPaths(const std::string& counters, const std::vector<std::string>& ski
     const Path& path = AllPaths()[i];
     if (skip_reasons[i].empty() && FilterSelects(filter, path)) selected.push_back(&path);
   }
-  g_counts = RunCountingPass(selected, plan, encoder, perms, g_calibration.tsc_hz);
+  // The ia32 helper's rows are counted on its pid (it is already running: the probes
+  // started it).
+  g_counts = RunCountingPass(selected, plan, encoder, perms, g_calibration.tsc_hz, 0.01,
+                             Ia32Client::Shared().helper_pid());
   for (const auto& kv : g_counts.context) ctx->push_back(kv);
   for (const std::string& w : g_counts.warnings) {
     std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -437,6 +444,7 @@ int main(int argc, char** argv) {
     const Ia32Client& ia32 = Ia32Client::Shared();
     ctx.emplace_back("ia32_helper",
                      ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
+    for (auto& kv : Ia32Context()) ctx.push_back(std::move(kv));
   }
   WarnAboutEnvironment(ctx);
 

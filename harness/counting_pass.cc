@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include "harness/cycle_clock.h"
 #include "harness/environment.h"
@@ -105,10 +106,42 @@ uint64_t CallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds)
   return n;
 }
 
+// The same for a path measured out of process (the ia32 helper), through its `timed`
+// runner; 0 when a trial batch fails.
+uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
+  constexpr uint64_t kTrial = 16;
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t ticks = 0, result = 0;
+    std::string error;
+    if (!path.timed(kTrial, arg, &ticks, &result, &error)) return 0;
+    best = std::min(best, ticks);
+  }
+  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
+  const double want = seconds * tsc_hz / per_call;
+  uint64_t n = 64;
+  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
+  return n;
+}
+
 struct OpenedGroup {
   PerfGroup group;
   std::vector<const CounterSpec*> specs;  // parallel to group.events()
 };
+
+// One counting interval of every group around `run` (which returns false when the batch
+// failed). The readings are in `groups` order; nullopt where a group did not count.
+std::vector<std::optional<GroupReading>> CountAround(const std::vector<OpenedGroup>& groups,
+                                                     const std::function<bool()>& run, bool* ran,
+                                                     std::string* error) {
+  std::vector<PerfMeasurement> measurements;
+  for (const OpenedGroup& g : groups) measurements.emplace_back(g.group);
+  for (PerfMeasurement& m : measurements) m.Start(error);
+  *ran = run();
+  std::vector<std::optional<GroupReading>> readings;
+  for (PerfMeasurement& m : measurements) readings.push_back(m.Stop(error));
+  return readings;
+}
 
 }  // namespace
 
@@ -144,7 +177,10 @@ std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEn
 
 std::optional<double> ExpectedKernelEntries(std::string_view mechanism) {
   if (mechanism == "loop" || mechanism == "call" || mechanism == "vdso") return 0.0;
-  if (mechanism == "syscall" || mechanism == "int80" || mechanism == "sysenter") return 1.0;
+  if (mechanism == "syscall" || mechanism == "int80" || mechanism == "sysenter" ||
+      mechanism == "ia32_int80" || mechanism == "ia32_syscall" || mechanism == "vdso32") {
+    return 1.0;  // vdso32: __kernel_vsyscall, a real syscall entered through the vDSO
+  }
   return std::nullopt;
 }
 
@@ -172,7 +208,7 @@ std::optional<std::string> CheckKernelEntries(std::string_view mechanism, double
 
 CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
                                const EventEncoder& encoder, const PerfPermissions& perms,
-                               double tsc_hz, double seconds_per_path) {
+                               double tsc_hz, double seconds_per_path, pid_t timed_pid) {
   CountingResult result;
   std::vector<std::string> unavailable;
   for (const EventFailure& f : plan.unavailable) unavailable.push_back(f.event + ": " + f.reason);
@@ -203,64 +239,126 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
   for (size_t i = 0; i < other_events.size(); ++i) {
     plans.push_back({{other_events[i]}, {other_specs[i]}});
   }
-  std::vector<OpenedGroup> groups;
-  for (const auto& [events, specs] : plans) {
-    std::vector<EventFailure> failures;
-    OpenedGroup opened;
-    opened.group = PerfGroup::Open(events, 0, perms, &failures);
-    for (const EventFailure& f : failures) unavailable.push_back(f.event + ": " + f.reason);
-    for (const EncodedEvent& e : opened.group.events()) {
-      auto it = std::find_if(specs.begin(), specs.end(),
-                             [&](const CounterSpec* s) { return s->column == e.name; });
-      opened.specs.push_back(*it);
-      result.context.emplace_back("counters." + e.name + ".source", SourceName(e.source));
-      result.context.emplace_back("counters." + e.name + ".event", e.canonical);
-      if (!(*it)->calibration.empty()) {
-        result.context.emplace_back("counters." + e.name + ".calibration", (*it)->calibration);
+  // Opens every planned group on `pid` (0: this thread); `context` adds each column's
+  // source keys (once, for this thread's groups).
+  auto open_groups = [&](pid_t pid, bool context, std::vector<std::string>* failed) {
+    std::vector<OpenedGroup> opened_groups;
+    for (const auto& [events, specs] : plans) {
+      std::vector<EventFailure> failures;
+      OpenedGroup opened;
+      opened.group = PerfGroup::Open(events, pid, perms, &failures);
+      for (const EventFailure& f : failures) failed->push_back(f.event + ": " + f.reason);
+      for (const EncodedEvent& e : opened.group.events()) {
+        auto it = std::find_if(specs.begin(), specs.end(),
+                               [&](const CounterSpec* s) { return s->column == e.name; });
+        opened.specs.push_back(*it);
+        if (!context) continue;
+        result.context.emplace_back("counters." + e.name + ".source", SourceName(e.source));
+        result.context.emplace_back("counters." + e.name + ".event", e.canonical);
+        if (!(*it)->calibration.empty()) {
+          result.context.emplace_back("counters." + e.name + ".calibration", (*it)->calibration);
+        }
       }
+      if (!opened.group.empty()) opened_groups.push_back(std::move(opened));
     }
-    if (!opened.group.empty()) groups.push_back(std::move(opened));
-  }
+    return opened_groups;
+  };
+  std::vector<OpenedGroup> groups = open_groups(0, true, &unavailable);
   result.context.emplace_back("counters.pmu",
                               encoder.CorePmu().empty() ? "none" : encoder.CorePmu());
-  if (!unavailable.empty()) {
-    result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
-  }
   if (groups.empty()) {
+    if (!unavailable.empty()) {
+      result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
+    }
     result.warnings.push_back("no perf counter could be opened; rows carry TSC ticks only (" +
                               Join(unavailable, "; ") + ")");
     return result;
   }
 
+  // The ia32 helper's rows run in the helper: the same groups, opened on its pid (it
+  // runs on the measuring CPU, inherited), counted around each batch request.
   std::vector<std::string> skipped, multiplexed, mismatches;
+  std::vector<OpenedGroup> helper_groups;
+  const bool any_timed =
+      std::any_of(paths.begin(), paths.end(), [](const Path* p) { return p->timed != nullptr; });
+  std::string helper_problem;
+  if (any_timed) {
+    if (timed_pid <= 0) {
+      helper_problem = "the ia32 helper is not running";
+    } else {
+      std::vector<std::string> failed;
+      helper_groups = open_groups(timed_pid, false, &failed);
+      if (helper_groups.empty()) {
+        helper_problem = "no counter opens on the ia32 helper (pid " + std::to_string(timed_pid) +
+                         "): " + Join(failed, "; ");
+      } else if (!failed.empty()) {
+        unavailable.push_back("on the ia32 helper: " + Join(failed, "; "));
+      }
+    }
+  }
+
   for (const Path* path : paths) {
-    if (!path->loop) {
-      // The ia32 helper's rows run in another process; counting them means opening the
-      // group on the helper's pid around its batch (follow-up).
-      skipped.push_back(std::string(path->name) + " (runs in the 32-bit helper)");
+    const uint64_t arg = path->arg ? path->arg() : 0;
+    const bool timed = path->timed != nullptr;
+    if (timed && !helper_problem.empty()) {
+      skipped.push_back(std::string(path->name) + " (" + helper_problem + ")");
       continue;
     }
-    const uint64_t arg = path->arg ? path->arg() : 0;
-    const uint64_t n = CallsFor(*path, arg, tsc_hz, seconds_per_path);
-    path->loop(std::max<uint64_t>(n / 16, 1), arg);  // warm caches and predictors
-
+    const std::vector<OpenedGroup>& path_groups = timed ? helper_groups : groups;
+    const uint64_t n = timed ? TimedCallsFor(*path, arg, tsc_hz, seconds_per_path)
+                             : CallsFor(*path, arg, tsc_hz, seconds_per_path);
+    if (n == 0) {
+      skipped.push_back(std::string(path->name) + " (its trial batch failed)");
+      continue;
+    }
     std::string error;
-    std::vector<PerfMeasurement> measurements;
-    for (const OpenedGroup& g : groups) measurements.emplace_back(g.group);
-    for (PerfMeasurement& m : measurements) m.Start(&error);
-    const uint64_t t0 = TscStart();
-    path->loop(n, arg);
-    const uint64_t ticks = TscStop() - t0;
-    std::vector<std::optional<GroupReading>> readings;
-    for (PerfMeasurement& m : measurements) readings.push_back(m.Stop(&error));
+    uint64_t ticks = 0;
+    // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
+    // ticks around the loop.
+    auto batch = [&](uint64_t calls) {
+      if (!timed) {
+        const uint64_t t0 = TscStart();
+        path->loop(calls, arg);
+        ticks = TscStop() - t0;
+        return true;
+      }
+      uint64_t result = 0;
+      return path->timed(calls, arg, &ticks, &result, &error);
+    };
+    batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
+
+    // In process the counts are the loop's. In the helper they also hold its side of the
+    // request (reading the request line, writing the reply: a few syscalls and context
+    // switches), so an empty batch (n = 0) is counted before and after the real one and
+    // the mean of the two is subtracted.
+    bool ran = true, ran_empty = true;
+    std::vector<std::optional<GroupReading>> empty_before, empty_after;
+    if (timed)
+      empty_before = CountAround(
+          path_groups, [&] { return batch(0); }, &ran_empty, &error);
+    std::vector<std::optional<GroupReading>> readings = CountAround(
+        path_groups, [&] { return batch(n); }, &ran, &error);
+    const uint64_t batch_ticks = ticks;
+    if (timed && ran) {
+      bool ran_after = true;
+      empty_after = CountAround(
+          path_groups, [&] { return batch(0); }, &ran_after, &error);
+      ran_empty = ran_empty && ran_after;
+    }
+    if (!ran || !ran_empty) {
+      skipped.push_back(std::string(path->name) + " (a batch failed: " + error + ")");
+      continue;
+    }
 
     PathCounts counts;
     counts.calls = n;
-    counts.ticks_per_call = static_cast<double>(ticks) / static_cast<double>(n);
+    counts.ticks_per_call = static_cast<double>(batch_ticks) / static_cast<double>(n);
     std::optional<double> entries, transitions;
-    for (size_t gi = 0; gi < groups.size(); ++gi) {
+    for (size_t gi = 0; gi < path_groups.size(); ++gi) {
       const auto& reading = readings[gi];
-      if (!reading || !reading->Counted()) {
+      const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
+                                              empty_after[gi] && empty_after[gi]->Counted());
+      if (!reading || !reading->Counted() || !empties_counted) {
         result.warnings.push_back(std::string(path->name) + ": counter group did not count" +
                                   (error.empty() ? " (never scheduled on the PMU: too many "
                                                    "events, or the NMI watchdog holds a "
@@ -270,8 +368,17 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
       }
       counts.scale = std::max(counts.scale, reading->ScaleFactor());
       std::vector<double> scaled = reading->Scaled();
+      if (timed) {
+        const std::vector<double> before = empty_before[gi]->Scaled();
+        const std::vector<double> after = empty_after[gi]->Scaled();
+        for (size_t i = 0; i < scaled.size(); ++i) {
+          // Clamped at 0: the request's own counts vary by one or two between intervals
+          // (whether the helper re-entered read() before the group was disabled).
+          scaled[i] = std::max(0.0, scaled[i] - (before[i] + after[i]) / 2);
+        }
+      }
       for (size_t i = 0; i < scaled.size(); ++i) {
-        const CounterSpec* spec = groups[gi].specs[i];
+        const CounterSpec* spec = path_groups[gi].specs[i];
         double per_call = scaled[i] * spec->multiplier / static_cast<double>(n);
         counts.per_call.emplace_back(spec->column, per_call);
         if (spec->column == "kernel_entries") entries = per_call;
@@ -284,6 +391,14 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     if (entries) counts.mismatch = CheckKernelEntries(path->mechanism, *entries);
     if (counts.mismatch) mismatches.push_back(std::string(path->name) + ": " + *counts.mismatch);
     result.by_path.emplace(std::string(path->name), std::move(counts));
+  }
+  if (any_timed && helper_problem.empty()) {
+    result.context.emplace_back("counters.ia32_helper",
+                                "counted on the helper's pid around each batch; the mean of "
+                                "two empty batches (its request and reply) subtracted");
+  }
+  if (!unavailable.empty()) {
+    result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
   }
   // Calibration of the mode-switch event against the tracepoint on a plain syscall.
   if (auto it = result.by_path.find("getpid/syscall"); it != result.by_path.end()) {

@@ -1,5 +1,5 @@
-// The counting pass: every in-process path run once more with a perf counter group open,
-// before (never during) the timing pass.
+// The counting pass: every path run once more with perf counter groups open (on this
+// thread, or on the ia32 helper's pid for its rows), before (never during) the timing pass.
 //
 // Why a separate pass: an open tracepoint counter puts every syscall of every task on the
 // slow path, even while the counter is disabled (+16-20 ns here; +60-90 ns enabled on the
@@ -75,13 +75,17 @@ struct CountingResult {
   std::vector<std::string> warnings;                         // one line each
 };
 
-// Counts each path of `paths` (in-process ones; `timed` rows are listed as skipped) for
-// about `seconds_per_path`. Opens one group on the calling thread and closes it before
-// returning. Never throws: a machine with nothing to count gives empty results and the
-// reasons in `context`.
+// Counts each path of `paths` for about `seconds_per_path`. In-process paths are counted
+// on the calling thread. `timed` paths (the ia32 helper's) are counted with the same
+// groups opened on `timed_pid` (the helper; cpu -1, it runs on the measuring CPU) around
+// each batch request; those counts also hold the helper's side of the request (a few
+// syscalls and context switches), so a batch of 0 calls is counted before and after and
+// the mean of the two is subtracted. With no `timed_pid` (-1) the timed paths are listed
+// in `counters.skipped_paths`. Every fd is closed before returning. Never throws: a
+// machine with nothing to count gives empty results and the reasons in `context`.
 CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
                                const EventEncoder& encoder, const PerfPermissions& perms,
-                               double tsc_hz, double seconds_per_path = 0.01);
+                               double tsc_hz, double seconds_per_path = 0.01, pid_t timed_pid = -1);
 
 // perf_event file descriptors held by processes under `proc_root` ("/proc"), except
 // `self`: one "pid (comm): N" entry per process. Needs root to see other users' fds.

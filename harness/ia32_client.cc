@@ -25,6 +25,14 @@ namespace {
 constexpr int kHelloTimeoutMs = 10'000;
 constexpr int kReplyTimeoutMs = 60'000;
 constexpr int kExitTimeoutMs = 1'000;
+// The line protocol's version (benchmarks/ia32/sysgate_ia32_helper.cc); 2 added describe,
+// read, lookup, symbols and the vDSO-family variants.
+constexpr int kProtocolVersion = 2;
+
+// "err <message>" -> message; anything else unexpected -> "ia32 helper: <reply>".
+std::string ReplyError(const std::string& reply) {
+  return reply.rfind("err ", 0) == 0 ? reply.substr(4) : "ia32 helper: " + reply;
+}
 
 std::string& OverridePath() {
   static std::string path;
@@ -84,14 +92,17 @@ Ia32Client::Ia32Client(std::string helper_path) : helper_path_(std::move(helper_
   int version = 0;
   long pid = 0;
   char vendor[32] = {};
-  if (std::sscanf(hello.c_str(), "sysgate-ia32 %d pid=%ld vendor=%31s", &version, &pid,
-                  vendor) != 3 ||
-      version != 1 || pid != pid_) {
-    Fail("ia32 helper " + helper_path_ + " answered '" + hello +
-         "', not 'sysgate-ia32 1 pid=...': a helper from another sysgate version?");
+  if (std::sscanf(hello.c_str(), "sysgate-ia32 %d pid=%ld vendor=%31s", &version, &pid, vendor) !=
+          3 ||
+      version != kProtocolVersion || pid != pid_) {
+    Fail("ia32 helper " + helper_path_ + " answered '" + hello + "', not 'sysgate-ia32 " +
+         std::to_string(kProtocolVersion) + " pid=...': a helper from another sysgate version?");
     return;
   }
   vendor_ = vendor;
+  if (const char* at = std::strstr(hello.c_str(), " sysinfo=")) {
+    sysinfo_ = std::strtoull(at + 9, nullptr, 16);
+  }
 }
 
 Ia32Client::~Ia32Client() {
@@ -136,6 +147,49 @@ bool Ia32Client::Run(std::string_view variant, uint64_t iterations, uint64_t* ti
   if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64, ticks, result) == 2) return true;
   *error = reply.rfind("err ", 0) == 0 ? reply.substr(4) : "ia32 helper: " + reply;
   return false;
+}
+
+bool Ia32Client::Read(std::string_view variant, int64_t* ret, int64_t* value, std::string* error) {
+  std::string reply;
+  if (!Request("read " + std::string(variant), &reply, error)) return false;
+  if (std::sscanf(reply.c_str(), "ok %" SCNd64 " %" SCNd64, ret, value) == 2) return true;
+  *error = ReplyError(reply);
+  return false;
+}
+
+std::optional<std::string> Ia32Client::Describe(std::string_view variant) {
+  std::string reply, error;
+  if (!Request("describe " + std::string(variant), &reply, &error)) return std::nullopt;
+  if (reply.rfind("ok ", 0) != 0) return std::nullopt;
+  return reply.substr(3);
+}
+
+Ia32Client::LookupResult Ia32Client::Lookup(std::string_view name, std::string_view version,
+                                            std::optional<uint64_t> limit) {
+  LookupResult out;
+  std::string reply;
+  std::string request = "lookup ";
+  request.append(name).append(" ").append(version.empty() ? std::string_view("-") : version);
+  if (limit) request.append(" ").append(std::to_string(*limit));
+  if (!Request(request, &reply, &out.error)) return out;
+  unsigned long long offset = 0, address = 0;
+  if (std::sscanf(reply.c_str(), "ok %llx %llx", &offset, &address) == 2) {
+    out.address = address;
+  } else if (reply.rfind("skip ", 0) == 0) {
+    out.missing = reply.substr(5);
+  } else {
+    out.error = ReplyError(reply);
+  }
+  return out;
+}
+
+std::optional<std::string> Ia32Client::Symbols(std::string* error) {
+  std::string reply;
+  if (!Request("symbols", &reply, error)) return std::nullopt;
+  if (reply == "ok") return "";
+  if (reply.rfind("ok ", 0) == 0) return reply.substr(3);
+  *error = ReplyError(reply);
+  return std::nullopt;
 }
 
 bool Ia32Client::Check(std::string_view variant, uint64_t iterations, uint64_t* result,

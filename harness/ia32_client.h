@@ -52,6 +52,8 @@ class Ia32Client {
   pid_t helper_pid() const { return ok() ? pid_ : -1; }
   // The CPUID vendor string the helper reported ("AuthenticAMD", "GenuineIntel").
   const std::string& vendor() const { return vendor_; }
+  // getauxval(AT_SYSINFO) in the helper: the address of __kernel_vsyscall (0: none).
+  uint64_t sysinfo() const { return sysinfo_; }
 
   // nullopt when `variant` ("int80", "sysenter", "vdso", "syscall", "call") runs here,
   // otherwise why not. The helper decides by running it in a forked child.
@@ -61,6 +63,29 @@ class Ia32Client {
   // measured around its loop, *result the loop's last result.
   bool Run(std::string_view variant, uint64_t iterations, uint64_t* ticks, uint64_t* result,
            std::string* error);
+
+  // One call of a vDSO-family variant ("vdso_clock", "int80_clock", "vdso_getcpu",
+  // "int80_getcpu"): *ret is what it returned, *value what it read (CLOCK_MONOTONIC in
+  // ns, or the CPU number).
+  bool Read(std::string_view variant, int64_t* ret, int64_t* value, std::string* error);
+
+  // What `variant` calls, in words ("__vdso_clock_gettime64@LINUX_2.6, CLOCK_MONOTONIC",
+  // "int 0x80, eax=318 (getcpu)"); nullopt when the helper cannot say.
+  std::optional<std::string> Describe(std::string_view variant);
+
+  // The helper's own ELF32 symbol lookup in its vDSO (harness/elf32_symbols.h): `name`
+  // with `version` ("" = any), reading at most the image's first `limit` bytes.
+  struct LookupResult {
+    std::optional<uint64_t> address;  // found: its address in the helper
+    std::string missing;              // not exported: "32-bit vDSO has no <name>@<version>"
+    std::string error;                // the image could not be read, or the helper failed
+  };
+  LookupResult Lookup(std::string_view name, std::string_view version,
+                      std::optional<uint64_t> limit = std::nullopt);
+
+  // The 32-bit vDSO's exports, "name@version" space separated; nullopt and *error when
+  // the helper cannot read them.
+  std::optional<std::string> Symbols(std::string* error);
 
   // Runs `variant` through asm/ia32/checkasm32.asm: true when it preserved every cdecl
   // callee-saved register; *result is its last result, *error names what it clobbered.
@@ -84,6 +109,7 @@ class Ia32Client {
   std::string error_;
   std::string vendor_;
   std::string buffer_;  // bytes received after the last complete line
+  uint64_t sysinfo_ = 0;
   pid_t pid_ = -1;
   int fd_ = -1;
 };

@@ -1,15 +1,19 @@
 // The 32-bit helper and its client: every ia32 path returns the helper's own pid, a path
 // the CPU refuses becomes a reason naming the signal and the vendor, and a missing or
 // unrunnable helper becomes a reason, never a crash. No timing is asserted.
+#include <sched.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "harness/elf32_symbols.h"
 #include "harness/ia32_client.h"
 #include "harness/ia32_paths.h"
 #include "harness/paths.h"
@@ -33,6 +37,13 @@ constexpr const char* kHelper = nullptr;
   do {                                                                              \
     if (!(client).ok()) GTEST_SKIP() << "the ia32 helper cannot run here: " << (client).error(); \
   } while (0)
+
+// Every test in this binary that reaches Ia32Client::Shared() (the path table's probes, the
+// counting pass) uses the helper this build made, not one next to the test binary.
+[[maybe_unused]] const bool kSharedHelperSet = [] {
+  if (kHelper) Ia32Client::SetHelperPath(kHelper);
+  return true;
+}();
 
 constexpr const char* kGetpidVariants[] = {"int80", "sysenter", "vdso", "syscall"};
 
@@ -180,6 +191,151 @@ TEST(Ia32Client, AHelperThatExitsAtOnceIsAReason) {
   EXPECT_NE(client.error().find("did not start"), std::string::npos) << client.error();
 }
 
+// Pins this thread to the CPU it runs on for the scope (the helper inherits it, as it
+// inherits sysgate_bench's measuring CPU), and restores the old mask.
+class PinHere {
+ public:
+  PinHere() {
+    sched_getaffinity(0, sizeof old_, &old_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    cpu_ = sched_getcpu();
+    CPU_SET(cpu_, &one);
+    sched_setaffinity(0, sizeof one, &one);
+  }
+  ~PinHere() { sched_setaffinity(0, sizeof old_, &old_); }
+  int cpu() const { return cpu_; }
+
+ private:
+  cpu_set_t old_;
+  int cpu_ = -1;
+};
+
+constexpr const char* kValueVariants[] = {"vdso_clock", "int80_clock", "vdso_getcpu",
+                                          "int80_getcpu"};
+
+TEST(Ia32Vdso, EveryVdsoFamilyVariantReturnsAConsistentValue) {
+  SYSGATE_REQUIRE_HELPER();
+  PinHere pin;
+  Ia32Client client(kHelper);
+  SYSGATE_REQUIRE_RUNNING(client);
+  ASSERT_EQ(AllowedCpus(client.helper_pid()), std::vector<int>{pin.cpu()});
+  for (const char* variant : kValueVariants) {
+    SCOPED_TRACE(variant);
+    if (std::optional<std::string> reason = client.Probe(variant)) {
+      // Only the vDSO rows may be missing (a kernel whose 32-bit vDSO lacks the symbol).
+      EXPECT_EQ(reason->rfind("32-bit vDSO has no ", 0), 0u) << *reason;
+      continue;
+    }
+    Ia32ReadFn read = [&](int64_t* ret, int64_t* value, std::string* error) {
+      return client.Read(variant, ret, value, error);
+    };
+    const bool clock = std::string_view(variant).ends_with("_clock");
+    EXPECT_EQ(clock ? CheckIa32Clock(variant, read)
+                    : CheckIa32Getcpu(variant, read, AllowedCpus(client.helper_pid())),
+              std::nullopt);
+    int64_t ret = -1, value = -1;
+    std::string error;
+    ASSERT_TRUE(client.Read(variant, &ret, &value, &error)) << error;
+    EXPECT_EQ(ret, 0);
+    if (!clock) EXPECT_EQ(value, pin.cpu());
+    uint64_t ticks = 0, result = 1;
+    ASSERT_TRUE(client.Run(variant, 16, &ticks, &result, &error)) << error;
+    EXPECT_EQ(result, 0u);
+    EXPECT_NE(client.Describe(variant).value_or(""), "");
+  }
+  // int 0x80 works wherever the helper runs; this kernel (6.18) has both vDSO symbols.
+  EXPECT_EQ(client.Probe("int80_clock"), std::nullopt);
+  EXPECT_EQ(client.Probe("int80_getcpu"), std::nullopt);
+}
+
+TEST(Ia32Vdso, ChecksCatchWrongValues) {
+  auto fake = [](int64_t ret, int64_t value) {
+    return [=](int64_t* r, int64_t* v, std::string*) {
+      *r = ret;
+      *v = value;
+      return true;
+    };
+  };
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  auto behind = CheckIa32Clock("fake", fake(0, ns - 1'000'000'000));
+  ASSERT_TRUE(behind.has_value());
+  EXPECT_NE(behind->find("outside the 64-bit reads"), std::string::npos) << *behind;
+  EXPECT_TRUE(CheckIa32Clock("fake", fake(0, ns + 3'600'000'000'000)).has_value()) << "ahead";
+  EXPECT_NE(CheckIa32Clock("fake", fake(-22, ns)).value_or("").find("returned -22"),
+            std::string::npos);
+  EXPECT_NE(CheckIa32Getcpu("fake", fake(0, 3), {2}).value_or("").find("pinned to CPU 2"),
+            std::string::npos);
+  EXPECT_EQ(CheckIa32Getcpu("fake", fake(0, 2), {2}), std::nullopt);
+  EXPECT_EQ(CheckIa32Getcpu("fake", fake(0, 1), {0, 1}), std::nullopt);
+  EXPECT_TRUE(CheckIa32Getcpu("fake", fake(0, 5), {0, 1}).has_value());
+  EXPECT_TRUE(CheckIa32Getcpu("fake", fake(-14, 0), {0}).has_value());
+  auto broken = [](int64_t*, int64_t*, std::string* error) {
+    *error = "helper gone";
+    return false;
+  };
+  EXPECT_NE(CheckIa32Clock("fake", broken).value_or("").find("helper gone"), std::string::npos);
+}
+
+// The helper's ELF32 reader on the live 32-bit vDSO: it finds what glibc's dlvsym would,
+// with versions, and a name the vDSO does not export gives the rows' skip reason.
+TEST(Ia32Vdso, TheElfLookupFindsExportsAndNamesWhatIsMissing) {
+  SYSGATE_REQUIRE_HELPER();
+  Ia32Client client(kHelper);
+  SYSGATE_REQUIRE_RUNNING(client);
+  Ia32Client::LookupResult vsyscall = client.Lookup("__kernel_vsyscall", "LINUX_2.5");
+  ASSERT_TRUE(vsyscall.address) << vsyscall.missing << vsyscall.error;
+  EXPECT_EQ(*vsyscall.address, client.sysinfo()) << "the symbol table and AT_SYSINFO agree";
+  EXPECT_TRUE(client.Lookup("__vdso_clock_gettime", "LINUX_2.6").address);
+  EXPECT_TRUE(client.Lookup("__vdso_getcpu", "").address) << "any version";
+
+  Ia32Client::LookupResult none = client.Lookup("__vdso_no_such_symbol", "LINUX_2.6");
+  EXPECT_FALSE(none.address);
+  EXPECT_EQ(none.missing, "32-bit vDSO has no __vdso_no_such_symbol@LINUX_2.6");
+  EXPECT_EQ(none.error, "");
+  Ia32Client::LookupResult wrong_version = client.Lookup("__kernel_vsyscall", "LINUX_2.6");
+  EXPECT_FALSE(wrong_version.address);
+  EXPECT_EQ(wrong_version.missing, "32-bit vDSO has no __kernel_vsyscall@LINUX_2.6");
+
+  std::string error;
+  std::optional<std::string> symbols = client.Symbols(&error);
+  ASSERT_TRUE(symbols) << error;
+  EXPECT_NE(symbols->find("__kernel_vsyscall@LINUX_2.5"), std::string::npos) << *symbols;
+}
+
+// Bounds checks: the reader given only the first L bytes of the real image either finds the
+// symbol or says why it cannot, for every L; the helper never crashes.
+TEST(Ia32Vdso, TheElfLookupSurvivesATruncatedImage) {
+  SYSGATE_REQUIRE_HELPER();
+  Ia32Client client(kHelper);
+  SYSGATE_REQUIRE_RUNNING(client);
+  Ia32Client::LookupResult empty = client.Lookup("__vdso_getcpu", "LINUX_2.6", 0);
+  EXPECT_NE(empty.error.find("not an ELF image"), std::string::npos) << empty.error;
+  int found = 0;
+  for (uint64_t limit = 1; limit <= 8192; limit += (limit < 256 ? 1 : 61)) {
+    Ia32Client::LookupResult r = client.Lookup("__vdso_getcpu", "LINUX_2.6", limit);
+    ASSERT_TRUE(client.ok()) << "the helper died at limit " << limit;
+    EXPECT_TRUE(r.address || !r.error.empty() || !r.missing.empty()) << limit;
+    if (r.address) ++found;
+  }
+  EXPECT_GT(found, 0) << "the whole image must be enough";
+}
+
+TEST(Elf32Symbols, RefusesWhatIsNotAnElf32SharedObject) {
+  EXPECT_EQ(Elf32Symbols::Parse(nullptr, 0).error(), "not an ELF image");
+  const unsigned char junk[64] = {0x7f, 'E', 'L', 'F'};
+  EXPECT_FALSE(Elf32Symbols::Parse(junk, sizeof junk).ok());
+  // This process's own vDSO is a real ELF64 image: not ELF32.
+  const auto* vdso64 = reinterpret_cast<const unsigned char*>(getauxval(AT_SYSINFO_EHDR));
+  if (vdso64) {
+    Elf32Symbols parsed = Elf32Symbols::Parse(vdso64, 4096);
+    EXPECT_NE(parsed.error().find("not an ELF32 image"), std::string::npos) << parsed.error();
+    EXPECT_FALSE(parsed.Find("__vdso_getcpu", ""));
+  }
+}
+
 TEST(Ia32Paths, TheRowsArePresentTimedAndComparedWithTheIa32Call) {
   for (const char* name : {"baseline/ia32_call", "getpid/ia32_int80", "getpid/ia32_sysenter",
                            "getpid/ia32_vdso", "getpid/ia32_syscall"}) {
@@ -194,6 +350,28 @@ TEST(Ia32Paths, TheRowsArePresentTimedAndComparedWithTheIa32Call) {
     if (path->family() == "getpid") {
       EXPECT_EQ(path->baseline, "baseline/ia32_call");
       EXPECT_EQ(path->expect, ExpectHelperPid);
+    }
+  }
+}
+
+TEST(Ia32Paths, TheVdsoFamilyRowsAreComparedWithTheirIa32Baselines) {
+  for (const auto& [name, baseline, mechanism] :
+       {std::tuple{"clock_gettime_monotonic/ia32_vdso", "baseline/ia32_call", "vdso"},
+        std::tuple{"clock_gettime_monotonic/ia32_int80", "getpid/ia32_int80", "ia32_int80"},
+        std::tuple{"getcpu/ia32_vdso", "baseline/ia32_call", "vdso"},
+        std::tuple{"getcpu/ia32_int80", "getpid/ia32_int80", "ia32_int80"}}) {
+    SCOPED_TRACE(name);
+    const Path* path = FindPath(name);
+    ASSERT_NE(path, nullptr);
+    EXPECT_EQ(path->loop, nullptr);
+    EXPECT_NE(path->timed, nullptr);
+    EXPECT_NE(path->per_call, nullptr);
+    EXPECT_EQ(path->baseline, baseline);
+    EXPECT_EQ(path->mechanism, mechanism);
+    if (kHelper) {
+      // The probe runs the helper's check: consistent values, or a skip reason.
+      std::optional<std::string> reason = path->probe();
+      if (reason) EXPECT_EQ(reason->rfind("32-bit vDSO has no ", 0), 0u) << *reason;
     }
   }
 }

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "harness/counting_pass.h"
+#include "harness/ia32_client.h"
 
 namespace sysgate {
 namespace {
@@ -105,6 +106,10 @@ TEST(CountingChecks, CountsAgainstMechanism) {
   EXPECT_FALSE(CheckKernelEntries("call", 0.0));
   EXPECT_FALSE(CheckKernelEntries("vdso", 0.001));
   EXPECT_FALSE(CheckKernelEntries("glibc", 0.0)) << "a glibc wrapper may not enter";
+  EXPECT_FALSE(CheckKernelEntries("ia32_int80", 1.0));
+  EXPECT_THAT(*CheckKernelEntries("ia32_syscall", 0.0), HasSubstr("expected 1"));
+  EXPECT_THAT(*CheckKernelEntries("vdso32", 0.0), HasSubstr("expected 1"))
+      << "getpid/ia32_vdso is __kernel_vsyscall: it enters the kernel";
   EXPECT_THAT(*CheckKernelEntries("vdso", 1.0), HasSubstr("fell back to a syscall"));
   EXPECT_THAT(*CheckKernelEntries("syscall", 0.2), HasSubstr("expected 1"));
   EXPECT_THAT(*CheckKernelEntries("call", 1.0), HasSubstr("expected 0"));
@@ -150,6 +155,81 @@ TEST(CountingPassLive, CountsPathsAndClosesEveryFd) {
     return kv.first == "counters.task_clock_ns.source" && kv.second == "software";
   });
   EXPECT_TRUE(has_source);
+}
+
+std::string ContextValue(const CountingResult& result, const std::string& key) {
+  for (const auto& [k, v] : result.context) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+// The helper's rows, counted on its pid with its own request subtracted: the entry paths
+// enter the kernel once per call, the plain call never. No timing is asserted.
+TEST(CountingPassLive, CountsTheIa32HelpersRowsOnItsPid) {
+  Ia32Client& helper = Ia32Client::Shared();  // the built helper (tests/cpp/ia32_test.cc)
+  if (!helper.ok()) GTEST_SKIP() << "no ia32 helper here: " << helper.error();
+  PerfPermissions perms = ReadPerfPermissions();
+  EventEncoder encoder;
+  std::string error;
+  auto plan = ParseCounterList("kernel_entries,task_clock_ns", encoder, perms, &error);
+  ASSERT_TRUE(plan) << error;
+  if (!Find(*plan, "kernel_entries")) {
+    GTEST_SKIP() << "kernel_entries cannot be counted here: " << ReasonFor(*plan, "kernel_entries");
+  }
+  std::vector<const Path*> paths;
+  for (const char* name : {"baseline/ia32_call", "getpid/ia32_int80", "getpid/ia32_syscall",
+                           "getpid/ia32_vdso", "getpid/ia32_sysenter"}) {
+    const Path* path = FindPath(name);
+    ASSERT_NE(path, nullptr) << name;
+    if (!path->probe()) paths.push_back(path);  // refused by this CPU: not counted
+  }
+  CountingResult result =
+      RunCountingPass(paths, *plan, encoder, perms, 2.0e9, 0.002, helper.helper_pid());
+  EXPECT_EQ(CountPerfEventFds("/proc", getpid()), 0) << "every perf fd closed";
+  EXPECT_EQ(ContextValue(result, "counters.skipped_paths"), "");
+  EXPECT_NE(ContextValue(result, "counters.ia32_helper"), "");
+
+  auto entries = [&](const std::string& name) -> std::optional<double> {
+    auto it = result.by_path.find(name);
+    if (it == result.by_path.end()) return std::nullopt;
+    for (const auto& [column, value] : it->second.per_call) {
+      if (column == "kernel_entries") return value;
+    }
+    return std::nullopt;
+  };
+  if (!entries("getpid/ia32_int80")) {
+    GTEST_SKIP() << "the tracepoint did not open on the helper: "
+                 << ContextValue(result, "counters.unavailable");
+  }
+  for (const Path* path : paths) {
+    SCOPED_TRACE(std::string(path->name));
+    std::optional<double> e = entries(std::string(path->name));
+    ASSERT_TRUE(e.has_value());
+    if (path->name == "baseline/ia32_call") {
+      EXPECT_LT(*e, 0.05);
+    } else {
+      EXPECT_GE(*e, 0.9);
+      EXPECT_LE(*e, 1.5);
+    }
+    EXPECT_FALSE(result.by_path[std::string(path->name)].mismatch);
+  }
+}
+
+TEST(CountingPassLive, TimedPathsWithoutAHelperPidAreListedAsSkipped) {
+  PerfPermissions perms = ReadPerfPermissions();
+  EventEncoder encoder;
+  std::string error;
+  auto plan = ParseCounterList("task_clock_ns", encoder, perms, &error);
+  ASSERT_TRUE(plan) << error;
+  CountingResult result =
+      RunCountingPass({FindPath("getpid/ia32_int80")}, *plan, encoder, perms, 2.0e9, 0.002, -1);
+  if (result.context.empty() || ContextValue(result, "counters.task_clock_ns.source").empty()) {
+    GTEST_SKIP() << "nothing can be counted here";
+  }
+  EXPECT_THAT(ContextValue(result, "counters.skipped_paths"),
+              HasSubstr("getpid/ia32_int80 (the ia32 helper is not running)"));
+  EXPECT_TRUE(result.by_path.empty());
 }
 
 TEST(CountingPassLive, OwnPerfFdsAreSeenByTheScan) {

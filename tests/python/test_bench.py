@@ -22,6 +22,7 @@ def listed_paths(bench):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split()[:2] == ["path", "mechanism"]
+    # The table ends at the first blank line; the vDSO and ia32 notes follow it.
     table = lines[1:lines.index("")] if "" in lines else lines[1:]
     return {line.split()[0]: line for line in table}
 
