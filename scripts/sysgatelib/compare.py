@@ -7,14 +7,19 @@ Per path, over the repetition samples (one ns-per-call figure per repetition):
   independently, percentile method, fixed seed so a rerun prints the same interval);
 - the two-sided Mann-Whitney U p-value (scipy.stats.mannwhitneyu): no assumption of
   normality, robust to the odd slow repetition a VM produces;
-- the verdict: "regression" or "improvement" only when p < alpha (default 0.01) AND the
-  change is at least the threshold (default 2%) in size. Significant but smaller changes
-  are "no change": a 0.5% shift that 100 repetitions can resolve is not a CI failure.
+- the p-values of all paths compared are Holm-Bonferroni adjusted, so alpha bounds the
+  chance of *any* false verdict in the comparison, not of each of 50-odd paths (at 0.01
+  per path, an A/A comparison of 52 paths would flag one about every second time);
+- the verdict: "regression" or "improvement" only when the adjusted p < alpha (default
+  0.01) AND the change is at least the threshold (default 2%) in size. Significant but
+  smaller changes are "no change": a 0.5% shift that 100 repetitions can resolve is not a
+  CI failure.
 
 Exit status: 0 no regression, 1 at least one regression, 2 bad input (UserError).
 docs/regressions.md explains the choices.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -48,8 +53,9 @@ class Change:
     change: float  # fraction: 0.05 = 5% slower
     ci_low: float
     ci_high: float
-    p_value: float
+    p_value: float  # Holm-adjusted over the paths of a comparison (compare_runs)
     verdict: str
+    p_raw: float = math.nan  # the path's own U-test p-value, before the adjustment
 
 
 @dataclass
@@ -164,14 +170,32 @@ def compare_groups(base_runs, new_runs, alpha=DEFAULT_ALPHA,
         tail = (1.0 - confidence) / 2 * 100
         low, high = (float(v) for v in np.percentile(ratios, [tail, 100 - tail]))
         p_value = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
+    verdict = _verdict(change, low, high, p_value, alpha, threshold)
+    return Change(base_median, new_median, change, low, high, p_value, verdict, p_value)
+
+
+def _verdict(change, low, high, p_value, alpha, threshold):
+    """Significance, a large enough change, and the interval on the same side of zero."""
     significant = p_value < alpha
     if significant and change >= threshold and low > 0:
-        verdict = REGRESSION
-    elif significant and change <= -threshold and high < 0:
-        verdict = IMPROVEMENT
-    else:
-        verdict = NO_CHANGE
-    return Change(base_median, new_median, change, low, high, p_value, verdict)
+        return REGRESSION
+    if significant and change <= -threshold and high < 0:
+        return IMPROVEMENT
+    return NO_CHANGE
+
+
+def holm_adjust(p_values):
+    """Holm-Bonferroni step-down adjusted p-values (Holm 1979, Scand. J. Statist. 6:65),
+    in the order given: the k-th smallest of m is multiplied by m-k+1, then made
+    non-decreasing. Written out because Debian bookworm's scipy (1.10) has no
+    multiple-testing helper (scipy.stats.false_discovery_control came in 1.11)."""
+    m = len(p_values)
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda i: p_values[i])):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
 
 
 def _resampled_medians(runs, resamples, rng):
@@ -283,13 +307,20 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         raise UserError(
             f"{base.source} and {new.source}: no path is measured in both runs"
         )
+    adjusted = holm_adjust([r.result.p_value for r in compared])
+    for row, p_value in zip(compared, adjusted):
+        c = row.result
+        row.result = dataclasses.replace(
+            c, p_value=p_value,
+            verdict=_verdict(c.change, c.ci_low, c.ci_high, p_value, alpha, threshold))
     smallest = min(min(len(r.base), len(r.new)) for r in compared)
-    floor = min(min_p_value(len(r.base), len(r.new)) for r in compared)
+    floor = min(min_p_value(len(r.base), len(r.new)) for r in compared) * len(compared)
     if floor >= alpha:
         warnings.append(
-            f"with {smallest} repetitions no p-value can fall below alpha {alpha:g} "
-            f"(the smallest possible is {floor:.3g}), so nothing can be flagged; "
-            "run more repetitions (10 or more)"
+            f"with {smallest} repetitions and {len(compared)} paths no adjusted p-value can "
+            f"fall below alpha {alpha:g} (the smallest possible is {min(floor, 1):.3g}), so "
+            "nothing can be flagged; run more repetitions (10 or more) or fewer paths "
+            "(--filter when running)"
         )
     warnings += _stability_warnings(compared)
     lost = [r for r in rows if r.base and not r.new]
@@ -410,7 +441,7 @@ def table_rows(comparison):
     return rows
 
 
-TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "p (U test)", "verdict")
+TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "p (U, Holm)", "verdict")
 
 
 def _median(samples):
@@ -440,7 +471,8 @@ def render_terminal(comparison):
     lines = [
         f"base: {comparison.base_source}",
         f"new:  {comparison.new_source}",
-        f"verdict needs p < {comparison.alpha:g} (Mann-Whitney U) and a change of at least "
+        f"verdict needs p < {comparison.alpha:g} (Mann-Whitney U, Holm-adjusted over "
+        f"{len([r for r in comparison.rows if r.result])} paths) and a change of at least "
         f"{comparison.threshold * 100:g}% in the median",
         "",
         store.format_table(TABLE_HEADER, table_rows(comparison), right={1, 2, 3, 5}),

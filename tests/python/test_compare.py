@@ -58,7 +58,7 @@ def test_large_change_without_significance_is_no_change():
     result = compare.compare_runs(_run(seed=1, repetitions=3),
                                   _run(seed=2, repetitions=3, shift={"getpid/syscall": 1.5}))
     assert result.regressions == []
-    assert any("no p-value can fall below alpha" in w for w in result.warnings)
+    assert any("no adjusted p-value can fall below alpha" in w for w in result.warnings)
 
 
 def test_a_disturbed_machine_is_called_out():
@@ -273,3 +273,11 @@ def test_cli_pools_comma_lists_and_kernel_releases(tmp_path, capsys):
     assert cli.main(["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.18.1"]) == 0
     err = capsys.readouterr().err  # the newest 6.18.1 run is traced: pooled alone
     assert "6.18.1: pooling 1 run(s) of the same setup (#6); 2 with other" in err
+
+
+def test_holm_adjustment_controls_the_whole_comparison():
+    assert compare.holm_adjust([]) == []
+    assert compare.holm_adjust([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    # The k-th smallest is multiplied by m-k+1 and the sequence kept non-decreasing.
+    assert compare.holm_adjust([0.001, 0.001]) == pytest.approx([0.002, 0.002])
+    assert compare.holm_adjust([0.9, 0.6]) == pytest.approx([1.0, 1.0])
