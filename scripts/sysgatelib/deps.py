@@ -65,6 +65,26 @@ def ensure(packages, log=print):
     return need
 
 
+TRACEFS = "/sys/kernel/tracing"
+
+
+def ensure_tracefs(root=TRACEFS):
+    """Mounts tracefs where the kernel offers it but nobody mounted it (minimal VMs boot
+    so), because the counting pass reads kernel entries per call from the
+    raw_syscalls:sys_enter tracepoint. Mounting enables no tracing. Returns what it did,
+    or "" when there was nothing to do or no permission (the counting pass then says why
+    the kernel_entries column is missing)."""
+    if not os.path.isdir(root) or os.path.isdir(os.path.join(root, "events")):
+        return ""
+    if os.geteuid() != 0:
+        return ""
+    done = subprocess.run(["mount", "-t", "tracefs", "nodev", root],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return f"could not mount tracefs at {root}: {done.stderr.strip()}"
+    return f"mounted tracefs at {root} (for kernel entries per call)"
+
+
 def register(sub):
     parser = sub.add_parser("deps", help="install the Debian packages sysgate needs")
     parser.add_argument("group", nargs="?", choices=sorted(GROUPS), default="run",

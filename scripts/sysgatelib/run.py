@@ -266,7 +266,10 @@ def command(args):
         phases.done("skipped (--no-install)")
     else:
         installed = deps.ensure(deps.RUN_PACKAGES, log=lambda m: print(f"      {m}"))
-        phases.done(f"installed {' '.join(installed)}" if installed else "all present")
+        mounted = deps.ensure_tracefs()
+        phases.done(", ".join(filter(None, [
+            f"installed {' '.join(installed)}" if installed else "packages present",
+            mounted])))
 
     phases.next("build")
     if args.no_build:

@@ -90,3 +90,11 @@ def test_merge_keeps_every_repetition_and_the_first_context():
     assert {r["repetitions"] for r in merged["benchmarks"]} == {5}
     single = part(1, 2)
     assert merge_processes([single]) is single
+
+
+def test_tracefs_left_alone_when_mounted_or_absent(tmp_path):
+    from sysgatelib import deps
+
+    assert deps.ensure_tracefs(str(tmp_path / "absent")) == ""
+    (tmp_path / "events").mkdir()
+    assert deps.ensure_tracefs(str(tmp_path)) == ""
