@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store
+from . import envdiff, stats, store, units
 from .errors import UserError
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
@@ -404,16 +404,6 @@ def _why_missing(b, n):
 # --- presentation ----------------------------------------------------------------------
 
 
-def format_ns(value):
-    if value is None or math.isnan(value):
-        return "-"
-    if value < 10:
-        return f"{value:.2f}"
-    if value < 1000:
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
-
-
 def format_pct(fraction):
     return "-" if fraction is None or math.isnan(fraction) else f"{fraction * 100:+.1f}%"
 
@@ -428,11 +418,11 @@ def table_rows(comparison):
     for r in comparison.rows:
         c = r.result
         if c is None:
-            rows.append((r.name, format_ns(_median(r.base)), format_ns(_median(r.new)),
+            rows.append((r.name, units.ns(_median(r.base)), units.ns(_median(r.new)),
                          "-", "-", "-", r.note))
             continue
         rows.append((
-            r.name, format_ns(c.base_median), format_ns(c.new_median), format_pct(c.change),
+            r.name, units.ns(c.base_median), units.ns(c.new_median), format_pct(c.change),
             f"[{format_pct(c.ci_low)}, {format_pct(c.ci_high)}]", format_p(c.p_value),
             c.verdict.upper() if c.verdict != NO_CHANGE else c.verdict,
         ))

@@ -4,13 +4,12 @@ Everything that comes from a results file reaches the page only through the temp
 escaping; this module builds plain strings and numbers, never markup.
 """
 
-import math
 import os
 import shlex
 
 import jinja2
 
-from . import VERSION, checks, plot, stats
+from . import VERSION, checks, plot, stats, units
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -27,33 +26,15 @@ def _env():
 
 
 def fmt_ns(value):
-    """Nanoseconds with three significant figures or so; an en dash when unknown."""
-    if value is None or math.isnan(value):
-        return "–"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
+    return units.ns(value, "–")
 
 
 def fmt_count(value):
-    """Counts per call: whole numbers when large, two decimals when small."""
-    if value is None or math.isnan(value):
-        return "–"
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
+    return units.count(value, "–")
 
 
 def fmt_ratio(value):
-    if value is None or math.isnan(value):
-        return "–"
-    return f"{value:,.0f}×" if value >= 100 else f"{value:.1f}×"
+    return units.ratio(value, "–")
 
 
 # Optional columns: (key, header, explanation, value(run, path)). A column is shown for a

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from . import stats
+from . import stats, units
 
 # Mechanisms from the cheapest to the dearest, the order the latency chart groups them in.
 MECHANISM_ORDER = ("loop", "call", "asm", "vdso", "glibc", "syscall", "sysenter", "vsyscall",
@@ -82,16 +82,6 @@ def _mechanism_groups(paths):
     return [(mech, groups[mech]) for mech in sorted(groups, key=rank)]
 
 
-def _format_ns(value):
-    if value >= 1000:
-        return f"{value / 1000:.1f} µs"
-    if value >= 100:
-        return f"{value:.0f} ns"
-    if value >= 10:
-        return f"{value:.1f} ns"
-    return f"{value:.2f} ns"
-
-
 def _figure(rows, runs):
     per_row = 0.26 * max(1.0, 0.7 * len(runs))
     fig = Figure(figsize=(_WIDTH_IN, 1.4 + per_row * max(rows, 1)), dpi=_DPI)
@@ -144,7 +134,7 @@ def _hbars(runs, groups, value, *, title, xlabel, colour_key=None, log=True,
                 colour = run_colour(r)
             ax.barh(y, v, height=height * 0.92, color=colour, zorder=2)
             if annotate:
-                ax.text(v, y, " " + _format_ns(v), va="center", ha="left", fontsize=7,
+                ax.text(v, y, " " + units.with_unit(v), va="center", ha="left", fontsize=7,
                         zorder=3)
     ax.set_yticks(range(len(rows)), [text(n) for n in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)

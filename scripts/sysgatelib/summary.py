@@ -1,20 +1,8 @@
 """The terminal summary of one run: a row per path, grouped by family."""
 
-import math
-
-from . import stats
+from . import stats, units
 
 CALL = "baseline/call"
-
-
-def _fmt(value, digits=1):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if value >= 10000:
-        return f"{value:,.0f}"
-    if value >= 100:
-        return f"{value:.0f}"
-    return f"{value:.{digits}f}"
 
 
 def rows(run):
@@ -53,7 +41,7 @@ def format_table(run):
         if lead is None:
             body.append((name, "", "", "", "", "", note))
         else:
-            body.append((name, _fmt(lead), _fmt(med), _fmt(ticks), _fmt(ratio), _fmt(p99), note))
+            body.append((name, units.ns(lead), units.ns(med), units.ns(ticks), units.ns(ratio), units.ns(p99), note))
     widths = [max(len(header[i]), *(len(r[i]) for r in body if r)) for i in range(6)]
     lines = []
 

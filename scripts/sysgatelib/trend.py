@@ -16,9 +16,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store
+from . import envdiff, stats, store, units
 from .compare import (
-    DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups, format_ns,
+    DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, median_ci_runs, p_relation, template_environment,
 )
 from .errors import UserError
@@ -160,7 +160,7 @@ def _cell(trend, kernel):
     point = trend.points.get(kernel)
     if point is None:
         return "skipped" if kernel in trend.skipped else "-"
-    text = format_ns(point.median)
+    text = units.ns(point.median)
     step = next((s for s in trend.steps if s.after == kernel), None)
     if step and step.change.verdict == REGRESSION:
         text += f" {format_pct(step.change.change)} REG"

@@ -1,0 +1,37 @@
+"""How numbers read, the same in the terminal summary, on the page, in compare and trend:
+about three significant figures, with a thousands separator from 1,000 up."""
+
+import math
+
+
+def ns(value, missing="-"):
+    """A duration or count per call: 0.29, 22.1, 141, 4,119."""
+    if value is None or math.isnan(value):
+        return missing
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:.0f}"
+    if size >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def count(value, missing="-"):
+    """Counts per call, where none at all reads as a plain 0."""
+    return "0" if value == 0 else ns(value, missing)
+
+
+def ratio(value, missing="-"):
+    """How many times a baseline: 1.0x, 77x, 3,012x."""
+    if value is None or math.isnan(value):
+        return missing
+    return f"{value:,.0f}×" if value >= 100 else f"{value:.1f}×"
+
+
+def with_unit(value_ns):
+    """A latency with its unit, for chart labels: 2.19 ns, 141 ns, 4.1 µs."""
+    if value_ns >= 1000:
+        return f"{ns(value_ns / 1000)} µs"
+    return f"{ns(value_ns)} ns"
