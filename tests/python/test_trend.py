@@ -144,6 +144,14 @@ def test_cli_writes_page_and_charts(db, tmp_path, capsys):
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert len(pngs) == len([p for p in synth.PATHS if not isinstance(p[2], str)])
     assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    assert "timings are not hardware timings" not in page  # a hardware series only
+
+
+def test_emulated_series_carries_the_banner(db, tmp_path, capsys):
+    out = tmp_path / "trend"
+    assert cli.main(["trend", "--db", str(db), "--host", "qemu-guest", "-o", str(out)]) == 0
+    page = (out / "trend.html").read_text()
+    assert 'class="emulated"' in page and "timings are not hardware timings" in page
 
 
 def test_cli_without_runs_is_an_error(tmp_path, db, capsys):
