@@ -28,21 +28,21 @@ std::optional<std::string> ProbeInt80() {
 // clang-format off
 std::vector<Path> CorePaths() {
   return {
-    // name                       mechanism  loop                          baseline            arg         expect        probe
-    {"baseline/empty_loop",       "loop",    sysgate_empty_loop,           "baseline/empty_loop", nullptr, ExpectZero},
-    {"baseline/call",             "call",    sysgate_call_loop,            "baseline/empty_loop", nullptr, ExpectDummy},
-    {"getpid/glibc",              "glibc",   GlibcGetpidLoop,              "baseline/call",    nullptr,    ExpectPid},
-    {"getpid/glibc_syscall",      "glibc",   GlibcSyscallGetpidLoop,       "baseline/call",    nullptr,    ExpectPid},
-    {"getpid/syscall",            "syscall", sysgate_syscall_getpid_loop,  "baseline/call",    nullptr,    ExpectPid},
-    {"getpid/syscall_fn",         "syscall", sysgate_syscall_getpid_call_loop, "getpid/syscall", nullptr, ExpectPid},
-    {"getpid/int80",              "int80",   sysgate_int80_getpid_loop,    "getpid/syscall",   nullptr,    ExpectPid,    ProbeInt80},
-    {"getppid/syscall",           "syscall", sysgate_syscall_getppid_loop, "baseline/call",    nullptr,    ExpectPpid},
-    {"lmbench/read",              "glibc",   ReadZeroLoop,                 "getppid/syscall",  DevZeroFd,  ExpectOne},
-    {"lmbench/write",             "glibc",   WriteNullLoop,                "getppid/syscall",  DevNullFd,  ExpectOne},
-    {"lmbench/fstat",             "glibc",   FstatLoop,                    "getppid/syscall",  DevNullFd,  ExpectZero},
-    {"lmbench/stat",              "glibc",   StatLoop,                     "getppid/syscall",  nullptr,    ExpectZero},
-    {"lmbench/open_close",        "glibc",   OpenCloseLoop,                "getppid/syscall",  nullptr,    ExpectZero},
-    {"lmbench/close_ebadf",       "glibc",   CloseEbadfLoop,               "getppid/syscall",  nullptr,    ExpectEbadf},
+    // name                  mechanism  loop                              baseline               arg        expect       probe
+    {"baseline/empty_loop",  "loop",    sysgate_empty_loop,               "baseline/empty_loop", nullptr,   ExpectZero},
+    {"baseline/call",        "call",    sysgate_call_loop,                "baseline/empty_loop", nullptr,   ExpectDummy},
+    {"getpid/glibc",         "glibc",   GlibcGetpidLoop,                  "baseline/call",       nullptr,   ExpectPid},
+    {"getpid/glibc_syscall", "glibc",   GlibcSyscallGetpidLoop,           "baseline/call",       nullptr,   ExpectPid},
+    {"getpid/syscall",       "syscall", sysgate_syscall_getpid_loop,      "baseline/call",       nullptr,   ExpectPid},
+    {"getpid/syscall_fn",    "syscall", sysgate_syscall_getpid_call_loop, "getpid/syscall",      nullptr,   ExpectPid},
+    {"getpid/int80",         "int80",   sysgate_int80_getpid_loop,        "getpid/syscall",      nullptr,   ExpectPid,   ProbeInt80},
+    {"getppid/syscall",      "syscall", sysgate_syscall_getppid_loop,     "baseline/call",       nullptr,   ExpectPpid},
+    {"lmbench/read",         "glibc",   ReadZeroLoop,                     "getppid/syscall",     DevZeroFd, ExpectOne},
+    {"lmbench/write",        "glibc",   WriteNullLoop,                    "getppid/syscall",     DevNullFd, ExpectOne},
+    {"lmbench/fstat",        "glibc",   FstatLoop,                        "getppid/syscall",     DevNullFd, ExpectZero},
+    {"lmbench/stat",         "glibc",   StatLoop,                         "getppid/syscall",     nullptr,   ExpectZero},
+    {"lmbench/open_close",   "glibc",   OpenCloseLoop,                    "getppid/syscall",     nullptr,   ExpectZero},
+    {"lmbench/close_ebadf",  "glibc",   CloseEbadfLoop,                   "getppid/syscall",     nullptr,   ExpectEbadf},
   };
 }
 // clang-format on
