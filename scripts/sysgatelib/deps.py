@@ -14,12 +14,13 @@ from .errors import UserError
 RUN_PACKAGES = (
     "cmake", "g++", "nasm", "gcc-multilib", "g++-multilib",
     "libbenchmark-dev", "libgtest-dev", "libpfm4-dev",
-    "python3-matplotlib", "python3-scipy", "python3-jinja2",
+    "liburing-dev", "python3-matplotlib", "python3-scipy", "python3-jinja2",
 )
 # What the tests need on top: pytest, Google Benchmark's compare.py, a browser for the
 # report test, and QEMU for the kernel matrix (its initramfs is written in Python).
 TEST_PACKAGES = RUN_PACKAGES + (
     "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
+    "postgresql", "python3-psycopg",
 )
 KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
 

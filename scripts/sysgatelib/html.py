@@ -7,14 +7,14 @@ escaping; this module builds plain strings and numbers, never markup.
 import os
 import shlex
 
-import jinja2
-
 from . import VERSION, checks, plot, stats, units
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 
 def _env():
+    import jinja2  # imported late: the CLI starts without jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=True,  # every file is HTML; a kernel command line can hold anything

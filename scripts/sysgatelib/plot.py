@@ -8,10 +8,6 @@ global is kept and no display is needed. With one run, bars are coloured by mech
 
 import math
 
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-
 from . import stats, units
 
 # Mechanisms from the cheapest to the dearest, the order the latency chart groups them in.
@@ -83,6 +79,7 @@ def _mechanism_groups(paths):
 
 
 def _figure(rows, runs):
+    from matplotlib.figure import Figure  # imported late: the CLI starts without matplotlib
     per_row = 0.26 * max(1.0, 0.7 * len(runs))
     fig = Figure(figsize=(_WIDTH_IN, 1.4 + per_row * max(rows, 1)), dpi=_DPI)
     return fig, fig.subplots()
@@ -113,6 +110,7 @@ def _finish(fig, ax, title, handles):
 def _hbars(runs, groups, value, *, title, xlabel, colour_key=None, log=True,
            annotate=True, band_labels=True):
     """Horizontal bars, one row per name, one bar per run; None when no value exists."""
+    from matplotlib.patches import Patch  # imported late: the CLI starts without matplotlib
     rows = [name for _, names in groups for name in names]
     values = [[value(run, name) for name in rows] for run in runs]
     if not any(v is not None and (v > 0 or not log) for vs in values for v in vs):
@@ -207,6 +205,8 @@ def vdso_chart(runs):
 
 def distribution_chart(runs):
     """Per-call latency percentiles (p50..p99.9) per path, log scale."""
+    from matplotlib.lines import Line2D  # imported late: the CLI starts without matplotlib
+    from matplotlib.patches import Patch  # imported late: the CLI starts without matplotlib
     paths = _names(runs, lambda p: p.counter("p50_ns") is not None)
     if not paths:
         return None
@@ -245,6 +245,7 @@ def distribution_chart(runs):
 
 def cycles_chart(runs):
     """User and kernel core cycles per call, stacked; None without PMU counts."""
+    from matplotlib.patches import Patch  # imported late: the CLI starts without matplotlib
     def counted(path):
         return any(path.counter(k) is not None for k in ("cycles_user", "cycles_kernel"))
 
