@@ -9,6 +9,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from . import legacy
 from .errors import UserError
 
 _MANUAL_TIME_SUFFIX = "/manual_time"
@@ -22,12 +23,27 @@ _ROW_KEYS = {
 }
 
 
+# The contract every consumer (checks, summary, plots, compare, trend, store) reads a
+# path's facts through. The binary states them for each row (docs/results-format.md);
+# only for files written before it did are they derived, in legacy.py, and nowhere else.
+#   mechanism        the way into the kernel, one of MECHANISMS
+#   abi              "x86_64", or "ia32" for the 32-bit helper's rows
+#   baseline         the path name this row is divided by and compared with
+#   expected_entries kernel entries one call is expected to make (syscalls and faults);
+#                    0 for baselines and pure user-mode (vDSO) paths: the controls
+MECHANISMS = ("loop", "call", "glibc", "syscall", "int80", "sysenter", "vdso",
+              "vsyscall_page", "io_uring", "runtime")
+
+
 @dataclass
 class PathResult:
-    """One path of one run: its repetition samples and counters."""
+    """One path of one run: its facts from the path table, repetition samples, counters."""
 
     name: str
     mechanism: str = ""
+    abi: str = "x86_64"
+    baseline: str = ""
+    expected_entries: float | None = None  # None: not stated and not derivable
     skipped: str | None = None  # the reason, without the "skipped: " prefix
     samples_ns: list = field(default_factory=list)  # ns per call, one per repetition
     counters: dict = field(default_factory=dict)  # counter -> list, one per repetition
@@ -39,6 +55,13 @@ class PathResult:
     @property
     def variant(self):
         return self.name.split("/", 1)[1] if "/" in self.name else ""
+
+    @property
+    def enters_kernel(self):
+        """True for the kernel-entry family, False for controls, None when unknown."""
+        if self.expected_entries is None:
+            return None
+        return self.expected_entries > 0
 
     def counter(self, key):
         """The median of a counter over the repetitions, or None when never recorded."""
@@ -138,6 +161,7 @@ def parse(data, source):
         if result.samples_ns:
             result.skipped = None  # measured in some repetition: not a skip
     paths = dict(sorted(paths.items(), key=lambda item: order[item[0]]))
+    legacy.fill_in(paths.values())
     return Run(source=source, context=context, paths=paths)
 
 
