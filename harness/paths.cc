@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "harness/ia32_paths.h"
+#include "harness/indirect_paths.h"
+#include "harness/io_uring_paths.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
 #include "harness/vdso_paths.h"
@@ -51,6 +53,8 @@ std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
   for (Path& path : VdsoPaths()) all.push_back(path);
   for (Path& path : Ia32Paths()) all.push_back(path);
+  for (Path& path : IoUringPaths()) all.push_back(path);
+  for (Path& path : IndirectPaths()) all.push_back(path);
   return all;
 }
 
