@@ -2,7 +2,7 @@
 
 import os
 
-from . import html, load, plot
+from . import html, indirect, load, plot
 from .errors import UserError
 
 
@@ -21,7 +21,7 @@ def render_report(runs, out_dir):
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot create the report folder: {exc.strerror}") from None
     charts = []
-    for stem, build, caption, absent in plot.CHARTS:
+    for stem, build, caption, absent in (*plot.CHARTS, indirect.CHART):
         figure = build(runs)
         if figure is None:
             charts.append((None, caption, absent or "nothing to draw"))
