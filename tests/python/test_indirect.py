@@ -88,7 +88,8 @@ def test_missing_rows_say_which_and_skips_stay_skips():
     rows[3].skipped, rows[3].samples_ns = "int 0x80 unavailable", []
     (figure,) = indirect.figures(_run(rows))
     assert figure.missing == "skipped: int 0x80 unavailable"
-    (figure,) = indirect.figures(_run([r for r in _rows(30.0) if r.name != "indirect_calls_4/call"]))
+    without_reference = [r for r in _rows(30.0) if r.name != "indirect_calls_4/call"]
+    (figure,) = indirect.figures(_run(without_reference))
     assert "a call row in indirect_calls_4" in figure.missing
 
 
