@@ -115,8 +115,10 @@ def figures(run):
         workload = workload_of(path.family)
         if workload is not None:
             by_family.setdefault(workload, []).append(path)
+    # Kinds in the order the file has them (the table's order), sizes and depths ascending.
+    kinds = list(dict.fromkeys(w.kind for w in by_family))
     out = []
-    for workload in sorted(by_family, key=Workload.sort_key):
+    for workload in sorted(by_family, key=lambda w: (kinds.index(w.kind), w.sort_key())):
         rows = by_family[workload]
         reference = next((p for p in rows if p.mechanism == REFERENCE_MECHANISM), None)
         for path in rows:
@@ -177,6 +179,7 @@ def view(run, fmt_ns):
 
 # --- Chart ----------------------------------------------------------------------------------
 
+_LINEAR_NS = 10.0  # the chart's y axis is linear within ±10 ns, logarithmic beyond
 _ENTRY_COLOURS = ("#9467bd", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#8c564b",
                   "#e377c2", "#17becf")
 
@@ -224,9 +227,11 @@ def indirect_chart(runs):
                     ax.errorbar(x, f.ns, yerr=[[f.ns - f.low], [f.high - f.ns]], fmt="none",
                                 ecolor="#333", capsize=2, linewidth=0.8)
         ax.axhline(0, color="#999", linewidth=0.8)
+        # Symmetric log: an int 0x80 interval of microseconds next to a few ns of RSB.
+        ax.set_yscale("symlog", linthresh=_LINEAR_NS)
         ax.set_xticks(range(len(workloads)))
         ax.set_xticklabels([w.label for w in workloads], rotation=30, ha="right", fontsize=8)
-        ax.set_ylabel("extra ns per entry")
+        ax.set_ylabel("extra ns per entry (symlog)")
         ax.set_title(str(run.label).replace("$", r"\$"), fontsize=9)
         handles, labels = ax.get_legend_handles_labels()
         if handles:
