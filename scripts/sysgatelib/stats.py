@@ -95,13 +95,14 @@ def low_mean(values, fraction=LOW_FRACTION):
     return float(result) if result.ndim == 0 else result
 
 
-def bootstrap_figures(runs, resamples=RESAMPLES, seed=SEED):
-    """`resamples` bootstrap replicates of low_mean over one side's runs pooled.
+def bootstrap_draws(runs, resamples=RESAMPLES, seed=SEED):
+    """A (resamples, repetitions) array of bootstrap draws of one side's runs pooled.
 
     One run: its repetitions drawn with replacement. Several: runs drawn with replacement
-    (the unit of independence), then the repetitions of each drawn run. The run draws
-    depend only on the seed and the number of runs, so every path of one comparison sees
-    the same draws of runs, which keeps the kernel-entry family's replicates coherent."""
+    (the unit of independence), then the repetitions of each drawn run; NaN pads runs of
+    unequal length. The run draws depend only on the seed and the number of runs, so every
+    path of one comparison sees the same draws of runs, which keeps the kernel-entry
+    family's replicates coherent."""
     import numpy as np
 
     runs = [np.asarray(run, dtype=float) for run in runs if len(run)]
@@ -118,7 +119,19 @@ def bootstrap_figures(runs, resamples=RESAMPLES, seed=SEED):
         if rows.size:
             drawn[rows, slots, : len(run)] = run[
                 rep_rng.integers(0, len(run), size=(rows.size, len(run)))]
-    return low_mean(drawn.reshape(resamples, -1))
+    return drawn.reshape(resamples, -1)
+
+
+def bootstrap_figures(runs, resamples=RESAMPLES, seed=SEED):
+    """Bootstrap replicates of low_mean over one side's runs pooled (bootstrap_draws)."""
+    return low_mean(bootstrap_draws(runs, resamples, seed))
+
+
+def bootstrap_medians(runs, resamples=2000, seed=SEED):
+    """Bootstrap replicates of the pooled median of one side's runs (bootstrap_draws)."""
+    import numpy as np
+
+    return np.nanmedian(bootstrap_draws(runs, resamples, seed), axis=1)
 
 
 @dataclass
@@ -243,7 +256,7 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
 
 
 def family_shift(shifts, replicates, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
-                 confidence=CONFIDENCE):
+                 confidence=CONFIDENCE, min_paths=MIN_FAMILY_PATHS):
     """The common shift of a family of paths: the median over the paths of their
     log-ratios, with the interval of that median over the same bootstrap replicates (the
     runs drawn are the same for every path, see bootstrap_figures). The median lets a few
@@ -251,7 +264,7 @@ def family_shift(shifts, replicates, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
     base/new values are NaN (it is a ratio, not a time), or None for too few paths."""
     import numpy as np
 
-    if len(shifts) < MIN_FAMILY_PATHS:
+    if len(shifts) < max(1, min_paths):
         return None
     points = np.log1p([s.change for s in shifts])
     draws = np.log1p(np.vstack(replicates))
