@@ -396,7 +396,7 @@ def _stability_warnings(compared):
 def _run_id(run):
     source = run.source
     if source.startswith("run #"):
-        return source.split()[1]
+        return "run " + source.split()[1]
     return os.path.basename(source)
 
 
