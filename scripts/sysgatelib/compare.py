@@ -204,7 +204,8 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
                 "so nothing says the two runs differ only in the kernel"
             )
     diffs = envdiff.differences(base.context, new.context)
-    warnings += envdiff.warnings(diffs)
+    # Conditions are listed on their own line (condition_lines), not as a warning.
+    warnings += envdiff.warnings([d for d in diffs if d.kind != envdiff.CONDITIONS])
     for side, runs in (("base", base_runs), ("new", new_runs)):
         inner = [d for other in runs[1:] for d in envdiff.differences(runs[0].context,
                                                                       other.context)
@@ -296,9 +297,9 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             + (", ..." if len(one_side) > 8 else "")
         )
     base_label, new_label = _label(base_runs), _label(new_runs)
-    if base_label == new_label:  # runs of one kernel: tell them apart on the chart
-        base_label = f"base: {_describe(base)}"
-        new_label = f"new: {_describe(new)}"
+    if base_label == new_label:  # runs of one kernel: tell them apart by run id or file
+        base_label = f"{base_label} ({_run_id(base)})"
+        new_label = f"{new_label} ({_run_id(new)})"
     comparison = Comparison(
         base_label=base_label, new_label=new_label, base_source=_sources(base_runs),
         new_source=_sources(new_runs), base_sides=[_describe(r) for r in base_runs],
@@ -527,18 +528,23 @@ def summary_line(comparison):
         parts.append(f"kernel entry {_shown(family.verdict)} {format_pct(family.change)}")
     text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
     if regs:
-        text += " (" + ", ".join(
-            f"{r.name} {format_pct(r.result.change)} p{p_relation(r.result.p_value)}"
-            for r in regs
-        ) + ")"
+        text += " (" + _some(
+            [f"{r.name} {format_pct(r.result.change)} p{p_relation(r.result.p_value)}"
+             for r in regs]) + ")"
     text += f", {len(imps)} improvement{'s' if len(imps) != 1 else ''}"
     if imps:
-        text += " (" + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in imps) + ")"
+        text += " (" + _some([f"{r.name} {format_pct(r.result.change)}" for r in imps]) + ")"
     undecided = len(comparison.inconclusive)
     same = len(comparison.with_verdict(NO_CHANGE))
     text += f", {undecided} inconclusive, {same} no change"
     parts.append(text)
     return "; ".join(parts) + f" (exit {comparison.exit_code})"
+
+
+def _some(items, shown=5):
+    """The first few of a list, and how many more (the table has them all)."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def condition_lines(comparison):
@@ -557,7 +563,7 @@ def render_terminal(comparison):
         lines.append("conditions that differ: " + "; ".join(conditions))
     lines += [
         f"verdict: regression/improvement needs the {CONFIDENCE:.0%} interval beyond "
-        f"±{c.threshold * 100:g}% and p < {c.alpha:g} (bootstrap, Holm over "
+        f"±{c.threshold * 100:g}% and p < {c.alpha:g} (permutation test, Holm over "
         f"{len([r for r in c.rows if r.result and not r.is_control])} paths); no change "
         f"needs it within ±{c.threshold * 100:g}%; figure: mean of the fastest "
         f"{stats.LOW_FRACTION:.0%} of the repetitions",

@@ -72,7 +72,7 @@ def plot_changes(comparison):
     ax.set_xlabel(f"change of the figure, % (new vs base), {comparison.threshold * 100:g}% "
                   "threshold shaded")
     ax.set_title("Change per path, with its 95% interval: red regression, green "
-                 "improvement, orange inconclusive, grey no change", fontsize=10)
+                 "improvement, orange inconclusive, grey no change, purple control", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     caption = (f"The axis spans ±{limit:.0f}%; {clipped} interval(s) or change(s) beyond it "
