@@ -227,8 +227,9 @@ def main(argv=None):
     parser.add_argument("--cpu", help="as for `sysgate run`")
     parser.add_argument("--quick", action="store_true",
                         help="quick runs everywhere (a smoke test of the script only)")
-    parser.add_argument("--stress-wait", type=float, default=30.0, metavar="S",
-                        help="seconds of load before the loaded run starts (default 30)")
+    parser.add_argument("--stress-wait", type=float, default=60.0, metavar="S",
+                        help="seconds of load before the loaded run starts, so that the "
+                        "load average the run records shows it (default 60)")
     args = parser.parse_args(argv)
     protocol = Protocol(args)
     parts = args.only or list(PARTS)

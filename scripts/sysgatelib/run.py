@@ -301,6 +301,7 @@ def command(args):
         # How the run was taken, for compare's list of differing conditions (envdiff).
         "quick": "true" if args.quick else "false",
         "repetitions": str(reps * processes),
+        "processes": str(processes),
         "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
         "filter": args.filter or "",
     })
