@@ -11,7 +11,7 @@ The answer comes in this order (docs/regressions.md explains every choice):
    their log-ratios, with a bootstrap interval over the same runs), as
    "kernel entry: +14.0% [+9.0%, +19.0%] REGRESSION";
 3. per path: the change of its figure (the mean of the fastest quarter of its
-   repetitions, stats.low_mean), its interval, a Holm-adjusted bootstrap p-value, and one
+   repetitions, stats.low_mean), its interval, a Holm-adjusted permutation p-value, and one
    of three answers: regression/improvement (significant, interval beyond the threshold),
    no change (interval within +-threshold), inconclusive (anything else, and always with
    fewer than stats.MIN_REPETITIONS repetitions a side).

@@ -13,7 +13,8 @@ repetitions (the "low-quarter mean"; with the default 12 repetitions it is the k
 of 3). Its interval comes from a bootstrap in which the unit of independence is the run:
 with several runs on a side, runs are drawn with replacement and then repetitions within
 each drawn run (repetitions of one process share its address-space layout and the host's
-phase, so they are not independent draws).
+phase, so they are not independent draws). Its p-value comes from a permutation test of
+the repetitions (permutation_p), which holds its level for any statistic.
 """
 
 import math
@@ -145,7 +146,8 @@ class Shift:
     ci_high: float
     p_value: float  # Holm-adjusted over the paths of a comparison when there are several
     verdict: str
-    p_raw: float = math.nan  # the bootstrap p-value of this path alone
+    p_raw: float = math.nan  # the p-value of this path alone (permutation test; the
+    # kernel-entry family's is a bootstrap p-value, a single test)
     n_base: int = 0  # repetitions, all runs together
     n_new: int = 0
     runs_base: int = 1
