@@ -5,6 +5,8 @@
 //   --cpu=N        pin the measuring thread to CPU N (default: the last allowed CPU)
 //   --cpu=none     do not pin
 //   --list-paths   print the path table with each path's availability and exit
+//   --format=text|json  how --list-paths prints: a table for people (default) or the
+//                  table as JSON, every row's facts (docs/results-format.md)
 //   --ia32-helper=PATH  the 32-bit helper behind the getpid/ia32_* rows (default:
 //                  $SYSGATE_IA32_HELPER, else sysgate_ia32_helper next to this binary)
 //   --counters=auto|none|LIST
@@ -55,6 +57,7 @@ struct Options {
   std::optional<int> cpu;  // nullopt: the default CPU
   bool pin = true;
   bool list_paths = false;
+  bool json = false;  // --format=json
   std::string counters = "auto";  // auto | none | comma-separated events
   bool list_events = false;
 };
@@ -71,7 +74,7 @@ Calibration g_calibration;
 CountingResult g_counts;
 
 [[noreturn]] void Usage(const std::string& problem) {
-  std::fprintf(stderr, "error: %s\nusage: sysgate_bench [--cpu=N|none] [--list-paths] "
+  std::fprintf(stderr, "error: %s\nusage: sysgate_bench [--cpu=N|none] [--list-paths [--format=json]] "
                "[--ia32-helper=PATH] [--counters=auto|none|LIST] [--list-events] "
                "[google benchmark flags; --help lists them]\n", problem.c_str());
   std::exit(2);
@@ -85,6 +88,10 @@ Options ParseOptions(int* argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg == "--list-paths") {
       opt.list_paths = true;
+    } else if (arg == "--format=json" || arg == "--format=text") {
+      opt.json = arg == "--format=json";
+    } else if (arg.rfind("--format", 0) == 0) {
+      Usage("--format must be --format=text or --format=json");
     } else if (arg.rfind("--ia32-helper=", 0) == 0) {
       Ia32Client::SetHelperPath(std::string(arg.substr(14)));
     } else if (arg == "--list-events") {
@@ -184,7 +191,7 @@ std::string RowMessage(const std::string& reason) {
 }
 
 void RunPath(benchmark::State& state, const Path* path, const std::string& skip_reason) {
-  state.SetLabel(std::string(path->mechanism));
+  state.SetLabel(PathLabel(*path));
   if (!skip_reason.empty()) {
     state.SkipWithError(RowMessage(skip_reason).c_str());
     return;
@@ -247,11 +254,12 @@ void RunPath(benchmark::State& state, const Path* path, const std::string& skip_
   if (counted->second.scale > GroupReading::kLargeScale) {
     state.counters["counters_scale"] = counted->second.scale;
   }
-  if (ExpectedKernelEntries(path->mechanism)) {
+  if (path->expected_entries_known()) {
     state.counters["counts_mismatch"] = counted->second.mismatch ? 1 : 0;
     // The counting pass saw this vDSO row enter the kernel: that is a fallback whatever
     // the paired timing check concluded.
-    if (path->mechanism == "vdso" && counted->second.mismatch) {
+    if (path->mechanism == Mechanism::kVdso && path->expected_entries == 0 &&
+        counted->second.mismatch) {
       state.counters["vdso_fallback"] = 1;
     }
   }
@@ -264,14 +272,30 @@ std::string SkipReason(const Path& path) {
   return reason ? *reason : "";
 }
 
-void ListPaths() {
-  std::printf("%-40s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
+void ListPathsJson() {
+  std::vector<std::string> statuses;
   for (const Path& path : AllPaths()) {
     std::string reason = SkipReason(path);
-    std::printf("%-40.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
-                path.name.data(), static_cast<int>(path.mechanism.size()),
-                path.mechanism.data(), static_cast<int>(path.baseline.size()),
-                path.baseline.data(),
+    statuses.push_back(reason.empty() ? "available" : RowMessage(reason));
+  }
+  std::fputs(PathsJson(statuses).c_str(), stdout);
+}
+
+void ListPaths() {
+  std::printf("%-40s %-14s %-6s %-20s %-7s %s\n", "path", "mechanism", "abi", "baseline",
+              "entries", "status");
+  for (const Path& path : AllPaths()) {
+    std::string reason = SkipReason(path);
+    const std::string_view mechanism = MechanismName(path.mechanism);
+    const std::string_view abi = AbiName(path.abi);
+    char entries[16] = "?";
+    if (path.expected_entries_known()) {
+      std::snprintf(entries, sizeof entries, "%g", path.expected_entries);
+    }
+    std::printf("%-40.*s %-14.*s %-6.*s %-20.*s %-7s %s\n", static_cast<int>(path.name.size()),
+                path.name.data(), static_cast<int>(mechanism.size()), mechanism.data(),
+                static_cast<int>(abi.size()), abi.data(), static_cast<int>(path.baseline.size()),
+                path.baseline.data(), entries,
                 reason.empty() ? "available" : RowMessage(reason).c_str());
   }
   std::printf("\nvDSO (%s, version %s) exports: %s\n", kVdsoSoname, kVdsoVersion,
@@ -403,8 +427,12 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   if (opt.list_paths) {
-    ListPaths();
-    return 0;
+    if (opt.json) {
+      ListPathsJson();
+    } else {
+      ListPaths();
+    }
+    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
   }
   if (opt.list_events) {
     ListEvents();

@@ -175,35 +175,37 @@ std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEn
   return plan;
 }
 
-std::optional<double> ExpectedKernelEntries(std::string_view mechanism) {
-  if (mechanism == "loop" || mechanism == "call" || mechanism == "vdso") return 0.0;
-  if (mechanism == "syscall" || mechanism == "int80" || mechanism == "sysenter" ||
-      mechanism == "ia32_int80" || mechanism == "ia32_syscall" || mechanism == "vdso32") {
-    return 1.0;  // vdso32: __kernel_vsyscall, a real syscall entered through the vDSO
+std::optional<std::string> CheckKernelEntries(const Path& path, double per_call) {
+  if (!path.expected_entries_known()) return std::nullopt;
+  const double expected = path.expected_entries;
+  const std::string_view mechanism = MechanismName(path.mechanism);
+  char text[240];
+  if (expected == 0 && per_call > 0.5) {
+    std::snprintf(text, sizeof text,
+                  "%.2f kernel entries per call on a %.*s path (expected 0)%s", per_call,
+                  static_cast<int>(mechanism.size()), mechanism.data(),
+                  path.mechanism == Mechanism::kVdso
+                      ? ": the vDSO fell back to a syscall (clocksource not vDSO-capable?)"
+                      : "");
+    return text;
+  }
+  if (expected >= 1 && per_call < 0.9 * expected) {
+    std::snprintf(text, sizeof text,
+                  "%.2f kernel entries per call on a %.*s path (expected %g)", per_call,
+                  static_cast<int>(mechanism.size()), mechanism.data(), expected);
+    return text;
   }
   return std::nullopt;
 }
 
-std::optional<std::string> CheckKernelEntries(std::string_view mechanism, double per_call) {
-  auto expected = ExpectedKernelEntries(mechanism);
-  if (!expected) return std::nullopt;
-  char text[240];
-  if (*expected == 0 && per_call > 0.5) {
-    std::snprintf(text, sizeof text,
-                  "%.2f kernel entries per call on a %.*s path (expected 0)%s", per_call,
-                  static_cast<int>(mechanism.size()), mechanism.data(),
-                  mechanism == "vdso" ? ": the vDSO fell back to a syscall (clocksource "
-                                        "not vDSO-capable?)"
-                                      : "");
-    return text;
+const Path* CalibrationRow(const std::vector<const Path*>& paths) {
+  for (const Path* p : paths) {
+    if (p->mechanism == Mechanism::kSyscall && p->abi == Abi::kX86_64 && p->loop != nullptr &&
+        p->expected_entries == 1 && p->peer.empty()) {
+      return p;
+    }
   }
-  if (*expected >= 1 && per_call < 0.9 * *expected) {
-    std::snprintf(text, sizeof text,
-                  "%.2f kernel entries per call on a %.*s path (expected %.0f)", per_call,
-                  static_cast<int>(mechanism.size()), mechanism.data(), *expected);
-    return text;
-  }
-  return std::nullopt;
+  return nullptr;
 }
 
 CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
@@ -353,7 +355,7 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     PathCounts counts;
     counts.calls = n;
     counts.ticks_per_call = static_cast<double>(batch_ticks) / static_cast<double>(n);
-    std::optional<double> entries, transitions;
+    std::optional<double> entries, transitions, faults;
     for (size_t gi = 0; gi < path_groups.size(); ++gi) {
       const auto& reading = readings[gi];
       const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
@@ -383,12 +385,15 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
         counts.per_call.emplace_back(spec->column, per_call);
         if (spec->column == "kernel_entries") entries = per_call;
         if (spec->column == "mode_switches") transitions = per_call;
+        if (spec->column == "page_faults") faults = per_call;
       }
       if (reading->LargelyScaled()) multiplexed.push_back(std::string(path->name));
     }
     // Tracepoint count first; else the PMU's transitions, 2 per entry.
     if (!entries && transitions) entries = *transitions / 2;
-    if (entries) counts.mismatch = CheckKernelEntries(path->mechanism, *entries);
+    // The vsyscall page enters by a page fault, which no syscall counter sees.
+    if (entries && faults) *entries += *faults;
+    if (entries) counts.mismatch = CheckKernelEntries(*path, *entries);
     if (counts.mismatch) mismatches.push_back(std::string(path->name) + ": " + *counts.mismatch);
     result.by_path.emplace(std::string(path->name), std::move(counts));
   }
@@ -401,7 +406,10 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
   }
   // Calibration of the mode-switch event against the tracepoint on a plain syscall.
-  if (auto it = result.by_path.find("getpid/syscall"); it != result.by_path.end()) {
+  const Path* calibration_row = CalibrationRow(paths);
+  const std::string calibration_name =
+      calibration_row ? std::string(calibration_row->name) : std::string();
+  if (auto it = result.by_path.find(calibration_name); it != result.by_path.end()) {
     double e = 0, t = 0;
     for (const auto& [column, value] : it->second.per_call) {
       if (column == "kernel_entries") e = value;
@@ -413,8 +421,8 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
       result.context.emplace_back("counters.mode_switches.per_kernel_entry", text);
       if (t / e < 1.8 || t / e > 2.5) {
         result.warnings.push_back(std::string("mode-switch event counts ") + text +
-                                  " transitions per kernel entry on getpid/syscall "
-                                  "(expected 2): its calibration is wrong on this CPU");
+                                  " transitions per kernel entry on " + calibration_name +
+                                  " (expected 2): its calibration is wrong on this CPU");
       }
     }
   }

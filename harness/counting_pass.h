@@ -53,13 +53,13 @@ CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermission
 std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEncoder& encoder,
                                             const PerfPermissions& perms, std::string* error);
 
-// What a path's counts should be, from its mechanism: a syscall path enters the kernel
-// once per call, a vDSO path and the baselines never; nullopt when the mechanism does not
-// say (a glibc wrapper may or may not enter the kernel).
-std::optional<double> ExpectedKernelEntries(std::string_view mechanism);
+// The reason `per_call` kernel entries (syscalls plus page faults) contradict the row's
+// expected_entries, or nullopt (also when the row does not know what to expect).
+std::optional<std::string> CheckKernelEntries(const Path& path, double per_call);
 
-// The reason a path's kernel entries per call contradict its mechanism, or nullopt.
-std::optional<std::string> CheckKernelEntries(std::string_view mechanism, double per_call);
+// The row the mode-switch event is calibrated on: the first in-process x86-64 row that
+// makes exactly one raw SYSCALL per call; nullptr when the table has none.
+const Path* CalibrationRow(const std::vector<const Path*>& paths);
 
 struct PathCounts {
   std::vector<std::pair<std::string, double>> per_call;  // column -> value per call

@@ -47,6 +47,7 @@
 
 #include "harness/cycle_clock.h"
 #include "harness/elf32_symbols.h"
+#include "harness/ia32_variants.h"
 #include "harness/probe.h"
 
 extern "C" {
@@ -66,6 +67,8 @@ uint64_t sysgate32_checked_call(uint32_t (*stub)(uint32_t, uint32_t), uint32_t i
 
 namespace sysgate {
 namespace {
+
+using V = Ia32Variant;
 
 constexpr uint32_t kDummyId32 = 0x32334753;  // asm/ia32/getpid32.asm: DUMMY_ID_32
 
@@ -143,8 +146,12 @@ uint32_t VdsoGetcpuLoop(uint32_t n, uint32_t arg) {
 enum class Returns { kPid, kDummy, kZero };
 enum class Reads { kNothing, kClock, kCpu };
 
+// The test-only path's id (not a variant of harness/ia32_variants.h).
+constexpr int kUd2Id = -1;
+
 struct Variant {
-  const char* name;
+  int id;                   // an Ia32Variant, or kUd2Id
+  const char* name;         // its name on the wire (kIa32VariantNames)
   Loop32 loop;
   Returns returns;          // what a working loop returns (ud2 never returns)
   Reads reads;              // what `read` reports
@@ -152,20 +159,35 @@ struct Variant {
 };
 
 // clang-format off
+#define ROW(id) static_cast<int>(Ia32Variant::id), Ia32VariantName(Ia32Variant::id)
 constexpr Variant kVariants[] = {
-  // name           loop                             returns          reads            instruction
-  {"call",          sysgate32_call_loop,             Returns::kDummy, Reads::kNothing, "CALL"},
-  {"int80",         sysgate32_int80_getpid_loop,     Returns::kPid,   Reads::kNothing, "INT 0x80"},
-  {"sysenter",      sysgate32_sysenter_getpid_loop,  Returns::kPid,   Reads::kNothing, "SYSENTER"},
-  {"vdso",          sysgate32_vdso_getpid_loop,      Returns::kPid,   Reads::kNothing, "__kernel_vsyscall"},
-  {"syscall",       sysgate32_syscall_getpid_loop,   Returns::kPid,   Reads::kNothing, "SYSCALL"},
-  {"vdso_clock",    VdsoClockLoop,                   Returns::kZero,  Reads::kClock,   "the 32-bit vDSO clock_gettime"},
-  {"int80_clock",   sysgate32_int80_args_loop,       Returns::kZero,  Reads::kClock,   "INT 0x80"},
-  {"vdso_getcpu",   VdsoGetcpuLoop,                  Returns::kZero,  Reads::kCpu,     "the 32-bit vDSO getcpu"},
-  {"int80_getcpu",  sysgate32_int80_args_loop,       Returns::kZero,  Reads::kCpu,     "INT 0x80"},
-  {"ud2",           sysgate32_ud2_loop,              Returns::kDummy, Reads::kNothing, "UD2 (the always-faulting test path)"},
+  // id / name             loop                             returns          reads            instruction
+  {ROW(kCall),  sysgate32_call_loop,             Returns::kDummy, Reads::kNothing, "CALL"},
+  {ROW(kInt80), sysgate32_int80_getpid_loop,     Returns::kPid,   Reads::kNothing, "INT 0x80"},
+  {ROW(kSysenter), sysgate32_sysenter_getpid_loop,  Returns::kPid,   Reads::kNothing, "SYSENTER"},
+  {ROW(kVdso),  sysgate32_vdso_getpid_loop,      Returns::kPid,   Reads::kNothing, "__kernel_vsyscall"},
+  {ROW(kSyscall), sysgate32_syscall_getpid_loop,   Returns::kPid,   Reads::kNothing, "SYSCALL"},
+  {ROW(kVdsoClock), VdsoClockLoop,                   Returns::kZero,  Reads::kClock,   "the 32-bit vDSO clock_gettime"},
+  {ROW(kInt80Clock), sysgate32_int80_args_loop,       Returns::kZero,  Reads::kClock,   "INT 0x80"},
+  {ROW(kVdsoGetcpu), VdsoGetcpuLoop,                  Returns::kZero,  Reads::kCpu,     "the 32-bit vDSO getcpu"},
+  {ROW(kInt80Getcpu), sysgate32_int80_args_loop,       Returns::kZero,  Reads::kCpu,     "INT 0x80"},
+  {kUd2Id, "ud2",        sysgate32_ud2_loop,              Returns::kDummy, Reads::kNothing, "UD2 (the always-faulting test path)"},
 };
 // clang-format on
+#undef ROW
+
+// The shared variants come first, in the shared order, so a variant added to
+// harness/ia32_variants.h without a row here fails the build.
+constexpr bool SharedVariantsInOrder() {
+  for (int i = 0; i < kIa32VariantCount; ++i) {
+    if (kVariants[i].id != i) return false;
+  }
+  return sizeof kVariants / sizeof kVariants[0] >= static_cast<size_t>(kIa32VariantCount);
+}
+static_assert(SharedVariantsInOrder(), "kVariants must list harness/ia32_variants.h in order");
+
+// Whether `v` is the shared variant `id`.
+constexpr bool Is(const Variant& v, Ia32Variant id) { return v.id == static_cast<int>(id); }
 
 const Variant* FindVariant(std::string_view name) {
   for (const Variant& v : kVariants) {
@@ -255,12 +277,11 @@ class Helper {
   }
 
   uint32_t ArgFor(const Variant& v) const {
-    const std::string_view name = v.name;
-    if (name == "vdso") return sysinfo_;
-    if (name == "vdso_clock") return Addr(&clock_vdso_);
-    if (name == "int80_clock") return Addr(&clock_int80_.sys);
-    if (name == "vdso_getcpu") return Addr(&cpu_vdso_);
-    if (name == "int80_getcpu") return Addr(&cpu_int80_.sys);
+    if (Is(v, V::kVdso)) return sysinfo_;
+    if (Is(v, V::kVdsoClock)) return Addr(&clock_vdso_);
+    if (Is(v, V::kInt80Clock)) return Addr(&clock_int80_.sys);
+    if (Is(v, V::kVdsoGetcpu)) return Addr(&cpu_vdso_);
+    if (Is(v, V::kInt80Getcpu)) return Addr(&cpu_int80_.sys);
     return 0;
   }
 
@@ -321,23 +342,22 @@ class Helper {
 
   // Why `v` cannot even be tried here (a missing symbol, no working int 0x80), or nullopt.
   std::optional<std::string> Unavailable(const Variant& v) {
-    const std::string_view name = v.name;
-    if (name == "vdso" && sysinfo_ == 0) {
+    if (Is(v, V::kVdso) && sysinfo_ == 0) {
       return "the kernel passed no AT_SYSINFO (__kernel_vsyscall) in the auxiliary vector";
     }
-    if (name == "vdso_clock" || name == "vdso_getcpu") {
+    if (Is(v, V::kVdsoClock) || Is(v, V::kVdsoGetcpu)) {
       if (!image_.base) return "no 32-bit vDSO: " + image_.error;
       if (!symbols_.ok()) return "cannot read the 32-bit vDSO's symbols: " + symbols_.error();
-      if (name == "vdso_clock" && !clock_vdso_.vdso) {
+      if (Is(v, V::kVdsoClock) && !clock_vdso_.vdso) {
         return "32-bit vDSO has no __vdso_clock_gettime64 or __vdso_clock_gettime";
       }
-      if (name == "vdso_getcpu" && !cpu_vdso_.vdso) return "32-bit vDSO has no __vdso_getcpu";
+      if (Is(v, V::kVdsoGetcpu) && !cpu_vdso_.vdso) return "32-bit vDSO has no __vdso_getcpu";
     }
-    if (name == "int80_clock" || name == "int80_getcpu") {
+    if (Is(v, V::kInt80Clock) || Is(v, V::kInt80Getcpu)) {
       // The int 0x80 getpid probe runs in a child; only once int 0x80 is known to work
       // may the helper itself execute one.
-      if (auto reason = Probe(*FindVariant("int80"))) return reason;
-      if (name == "int80_clock" &&
+      if (auto reason = Probe(*FindVariant(Ia32VariantName(V::kInt80)))) return reason;
+      if (Is(v, V::kInt80Clock) &&
           static_cast<int32_t>(sysgate32_int80_args_loop(1, Addr(&clock_int80_.sys))) == -ENOSYS) {
         // A kernel older than 5.1: only the 32-bit-seconds clock_gettime.
         clock_int80_.sys = {kNrClockGettime, CLOCK_MONOTONIC, Addr(&clock_int80_.ts32), 0};
@@ -358,12 +378,11 @@ class Helper {
   }
 
   std::string Describe(const Variant& v) const {
-    const std::string_view name = v.name;
-    if (name == "vdso_clock") return clock_vdso_.what;
-    if (name == "int80_clock") return clock_int80_.what;
-    if (name == "vdso_getcpu") return cpu_vdso_.what;
-    if (name == "int80_getcpu") return cpu_int80_.what;
-    if (name == "vdso") return "__kernel_vsyscall (AT_SYSINFO), eax=20 (getpid)";
+    if (Is(v, V::kVdsoClock)) return clock_vdso_.what;
+    if (Is(v, V::kInt80Clock)) return clock_int80_.what;
+    if (Is(v, V::kVdsoGetcpu)) return cpu_vdso_.what;
+    if (Is(v, V::kInt80Getcpu)) return cpu_int80_.what;
+    if (Is(v, V::kVdso)) return "__kernel_vsyscall (AT_SYSINFO), eax=20 (getpid)";
     return std::string(v.instruction) + (v.returns == Returns::kPid ? ", eax=20 (getpid)" : "");
   }
 
@@ -421,12 +440,11 @@ class Helper {
     if (cmd == "read") {
       if (v->reads == Reads::kNothing) return "err " + std::string(v->name) + " reads no value";
       const int32_t r = static_cast<int32_t>(v->loop(1, arg));
-      const std::string_view vn = v->name;
       int64_t value = 0;
       if (v->reads == Reads::kClock) {
-        value = (vn == "vdso_clock" ? clock_vdso_ : clock_int80_).Nanos();
+        value = (Is(*v, V::kVdsoClock) ? clock_vdso_ : clock_int80_).Nanos();
       } else {
-        value = (vn == "vdso_getcpu" ? cpu_vdso_ : cpu_int80_).cpu;
+        value = (Is(*v, V::kVdsoGetcpu) ? cpu_vdso_ : cpu_int80_).cpu;
       }
       return "ok " + std::to_string(r) + " " + std::to_string(value);
     }

@@ -347,27 +347,32 @@ TEST(Ia32Paths, TheRowsArePresentTimedAndComparedWithTheIa32Call) {
     EXPECT_NE(path->per_call, nullptr);
     EXPECT_NE(path->probe, nullptr);
     EXPECT_NE(path->expect, nullptr);
+    EXPECT_EQ(path->abi, Abi::kIa32);
     if (path->family() == "getpid") {
       EXPECT_EQ(path->baseline, "baseline/ia32_call");
+      EXPECT_EQ(path->expected_entries, 1) << "__kernel_vsyscall enters the kernel too";
       EXPECT_EQ(path->expect, ExpectHelperPid);
     }
   }
 }
 
 TEST(Ia32Paths, TheVdsoFamilyRowsAreComparedWithTheirIa32Baselines) {
-  for (const auto& [name, baseline, mechanism] :
-       {std::tuple{"clock_gettime_monotonic/ia32_vdso", "baseline/ia32_call", "vdso"},
-        std::tuple{"clock_gettime_monotonic/ia32_int80", "getpid/ia32_int80", "ia32_int80"},
-        std::tuple{"getcpu/ia32_vdso", "baseline/ia32_call", "vdso"},
-        std::tuple{"getcpu/ia32_int80", "getpid/ia32_int80", "ia32_int80"}}) {
+  for (const auto& [name, peer, mechanism] :
+       {std::tuple{"clock_gettime_monotonic/ia32_vdso", "", Mechanism::kVdso},
+        std::tuple{"clock_gettime_monotonic/ia32_int80", "getpid/ia32_int80", Mechanism::kInt80},
+        std::tuple{"getcpu/ia32_vdso", "", Mechanism::kVdso},
+        std::tuple{"getcpu/ia32_int80", "getpid/ia32_int80", Mechanism::kInt80}}) {
     SCOPED_TRACE(name);
     const Path* path = FindPath(name);
     ASSERT_NE(path, nullptr);
     EXPECT_EQ(path->loop, nullptr);
     EXPECT_NE(path->timed, nullptr);
     EXPECT_NE(path->per_call, nullptr);
-    EXPECT_EQ(path->baseline, baseline);
+    EXPECT_EQ(path->baseline, "baseline/ia32_call");
+    EXPECT_EQ(path->peer, peer);
+    EXPECT_EQ(path->abi, Abi::kIa32);
     EXPECT_EQ(path->mechanism, mechanism);
+    EXPECT_EQ(path->expected_entries, mechanism == Mechanism::kVdso ? 0 : 1);
     if (kHelper) {
       // The probe runs the helper's check: consistent values, or a skip reason.
       std::optional<std::string> reason = path->probe();

@@ -101,18 +101,39 @@ TEST(CountingPlan, ParsesAList) {
   EXPECT_FALSE(ParseCounterList("cycles,", encoder, Perms(2, true), &error));
 }
 
-TEST(CountingChecks, CountsAgainstMechanism) {
-  EXPECT_FALSE(CheckKernelEntries("syscall", 1.0));
-  EXPECT_FALSE(CheckKernelEntries("call", 0.0));
-  EXPECT_FALSE(CheckKernelEntries("vdso", 0.001));
-  EXPECT_FALSE(CheckKernelEntries("glibc", 0.0)) << "a glibc wrapper may not enter";
-  EXPECT_FALSE(CheckKernelEntries("ia32_int80", 1.0));
-  EXPECT_THAT(*CheckKernelEntries("ia32_syscall", 0.0), HasSubstr("expected 1"));
-  EXPECT_THAT(*CheckKernelEntries("vdso32", 0.0), HasSubstr("expected 1"))
+TEST(CountingChecks, CountsAgainstTheRowsExpectedEntries) {
+  auto row = [](Mechanism m, double entries, Abi abi = Abi::kX86_64) {
+    Path p{"test/row", m, entries, nullptr, ""};
+    p.abi = abi;
+    return p;
+  };
+  EXPECT_FALSE(CheckKernelEntries(row(Mechanism::kSyscall, 1), 1.0));
+  EXPECT_FALSE(CheckKernelEntries(row(Mechanism::kCall, 0), 0.0));
+  EXPECT_FALSE(CheckKernelEntries(row(Mechanism::kVdso, 0), 0.001));
+  EXPECT_FALSE(CheckKernelEntries(row(Mechanism::kGlibc, kEntriesUnknown), 0.0))
+      << "a row that does not know what to expect is not checked";
+  EXPECT_FALSE(CheckKernelEntries(row(Mechanism::kInt80, 1, Abi::kIa32), 1.0));
+  EXPECT_THAT(*CheckKernelEntries(row(Mechanism::kSyscall, 1, Abi::kIa32), 0.0),
+              HasSubstr("expected 1"));
+  EXPECT_THAT(*CheckKernelEntries(row(Mechanism::kVdso, 1, Abi::kIa32), 0.0),
+              HasSubstr("expected 1"))
       << "getpid/ia32_vdso is __kernel_vsyscall: it enters the kernel";
-  EXPECT_THAT(*CheckKernelEntries("vdso", 1.0), HasSubstr("fell back to a syscall"));
-  EXPECT_THAT(*CheckKernelEntries("syscall", 0.2), HasSubstr("expected 1"));
-  EXPECT_THAT(*CheckKernelEntries("call", 1.0), HasSubstr("expected 0"));
+  EXPECT_THAT(*CheckKernelEntries(row(Mechanism::kVdso, 0), 1.0),
+              HasSubstr("fell back to a syscall"));
+  EXPECT_THAT(*CheckKernelEntries(row(Mechanism::kSyscall, 1), 0.2), HasSubstr("expected 1"));
+  EXPECT_THAT(*CheckKernelEntries(row(Mechanism::kCall, 0), 1.0), HasSubstr("expected 0"));
+  EXPECT_THAT(*CheckKernelEntries(row(Mechanism::kGlibc, 2), 1.0), HasSubstr("expected 2"));
+  EXPECT_FALSE(CheckKernelEntries(row(Mechanism::kVsyscallPage, 1), 1.0));
+}
+
+TEST(CountingChecks, TheCalibrationRowIsTheFirstPlainSyscall) {
+  std::vector<const Path*> all;
+  for (const Path& p : AllPaths()) all.push_back(&p);
+  const Path* row = CalibrationRow(all);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->mechanism, Mechanism::kSyscall);
+  EXPECT_EQ(row->expected_entries, 1);
+  EXPECT_NE(row->loop, nullptr);
 }
 
 TEST(CountingPassLive, CountsPathsAndClosesEveryFd) {
