@@ -13,21 +13,23 @@
 //   read V        <- "ok <return value> <value read>" | "err <message>": one call of a
 //                    vDSO-family variant; the value is CLOCK_MONOTONIC in ns for the clock
 //                    variants, the CPU number for the getcpu variants
-//   lookup S VER [L] <- "ok <offset> <address>" (hex) | "skip 32-bit vDSO has no S" |
-//                    "err <why the image is unreadable>": symbol S with version VER ("-":
-//                    any) in the 32-bit vDSO, reading at most its first L bytes (tests)
 //   symbols       <- "ok <name@version> ...": what the 32-bit vDSO exports
 //   run V N       <- "ok <tsc ticks> <last result>" | "err <message>"
 //   percall V N T <- "ok <k> <ticks_1> ... <ticks_k>" | "err <message>": up to N single
 //                    calls, each between its own TSC pair, stopping once T ticks have
 //                    passed (k <= N; T = 0: no time limit)
+//   quit or EOF   -> the helper exits 0
+// The test build (sysgate_ia32_test_helper) also answers:
+//   lookup S VER [L] <- "ok <offset> <address>" (hex) | "skip 32-bit vDSO has no S" |
+//                    "err <why the image is unreadable>": symbol S with version VER ("-":
+//                    any) in the 32-bit vDSO, reading at most its first L bytes
 //   check V N     <- "ok <last result>" | "err <message>": runs V with known values in
 //                    ebx, esi, edi, ebp and says which ones it failed to preserve
-//   quit or EOF   -> the helper exits 0
 // V is a variant: call, int80, sysenter, vdso, syscall (getpid and its baseline),
 // vdso_clock, int80_clock, vdso_getcpu, int80_getcpu (clock_gettime(CLOCK_MONOTONIC) and
-// getcpu through the 32-bit vDSO and through int 0x80), and ud2 (a test path that always
-// faults). `run` and `percall` refuse a path whose probe failed. N < 2^32.
+// getcpu through the 32-bit vDSO and through int 0x80) (harness/ia32_variants.h), and in
+// the test build ud2 (a path that always faults). `run` and `percall` refuse a path
+// whose probe failed. N < 2^32.
 #include <cpuid.h>
 #include <errno.h>
 #include <sys/auxv.h>
@@ -57,12 +59,15 @@ uint32_t sysgate32_int80_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_sysenter_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_syscall_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_vdso_getpid_loop(uint32_t iterations, uint32_t arg);
-uint32_t sysgate32_ud2_loop(uint32_t iterations, uint32_t arg);
 // asm/ia32/syscall_args32.asm (arg: an Int80Args*)
 uint32_t sysgate32_int80_args_loop(uint32_t iterations, uint32_t arg);
-// asm/ia32/checkasm32.asm: eax = result, edx = mask of clobbered callee-saved registers
+#ifdef SYSGATE_IA32_TEST_VERBS
+// tests/cpp/checkasm32.asm: eax = result, edx = mask of clobbered callee-saved registers
 uint64_t sysgate32_checked_call(uint32_t (*stub)(uint32_t, uint32_t), uint32_t iterations,
                                 uint32_t arg);
+// tests/cpp/checkasm32.asm: executes ud2 (the always-faulting test path)
+uint32_t sysgate32_ud2_loop(uint32_t iterations, uint32_t arg);
+#endif
 }
 
 namespace sysgate {
@@ -146,8 +151,14 @@ uint32_t VdsoGetcpuLoop(uint32_t n, uint32_t arg) {
 enum class Returns { kPid, kDummy, kZero };
 enum class Reads { kNothing, kClock, kCpu };
 
-// The test-only path's id (not a variant of harness/ia32_variants.h).
-constexpr int kUd2Id = -1;
+// The test build (sysgate_ia32_test_helper, SYSGATE_IA32_TEST_VERBS) adds the `lookup`
+// and `check` requests and the `ud2` path; the production helper has none of them.
+#ifdef SYSGATE_IA32_TEST_VERBS
+constexpr bool kTestVerbs = true;
+constexpr int kUd2Id = -1;  // the test-only path (not a variant of harness/ia32_variants.h)
+#else
+constexpr bool kTestVerbs = false;
+#endif
 
 struct Variant {
   int id;                   // an Ia32Variant, or kUd2Id
@@ -171,7 +182,9 @@ constexpr Variant kVariants[] = {
   {ROW(kInt80Clock), sysgate32_int80_args_loop,       Returns::kZero,  Reads::kClock,   "INT 0x80"},
   {ROW(kVdsoGetcpu), VdsoGetcpuLoop,                  Returns::kZero,  Reads::kCpu,     "the 32-bit vDSO getcpu"},
   {ROW(kInt80Getcpu), sysgate32_int80_args_loop,       Returns::kZero,  Reads::kCpu,     "INT 0x80"},
+#ifdef SYSGATE_IA32_TEST_VERBS
   {kUd2Id, "ud2",        sysgate32_ud2_loop,              Returns::kDummy, Reads::kNothing, "UD2 (the always-faulting test path)"},
+#endif
 };
 // clang-format on
 #undef ROW
@@ -386,6 +399,7 @@ class Helper {
     return std::string(v.instruction) + (v.returns == Returns::kPid ? ", eax=20 (getpid)" : "");
   }
 
+#ifdef SYSGATE_IA32_TEST_VERBS
   // lookup S VER [L]: the symbol reader on the live image, optionally cut to L bytes.
   std::string Lookup(const std::string& request) const {
     char name[128] = {}, version[64] = {};
@@ -407,9 +421,12 @@ class Helper {
     }
     return "ok " + Hex(*offset) + " " + Hex(Addr(image_.base + *offset));
   }
+#endif
 
   std::string Handle(const std::string& request) {
+#ifdef SYSGATE_IA32_TEST_VERBS
     if (request.rfind("lookup ", 0) == 0) return Lookup(request);
+#endif
     if (request == "symbols") {
       if (!symbols_.ok()) return "err " + (image_.base ? symbols_.error() : image_.error);
       std::string out = "ok";
@@ -427,7 +444,7 @@ class Helper {
       return reason ? "skip " + *reason : "ok";
     }
     if (cmd == "describe") return "ok " + Describe(*v);
-    if (cmd != "run" && cmd != "percall" && cmd != "check" && cmd != "read") {
+    if (cmd != "run" && cmd != "percall" && cmd != "read" && !(kTestVerbs && cmd == "check")) {
       return "err unknown verb: '" + request + "'";
     }
     const int want_fields = cmd == "percall" ? 4 : cmd == "read" ? 2 : 3;
@@ -448,6 +465,7 @@ class Helper {
       }
       return "ok " + std::to_string(r) + " " + std::to_string(value);
     }
+#ifdef SYSGATE_IA32_TEST_VERBS
     if (cmd == "check") {
       uint64_t r = sysgate32_checked_call(v->loop, count, arg);
       uint32_t clobbered = static_cast<uint32_t>(r >> 32);
@@ -459,6 +477,7 @@ class Helper {
       }
       return "err clobbered:" + names;
     }
+#endif
     if (cmd == "run") {
       uint64_t t0 = TscStart();
       uint32_t result = v->loop(count, arg);

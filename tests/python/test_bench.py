@@ -141,3 +141,46 @@ def test_a_new_row_reaches_json_summary_and_report(tmp_path):
     assert name in summary.format_table(run)
     index = report.render_report([run], tmp_path / "report")
     assert name in open(index).read()
+
+
+def test_help_lists_sysgates_flags_first(bench):
+    done = run_bench(bench, "--help")
+    assert done.returncode == 0, done.stderr
+    ours, _, theirs = done.stdout.partition("Google Benchmark flags:")
+    for flag in ("--cpu=N", "--list-paths", "--format=text|json", "--counters=", "--list-events",
+                 "--ia32-helper=", "--benchmark_out="):
+        assert flag in ours, flag
+    assert "--benchmark_filter" in theirs
+    assert all(len(line) <= 120 for line in ours.splitlines())
+
+
+def test_console_rows_fit_in_120_columns(bench):
+    done = run_bench(bench, "--benchmark_filter=^(getpid/syscall|getpid/ia32_sysenter|"
+                     "clock_gettime_monotonic_coarse/syscall)/", "--benchmark_min_time=0.001",
+                     "--benchmark_repetitions=2", "--counters=none")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("getpid/syscall/manual_time ") for line in lines)
+    assert all(len(line) <= 120 for line in lines), max(lines, key=len)
+    assert "nan" not in done.stdout.lower()
+
+
+def test_a_results_file_that_cannot_be_written_fails_the_run(bench):
+    done = run_bench(bench, "--benchmark_filter=^getpid/syscall/", "--benchmark_min_time=0.001",
+                     "--counters=none", "--benchmark_out=/dev/full")
+    assert done.returncode == 1
+    assert "error: results not written" in done.stderr and "No space left" in done.stderr
+
+
+def test_the_results_file_records_the_runs_conditions(bench, tmp_path):
+    out = tmp_path / "r.json"
+    done = run_bench(bench, "--benchmark_filter=^getpid/syscall/", "--benchmark_min_time=0.001",
+                     "--counters=none", f"--benchmark_out={out}", "--benchmark_repetitions=2")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    for key in ("run.seconds", "run.steal_ms", "run.context_switches", "run.load_avg_end",
+                "estimator"):
+        assert key in data["context"], key
+    for row in data["benchmarks"]:
+        if row["run_type"] == "iteration":
+            assert row["batches_kept"] + row["batches_rejected"] > 0
