@@ -42,8 +42,8 @@ struct CounterPlan {
 };
 
 // --counters=auto: cycles and instructions split user/kernel, the mode-switch event of the
-// detected core PMU, raw_syscalls:sys_enter as kernel_entries, context switches, page
-// faults and task-clock; what `perms` forbids goes to `unavailable` with the remedy.
+// detected core PMU, raw_syscalls:sys_enter as syscall_entries, context switches, page
+// faults and task-clock (kernel_entries is derived from them, see kKernelEntriesColumn); what `perms` forbids goes to `unavailable` with the remedy.
 CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms);
 
 // --counters=LIST: comma-separated event names (anything EventEncoder takes); each
@@ -68,6 +68,15 @@ struct PathCounts {
   double scale = 1;           // enabled / running of the group for this path
   std::optional<std::string> mismatch;
 };
+
+// The derived column: kernel entries per call, every way the pass can see them: syscalls
+// (`syscall_entries`, the raw_syscalls:sys_enter tracepoint; else `mode_switches` / 2)
+// plus page faults (`page_faults`: the vsyscall page enters by one). In a --counters
+// list, `kernel_entries` selects the columns it is the sum of.
+inline constexpr char kKernelEntriesColumn[] = "kernel_entries";
+
+// kernel_entries of one path's counts; nullopt when no syscall count was taken.
+std::optional<double> KernelEntries(const PathCounts& counts);
 
 struct CountingResult {
   std::map<std::string, PathCounts, std::less<>> by_path;
