@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "harness/probe.h"
+
 extern char** environ;
 
 namespace sysgate {
@@ -284,30 +286,37 @@ bool Ia32Client::ReadLine(int timeout_ms, std::string* line) {
 
 void Ia32Client::Fail(std::string error) {
   error_ = std::move(error);
-  Stop();
+  const std::string how = Stop();
+  if (!how.empty()) error_ += "; the helper " + how;
 }
 
 // Closes our end (the helper sees EOF and exits) and reaps it, killing it if it lingers.
-void Ia32Client::Stop() {
+std::string Ia32Client::Stop() {
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;
   }
-  if (pid_ <= 0) return;
+  if (pid_ <= 0) return "";
   int status = 0;
+  bool reaped = false, killed = false;
   for (int waited_ms = 0;; ++waited_ms) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) reaped = true;
     if (r == pid_ || (r < 0 && errno != EINTR)) break;
     if (waited_ms >= kExitTimeoutMs) {
       kill(pid_, SIGKILL);
+      killed = true;
       while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
+      reaped = true;
       break;
     }
     timespec ms{0, 1'000'000};
     nanosleep(&ms, nullptr);
   }
   pid_ = -1;
+  if (!reaped || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return "";
+  return DescribeExit(status, killed);
 }
 
 }  // namespace sysgate

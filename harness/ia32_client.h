@@ -103,7 +103,8 @@ class Ia32Client {
   bool Request(const std::string& line, std::string* reply, std::string* error);
   bool ReadLine(int timeout_ms, std::string* line);
   void Fail(std::string error);
-  void Stop();
+  // Closes the socket and reaps the helper; how it ended when it did not exit 0, else "".
+  std::string Stop();
 
   std::string helper_path_;
   std::string error_;

@@ -2,6 +2,7 @@
 // the CPU refuses becomes a reason naming the signal and the vendor, and a missing or
 // unrunnable helper becomes a reason, never a crash. No timing is asserted.
 #include <sched.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,11 +13,13 @@
 #include <tuple>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "harness/elf32_symbols.h"
 #include "harness/ia32_client.h"
 #include "harness/ia32_paths.h"
 #include "harness/paths.h"
+#include "harness/probe.h"
 
 namespace sysgate {
 namespace {
@@ -379,6 +382,39 @@ TEST(Ia32Paths, TheVdsoFamilyRowsAreComparedWithTheirIa32Baselines) {
       if (reason) EXPECT_EQ(reason->rfind("32-bit vDSO has no ", 0), 0u) << *reason;
     }
   }
+}
+
+}  // namespace
+}  // namespace sysgate
+
+namespace sysgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Ia32HelperDeath, TheSignalAndWhatItMeansAreInTheReason) {
+  EXPECT_THAT(DescribeExit(SIGSYS), HasSubstr("killed by SIGSYS"));
+  EXPECT_THAT(DescribeExit(SIGSYS), HasSubstr("seccomp filter refused"));
+  EXPECT_THAT(DescribeExit(SIGKILL), HasSubstr("SECCOMP_RET_KILL"));
+  EXPECT_THAT(DescribeExit(SIGKILL, true), HasSubstr("did not exit"));
+  EXPECT_EQ(DescribeExit(3 << 8), "exited with status 3");
+}
+
+// A "helper" that dies of SIGSYS at start, as a 32-bit process does under a container's
+// seccomp filter that denies 32-bit system calls: every ia32 row says so.
+TEST(Ia32HelperDeath, AHelperKilledBySigsysNamesTheSignal) {
+  const std::string path = ::testing::TempDir() + "/sysgate_sigsys_helper.sh";
+  {
+    std::ofstream out(path);
+    out << "#!/bin/sh\nkill -SYS $$\n";
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0755), 0);
+  Ia32Client client(path);
+  EXPECT_FALSE(client.ok());
+  EXPECT_THAT(client.error(), HasSubstr("did not start"));
+  EXPECT_THAT(client.error(), HasSubstr("killed by SIGSYS"));
+  EXPECT_THAT(client.error(), HasSubstr("seccomp"));
+  EXPECT_THAT(client.Probe("int80").value_or(""), HasSubstr("SIGSYS"));
 }
 
 }  // namespace
