@@ -108,3 +108,18 @@ def test_row_facts_come_from_the_label_and_old_labels_still_load(tmp_path):
         "int80", "ia32", "baseline/ia32_call", 1.0)
     page = run.paths["time/vsyscall_page"]
     assert (page.mechanism, page.expected_entries) == ("vsyscall_page", 1.0)
+
+
+REAL_QUICK = __import__("pathlib").Path(__file__).parent / "fixtures" / "real_quick.json"
+
+
+@pytest.mark.skipif(not REAL_QUICK.exists(),
+                    reason="fixtures/real_quick.json not generated (make_fixtures.py --from-run)")
+def test_a_real_run_states_every_fact_in_every_row():
+    run = load.load(REAL_QUICK)
+    assert run.paths
+    for path in run.paths.values():
+        assert path.mechanism in load.MECHANISMS, path.name
+        assert path.abi in ("x86_64", "ia32"), path.name
+        assert path.baseline in run.paths or path.skipped, path.name
+    assert run.context.get("estimator")
