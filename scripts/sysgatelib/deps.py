@@ -23,8 +23,12 @@ TEST_PACKAGES = RUN_PACKAGES + (
     "postgresql", "python3-psycopg",
 )
 KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
+# The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
+# and perf bench for the spread check beside sysgate's own.
+VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
 
-GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES}
+GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES,
+          "validate": VALIDATE_PACKAGES}
 
 
 def missing(packages):
@@ -56,7 +60,10 @@ def ensure(packages, log=print):
         )
     log(f"installing {len(need)} Debian packages: {' '.join(need)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for step in (["apt-get", "update", "-qq"], command):
+    # Another apt (unattended upgrades, a second sysgate) may hold the dpkg lock: wait for
+    # it rather than fail at once.
+    wait = ["-o", "DPkg::Lock::Timeout=300"]
+    for step in (["apt-get", *wait, "update", "-qq"], [*command[:1], *wait, *command[1:]]):
         done = subprocess.run(step, env=env, stdout=subprocess.DEVNULL, check=False)
         if done.returncode != 0:
             raise UserError(f"`{' '.join(step)}` failed with exit status {done.returncode}")
