@@ -330,7 +330,7 @@ def command(args):
         "sysgate_command": " ".join(commands[0][1:]),
         # How the run was taken, for compare's list of differing conditions (envdiff).
         "quick": "true" if args.quick else "false",
-        "repetitions": str(reps * processes),
+        "repetitions": str(total_reps),
         "processes": str(processes),
         "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
         "filter": args.filter or "",
