@@ -57,17 +57,18 @@ struct Options {
   std::optional<int> cpu;  // nullopt: the default CPU
   bool pin = true;
   bool list_paths = false;
-  bool json = false;  // --format=json
+  bool json = false;              // --format=json
   std::string counters = "auto";  // auto | none | comma-separated events
   bool list_events = false;
   bool help = false;
-  std::string out_file;            // --benchmark_out, written by WriteResults
+  std::string out_file;             // --benchmark_out, written by WriteResults
   std::string display = "console";  // --benchmark_format
 };
 
 void PrintHelp() {
-  std::printf("sysgate_bench: the latency of every way into the Linux kernel, one row per path\n"
-              "(docs/methodology.md, docs/results-format.md)\n\nsysgate flags:\n");
+  std::printf(
+      "sysgate_bench: the latency of every way into the Linux kernel, one row per path\n"
+      "(docs/methodology.md, docs/results-format.md)\n\nsysgate flags:\n");
   for (const auto& [flag, what] : kHelp) std::printf("  %-27s %s\n", flag, what);
   std::printf("\nGoogle Benchmark flags:\n");
   std::fflush(stdout);
@@ -115,7 +116,8 @@ Options ParseOptions(int* argc, char** argv) {
       opt.json = *v == "json";
     } else if (auto v = FlagValue("--ia32-helper", &i, *argc, argv)) {
       Ia32Client::SetHelperPath(*v);
-    } else if (auto v = FlagValue("--counters", &i, *argc, argv, "auto, none or a list of events")) {
+    } else if (auto v =
+                   FlagValue("--counters", &i, *argc, argv, "auto, none or a list of events")) {
       if (v->empty()) Usage("--counters needs auto, none or a list of events");
       opt.counters = *v;
     } else if (auto v = FlagValue("--benchmark_out_format", &i, *argc, argv)) {
@@ -168,8 +170,8 @@ void ListPaths(bool json) {
     std::fputs(PathsJson(statuses).c_str(), stdout);
     return;
   }
-  std::printf("%-40s %-14s %-6s %-20s %-7s %s\n", "path", "mechanism", "abi", "baseline",
-              "entries", "status");
+  std::printf("%-40s %-14s %-6s %-20s %-7s %s\n", "path", "mechanism", "abi", "baseline", "entries",
+              "status");
   for (size_t i = 0; i < AllPaths().size(); ++i) {
     const Path& path = AllPaths()[i];
     const std::string_view mechanism = MechanismName(path.mechanism);
@@ -219,8 +221,9 @@ void ListEvents() {
   for (const EventFailure& f : plan.unavailable) {
     std::printf("  %-20s %-45s %s\n", f.event.c_str(), "-", f.reason.c_str());
   }
-  std::printf("\nevents libpfm4 knows for the PMUs it detects (any can go in --counters=LIST; "
-              "PMU events still need the kernel to expose the PMU, see above):\n");
+  std::printf(
+      "\nevents libpfm4 knows for the PMUs it detects (any can go in --counters=LIST; "
+      "PMU events still need the kernel to expose the PMU, see above):\n");
   for (const std::string& line : ListSupportedEvents(encoder)) std::printf("  %s\n", line.c_str());
 }
 
@@ -373,7 +376,8 @@ int main(int argc, char** argv) {
   const RunSnapshot end = TakeRunSnapshot(cpu);
   benchmark::Shutdown();
   if (ran == 0) {
-    std::fprintf(stderr, "error: no path matches --benchmark_filter (rows are named "
+    std::fprintf(stderr,
+                 "error: no path matches --benchmark_filter (rows are named "
                  "<path>/manual_time; see --list-paths)\n");
     return 2;
   }

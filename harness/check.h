@@ -17,8 +17,8 @@ namespace sysgate {
 
 }  // namespace sysgate
 
-#define SYSGATE_CHECK(cond)                                        \
-  do {                                                             \
+#define SYSGATE_CHECK(cond)                                         \
+  do {                                                              \
     if (!(cond)) ::sysgate::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 

@@ -190,18 +190,16 @@ std::optional<std::string> CheckKernelEntries(const Path& path, double per_call)
   const std::string_view mechanism = MechanismName(path.mechanism);
   char text[240];
   if (expected == 0 && per_call > 0.5) {
-    std::snprintf(text, sizeof text,
-                  "%.2f kernel entries per call on a %.*s path (expected 0)%s", per_call,
-                  static_cast<int>(mechanism.size()), mechanism.data(),
+    std::snprintf(text, sizeof text, "%.2f kernel entries per call on a %.*s path (expected 0)%s",
+                  per_call, static_cast<int>(mechanism.size()), mechanism.data(),
                   path.mechanism == Mechanism::kVdso
                       ? ": the vDSO fell back to a syscall (clocksource not vDSO-capable?)"
                       : "");
     return text;
   }
   if (expected >= 1 && per_call < 0.9 * expected) {
-    std::snprintf(text, sizeof text,
-                  "%.2f kernel entries per call on a %.*s path (expected %g)", per_call,
-                  static_cast<int>(mechanism.size()), mechanism.data(), expected);
+    std::snprintf(text, sizeof text, "%.2f kernel entries per call on a %.*s path (expected %g)",
+                  per_call, static_cast<int>(mechanism.size()), mechanism.data(), expected);
     return text;
   }
   return std::nullopt;
@@ -294,8 +292,8 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
   PathOutcome out;
   const uint64_t arg = path.arg ? path.arg() : 0;
   const bool timed = path.timed != nullptr;
-  const uint64_t n = timed ? TimedCallsFor(path, arg, tsc_hz, seconds)
-                           : CallsFor(path, arg, tsc_hz, seconds);
+  const uint64_t n =
+      timed ? TimedCallsFor(path, arg, tsc_hz, seconds) : CallsFor(path, arg, tsc_hz, seconds);
   if (n == 0) {
     out.skipped = std::string(path.name) + " (its trial batch failed)";
     return out;
@@ -318,13 +316,16 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
 
   bool ran = true, ran_empty = true;
   std::vector<std::optional<GroupReading>> empty_before, empty_after;
-  if (timed) empty_before = CountAround(groups, [&] { return batch(0); }, &ran_empty, &error);
-  std::vector<std::optional<GroupReading>> readings =
-      CountAround(groups, [&] { return batch(n); }, &ran, &error);
+  if (timed)
+    empty_before = CountAround(
+        groups, [&] { return batch(0); }, &ran_empty, &error);
+  std::vector<std::optional<GroupReading>> readings = CountAround(
+      groups, [&] { return batch(n); }, &ran, &error);
   const uint64_t batch_ticks = ticks;
   if (timed && ran) {
     bool ran_after = true;
-    empty_after = CountAround(groups, [&] { return batch(0); }, &ran_after, &error);
+    empty_after = CountAround(
+        groups, [&] { return batch(0); }, &ran_after, &error);
     ran_empty = ran_empty && ran_after;
   }
   if (!ran || !ran_empty) {
@@ -492,8 +493,8 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
       skipped.push_back(std::string(path->name) + " (" + helper_problem + ")");
       continue;
     }
-    PathOutcome outcome = CountPath(*path, timed ? helper_groups : groups, tsc_hz,
-                                    seconds_per_path);
+    PathOutcome outcome =
+        CountPath(*path, timed ? helper_groups : groups, tsc_hz, seconds_per_path);
     for (std::string& w : outcome.warnings) result.warnings.push_back(std::move(w));
     if (!outcome.counts) {
       skipped.push_back(outcome.skipped);

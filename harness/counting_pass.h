@@ -43,7 +43,8 @@ struct CounterPlan {
 
 // --counters=auto: cycles and instructions split user/kernel, the mode-switch event of the
 // detected core PMU, raw_syscalls:sys_enter as syscall_entries, context switches, page
-// faults and task-clock (kernel_entries is derived from them, see kKernelEntriesColumn); what `perms` forbids goes to `unavailable` with the remedy.
+// faults and task-clock (kernel_entries is derived from them, see kKernelEntriesColumn); what
+// `perms` forbids goes to `unavailable` with the remedy.
 CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms);
 
 // --counters=LIST: comma-separated event names (anything EventEncoder takes); each

@@ -6,15 +6,15 @@
 
 // X(id, "wire name"): getpid by every 32-bit entry and its plain-call baseline, then
 // clock_gettime(CLOCK_MONOTONIC) and getcpu through the 32-bit vDSO and through int 0x80.
-#define SYSGATE_IA32_VARIANTS(X)   \
-  X(kCall, "call")                 \
-  X(kInt80, "int80")               \
-  X(kSysenter, "sysenter")         \
-  X(kVdso, "vdso")                 \
-  X(kSyscall, "syscall")           \
-  X(kVdsoClock, "vdso_clock")      \
-  X(kInt80Clock, "int80_clock")    \
-  X(kVdsoGetcpu, "vdso_getcpu")    \
+#define SYSGATE_IA32_VARIANTS(X) \
+  X(kCall, "call")               \
+  X(kInt80, "int80")             \
+  X(kSysenter, "sysenter")       \
+  X(kVdso, "vdso")               \
+  X(kSyscall, "syscall")         \
+  X(kVdsoClock, "vdso_clock")    \
+  X(kInt80Clock, "int80_clock")  \
+  X(kVdsoGetcpu, "vdso_getcpu")  \
   X(kInt80Getcpu, "int80_getcpu")
 
 namespace sysgate {

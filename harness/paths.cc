@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "harness/ia32_paths.h"
+#include "harness/json_text.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
 #include "harness/vdso_paths.h"
@@ -70,38 +71,32 @@ std::string FormatEntries(double entries) {
   return text;
 }
 
-// JSON string escaping for the few characters a reason may hold.
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += c;
-    }
-  }
-  return out + '"';
-}
+std::string JsonString(std::string_view text) { return '"' + JsonEscape(text) + '"'; }
 
 }  // namespace
 
 std::string_view MechanismName(Mechanism mechanism) {
   switch (mechanism) {
-    case Mechanism::kLoop: return "loop";
-    case Mechanism::kCall: return "call";
-    case Mechanism::kGlibc: return "glibc";
-    case Mechanism::kSyscall: return "syscall";
-    case Mechanism::kInt80: return "int80";
-    case Mechanism::kSysenter: return "sysenter";
-    case Mechanism::kVdso: return "vdso";
-    case Mechanism::kVsyscallPage: return "vsyscall_page";
-    case Mechanism::kIoUring: return "io_uring";
-    case Mechanism::kRuntime: return "runtime";
+    case Mechanism::kLoop:
+      return "loop";
+    case Mechanism::kCall:
+      return "call";
+    case Mechanism::kGlibc:
+      return "glibc";
+    case Mechanism::kSyscall:
+      return "syscall";
+    case Mechanism::kInt80:
+      return "int80";
+    case Mechanism::kSysenter:
+      return "sysenter";
+    case Mechanism::kVdso:
+      return "vdso";
+    case Mechanism::kVsyscallPage:
+      return "vsyscall_page";
+    case Mechanism::kIoUring:
+      return "io_uring";
+    case Mechanism::kRuntime:
+      return "runtime";
   }
   return "unknown";
 }

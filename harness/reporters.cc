@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "harness/json_text.h"
+
 namespace sysgate {
 namespace {
 
@@ -26,23 +28,6 @@ double Counter(const benchmark::BenchmarkReporter::Run& run, const char* name) {
 std::string Fit(std::string line) {
   if (line.size() > kConsoleWidth) line = line.substr(0, kConsoleWidth - 3) + "...";
   return line;
-}
-
-std::string JsonEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      out += esc;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ std::string StealMs(const std::optional<uint64_t>& start, const std::optional<ui
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> RunFactsContext(const RunSnapshot& start,
-                                                                  const RunSnapshot& end) {
+                                                                 const RunSnapshot& end) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.1f", end.monotonic_seconds - start.monotonic_seconds);
   const long involuntary = end.involuntary_switches - start.involuntary_switches;

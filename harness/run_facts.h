@@ -31,7 +31,7 @@ std::optional<uint64_t> StealOf(const std::string& line);
 // run.steal_ms (all CPUs), run.cpu_steal_ms (the pinned one), run.context_switches,
 // run.involuntary_switches, run.load_avg_end. A fact that cannot be read is "unknown".
 std::vector<std::pair<std::string, std::string>> RunFactsContext(const RunSnapshot& start,
-                                                                  const RunSnapshot& end);
+                                                                 const RunSnapshot& end);
 
 }  // namespace sysgate
 

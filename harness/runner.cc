@@ -99,8 +99,7 @@ Percentiles Runner::PerCallPass(const Path& path, uint64_t arg, std::string* err
   const uint64_t budget = static_cast<uint64_t>(kPerCallSeconds * calibration_.tsc_hz);
   if (path.per_call) {
     path.per_call(kPerCallSamples, budget, arg, &samples, error);
-    return ComputePercentiles(std::move(samples), calibration_.pair_overhead,
-                              calibration_.tsc_hz);
+    return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
   }
   const uint64_t start = TscStart();
   uint64_t ticks = 0, result = 0;
@@ -108,8 +107,7 @@ Percentiles Runner::PerCallPass(const Path& path, uint64_t arg, std::string* err
     if (!MeasureBatch(path, 1, arg, &ticks, &result, error)) break;
     samples.push_back(ticks);
   }
-  return ComputePercentiles(std::move(samples), calibration_.pair_overhead,
-                            calibration_.tsc_hz);
+  return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
 }
 
 void Runner::Run(benchmark::State& state, const Path& path, const std::string& skip_reason) {

@@ -76,12 +76,11 @@ class Runner {
   const Calibration& calibration() const { return calibration_; }
 
  private:
-  bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
-                    uint64_t* result, std::string* error) const;
+  bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks, uint64_t* result,
+                    std::string* error) const;
   bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error);
   Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) const;
-  void AddCountingFigures(benchmark::State& state, const Path& path,
-                          double ticks_per_call) const;
+  void AddCountingFigures(benchmark::State& state, const Path& path, double ticks_per_call) const;
 
   Calibration calibration_;
   const CountingResult& counts_;

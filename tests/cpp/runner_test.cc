@@ -1,8 +1,9 @@
 // The measurement runner's pure parts: the repetition figure from its batches, the
 // console row, the results file writer, and the run facts.
+#include "harness/runner.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -13,7 +14,6 @@
 #include "harness/check.h"
 #include "harness/reporters.h"
 #include "harness/run_facts.h"
-#include "harness/runner.h"
 
 namespace sysgate {
 namespace {
@@ -24,8 +24,8 @@ using ::testing::Not;
 TEST(SummarizeBatches, PreemptedBatchesAreLeftOutAndCounted) {
   // 100 calls per batch: 1000 ticks is 10 per call; the preempted batch took a
   // millisecond of someone else's time and must not move the figure.
-  std::vector<Batch> batches = {{1000, false}, {1010, false}, {990, false},
-                                {900000, true}, {1020, false}};
+  std::vector<Batch> batches = {
+      {1000, false}, {1010, false}, {990, false}, {900000, true}, {1020, false}};
   RepetitionFigure f = SummarizeBatches(batches, 100);
   EXPECT_EQ(f.kept, 4u);
   EXPECT_EQ(f.rejected, 1u);
