@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iterator>
 
 #include "harness/ia32_paths.h"
 #include "harness/json_text.h"
@@ -75,30 +76,17 @@ std::string JsonString(std::string_view text) { return '"' + JsonEscape(text) + 
 
 }  // namespace
 
+// In the order of the enum (harness/paths.h), one vocabulary with load.MECHANISMS.
+constexpr std::string_view kMechanismNames[] = {
+    "loop",     "call", "glibc",         "syscall",  "int80",
+    "sysenter", "vdso", "vsyscall_page", "io_uring", "runtime",
+};
+static_assert(std::size(kMechanismNames) == static_cast<size_t>(Mechanism::kRuntime) + 1,
+              "a name for every Mechanism");
+
 std::string_view MechanismName(Mechanism mechanism) {
-  switch (mechanism) {
-    case Mechanism::kLoop:
-      return "loop";
-    case Mechanism::kCall:
-      return "call";
-    case Mechanism::kGlibc:
-      return "glibc";
-    case Mechanism::kSyscall:
-      return "syscall";
-    case Mechanism::kInt80:
-      return "int80";
-    case Mechanism::kSysenter:
-      return "sysenter";
-    case Mechanism::kVdso:
-      return "vdso";
-    case Mechanism::kVsyscallPage:
-      return "vsyscall_page";
-    case Mechanism::kIoUring:
-      return "io_uring";
-    case Mechanism::kRuntime:
-      return "runtime";
-  }
-  return "unknown";
+  const auto i = static_cast<size_t>(mechanism);
+  return i < std::size(kMechanismNames) ? kMechanismNames[i] : "unknown";
 }
 
 std::string_view AbiName(Abi abi) { return abi == Abi::kIa32 ? "ia32" : "x86_64"; }
