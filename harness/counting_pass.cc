@@ -115,7 +115,7 @@ uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double sec
   for (int i = 0; i < 3; ++i) {
     uint64_t ticks = 0, result = 0;
     std::string error;
-    if (!path.timed(kTrial, arg, &ticks, &result, &error)) return 0;
+    if (!path.timed(kTrial, arg, &ticks, &result, &error, nullptr)) return 0;
     best = std::min(best, ticks);
   }
   const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
@@ -310,7 +310,7 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
       return true;
     }
     uint64_t result = 0;
-    return path.timed(calls, arg, &ticks, &result, &error);
+    return path.timed(calls, arg, &ticks, &result, &error, nullptr);
   };
   batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
 

@@ -29,7 +29,7 @@ constexpr int kReplyTimeoutMs = 60'000;
 constexpr int kExitTimeoutMs = 1'000;
 // The line protocol's version (benchmarks/ia32/sysgate_ia32_helper.cc); 2 added describe,
 // read, lookup, symbols and the vDSO-family variants.
-constexpr int kProtocolVersion = 2;
+constexpr int kProtocolVersion = 3;
 
 // "err <message>" -> message; anything else unexpected -> "ia32 helper: <reply>".
 std::string ReplyError(const std::string& reply) {
@@ -140,13 +140,18 @@ std::optional<std::string> Ia32Client::Probe(std::string_view variant) {
 }
 
 bool Ia32Client::Run(std::string_view variant, uint64_t iterations, uint64_t* ticks,
-                     uint64_t* result, std::string* error) {
+                     uint64_t* result, std::string* error, bool* preempted) {
   std::string reply;
   if (!Request("run " + std::string(variant) + " " + std::to_string(iterations), &reply,
                error)) {
     return false;
   }
-  if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64, ticks, result) == 2) return true;
+  uint64_t switches = 0;
+  if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64 " %" SCNu64, ticks, result,
+                  &switches) == 3) {
+    if (preempted) *preempted = switches != 0;
+    return true;
+  }
   *error = reply.rfind("err ", 0) == 0 ? reply.substr(4) : "ia32 helper: " + reply;
   return false;
 }

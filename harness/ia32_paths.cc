@@ -26,8 +26,9 @@ constexpr int kCheckAttempts = 3;
 
 template <Ia32Variant kVariant>
 bool Timed(uint64_t iterations, uint64_t /*arg*/, uint64_t* ticks, uint64_t* result,
-           std::string* error) {
-  return Ia32Client::Shared().Run(Ia32VariantName(kVariant), iterations, ticks, result, error);
+           std::string* error, bool* preempted) {
+  return Ia32Client::Shared().Run(Ia32VariantName(kVariant), iterations, ticks, result, error,
+                                  preempted);
 }
 
 template <Ia32Variant kVariant>

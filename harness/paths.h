@@ -26,8 +26,9 @@ using ExpectFn = uint64_t (*)();
 using ProbeFn = std::optional<std::string> (*)();
 // A path whose loop runs elsewhere (the 32-bit helper) and reports the TSC ticks it
 // measured around its own loop. Returns false and sets *error when the batch failed.
+// *preempted: whether the process running the loop was involuntarily switched out.
 using TimedFn = bool (*)(uint64_t iterations, uint64_t arg, uint64_t* ticks,
-                         uint64_t* result, std::string* error);
+                         uint64_t* result, std::string* error, bool* preempted);
 // The per-call pass of a path measured out of process: up to `max_samples` single calls,
 // each timed there between its own TSC pair, for at most `budget_ticks`; appends the raw
 // ticks to *ticks. Saves a round trip per sample.

@@ -65,8 +65,8 @@ std::string RowMessage(const std::string& reason) {
 }
 
 bool Runner::MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
-                          uint64_t* result, std::string* error) const {
-  if (path.timed) return path.timed(n, arg, ticks, result, error);
+                          uint64_t* result, std::string* error, bool* preempted) const {
+  if (path.timed) return path.timed(n, arg, ticks, result, error, preempted);
   uint64_t t0 = TscStart();
   *result = path.loop(n, arg);
   *ticks = TscStop() - t0;
@@ -82,7 +82,7 @@ bool Runner::ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::s
   constexpr uint64_t kTrial = 8;
   uint64_t best = UINT64_MAX, ticks = 0, result = 0;
   for (int i = 0; i < 3; ++i) {
-    if (!MeasureBatch(path, kTrial, arg, &ticks, &result, error)) return false;
+    if (!MeasureBatch(path, kTrial, arg, &ticks, &result, error, nullptr)) return false;
     best = std::min(best, ticks);
   }
   double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
@@ -104,7 +104,7 @@ Percentiles Runner::PerCallPass(const Path& path, uint64_t arg, std::string* err
   const uint64_t start = TscStart();
   uint64_t ticks = 0, result = 0;
   while (samples.size() < kPerCallSamples && TscStart() - start < budget) {
-    if (!MeasureBatch(path, 1, arg, &ticks, &result, error)) break;
+    if (!MeasureBatch(path, 1, arg, &ticks, &result, error, nullptr)) break;
     samples.push_back(ticks);
   }
   return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
@@ -125,14 +125,13 @@ void Runner::Run(benchmark::State& state, const Path& path, const std::string& s
   }
   // The timed loop: each batch between its own TSC pair, and the thread's involuntary
   // switches read between batches (outside the timed region) to find the preempted ones.
-  // A path run by the 32-bit helper is timed there; this thread's switches say nothing
-  // about the helper's, so its batches are never rejected (the median still is robust).
+  // A path run by the 32-bit helper is timed there, and the helper reports its own.
   std::vector<Batch> batches;
   uint64_t result = 0;
   long switches = path.timed ? 0 : InvoluntarySwitches();
   while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(batch))) {
     Batch b;
-    if (!MeasureBatch(path, batch, arg, &b.ticks, &result, &error)) {
+    if (!MeasureBatch(path, batch, arg, &b.ticks, &result, &error, &b.preempted)) {
       state.SkipWithError(("skipped: " + error).c_str());
       break;
     }

@@ -7,14 +7,16 @@
 // ticks, which sysgate_bench reports as manual time (harness/ia32_client.h).
 //
 // Protocol: one request line, one reply line, ASCII, '\n'-terminated.
-//   on start      <- "sysgate-ia32 2 pid=<pid> vendor=<CPUID vendor> sysinfo=<hex>"
+//   on start      <- "sysgate-ia32 3 pid=<pid> vendor=<CPUID vendor> sysinfo=<hex>"
 //   probe V       <- "ok" | "skip <reason>"
 //   describe V    <- "ok <what V calls>" (which vDSO symbol, which syscall number)
 //   read V        <- "ok <return value> <value read>" | "err <message>": one call of a
 //                    vDSO-family variant; the value is CLOCK_MONOTONIC in ns for the clock
 //                    variants, the CPU number for the getcpu variants
 //   symbols       <- "ok <name@version> ...": what the 32-bit vDSO exports
-//   run V N       <- "ok <tsc ticks> <last result>" | "err <message>"
+//   run V N       <- "ok <tsc ticks> <last result> <switches>" | "err <message>":
+//                    <switches> is the helper's involuntary context switches during
+//                    the loop (getrusage, read outside the timed region)
 //   percall V N T <- "ok <k> <ticks_1> ... <ticks_k>" | "err <message>": up to N single
 //                    calls, each between its own TSC pair, stopping once T ticks have
 //                    passed (k <= N; T = 0: no time limit)
@@ -33,6 +35,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,6 +202,12 @@ constexpr bool SharedVariantsInOrder() {
 }
 static_assert(SharedVariantsInOrder(), "kVariants must list harness/ia32_variants.h in order");
 
+// This process's involuntary context switches so far (it is single-threaded).
+long InvoluntarySwitches() {
+  rusage usage{};
+  return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_nivcsw : 0;
+}
+
 // Whether `v` is the shared variant `id`.
 constexpr bool Is(const Variant& v, Ia32Variant id) { return v.id == static_cast<int>(id); }
 
@@ -326,7 +335,7 @@ class Helper {
   }
 
   void Serve() {
-    Reply("sysgate-ia32 2 pid=" + std::to_string(getpid()) + " vendor=" + vendor_ +
+    Reply("sysgate-ia32 3 pid=" + std::to_string(getpid()) + " vendor=" + vendor_ +
           " sysinfo=" + Hex(sysinfo_));
     char* line = nullptr;
     size_t cap = 0;
@@ -479,11 +488,14 @@ class Helper {
     }
 #endif
     if (cmd == "run") {
+      const long switches_before = InvoluntarySwitches();
       uint64_t t0 = TscStart();
       uint32_t result = v->loop(count, arg);
       uint64_t ticks = TscStop() - t0;
-      char reply[64];
-      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32, ticks, result);
+      const long switches = InvoluntarySwitches() - switches_before;
+      char reply[96];
+      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32 " %ld", ticks, result,
+                    switches);
       return reply;
     }
     // percall: single calls, each between its own fenced TSC pair, as sysgate_bench's
