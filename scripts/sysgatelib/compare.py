@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units
+from . import envdiff, resolve, stats, store, units
 from .errors import UserError
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
@@ -607,8 +607,8 @@ def _cmd_compare(args):
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
     if not 0 < args.alpha < 1:
         raise UserError(f"--alpha {args.alpha}: must be between 0 and 1")
-    base = store.resolve_side(args.base, args.db, args.host)
-    new = store.resolve_side(args.new, args.db, args.host)
+    base = resolve.resolve_side(args.base, args.db, args.host)
+    new = resolve.resolve_side(args.new, args.db, args.host)
     comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated)
     print(render_terminal(comparison))
     if args.output:

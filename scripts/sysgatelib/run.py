@@ -298,6 +298,7 @@ def command(args):
         "run_started": started.isoformat(timespec="seconds"),
         "run_seconds": f"{seconds:.1f}",
         "sysgate_command": " ".join(commands[0][1:]),
+        "quick": "true" if args.quick else "false",
     })
     run = load.load(final)
     print(summary.format_table(run))
