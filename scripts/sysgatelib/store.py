@@ -461,6 +461,10 @@ def insert_run(st, row, path_rows):
     has, False) when a run with the same content hash is there."""
     fields = ", ".join(_RUN_FIELDS)
     marks = ", ".join("?" * len(_RUN_FIELDS))
+    if st.kind == "sqlite":
+        # SQLite would give a removed run's id to the next run; a run id someone wrote
+        # down must never name another run, so ids continue above every id ever removed.
+        fields, marks = "id, " + fields, _SQLITE_NEXT_ID + ", " + marks
     with st.transaction():
         inserted = st.execute(
             f"INSERT INTO runs ({fields}) VALUES ({marks}) "
@@ -480,6 +484,12 @@ def insert_run(st, row, path_rows):
         _test_pause()
         st.executemany(statement, rows[half:])
     return run_id, True
+
+
+_SQLITE_NEXT_ID = (
+    "(SELECT max(coalesce(max(id), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta "
+    "WHERE key = 'removed_up_to'), 0)) + 1 FROM runs)"
+)
 
 
 def _test_pause():
@@ -528,6 +538,12 @@ def remove_runs(st, run_ids):
     """Delete runs and their paths, all in one transaction; all must exist."""
     with st.errors("cannot remove runs: "), st.transaction():
         _existing_ids(st, run_ids)
+        if st.kind == "sqlite":
+            top = st.execute("SELECT max(id) FROM runs").fetchone()[0]
+            st.execute("DELETE FROM meta WHERE key = 'removed_up_to' AND "
+                       "CAST(value AS INTEGER) < ?", (top,))
+            st.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('removed_up_to', ?)",
+                       (str(top),))
         for chunk in _chunks(sorted(set(run_ids))):
             marks = ", ".join("?" * len(chunk))
             st.execute(f"DELETE FROM paths WHERE run_id IN ({marks})", chunk)
