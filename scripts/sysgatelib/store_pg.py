@@ -6,6 +6,8 @@ usual places (PGPASSWORD, ~/.pgpass, a service file), so it is neither on a comm
 that `ps` shows nor in anything the store keeps.
 """
 
+import logging
+import re
 import urllib.parse
 
 from .errors import UserError
@@ -43,12 +45,13 @@ def parse_url(text):
 
 
 def _redacted(text):
-    """The URL with anything between '://' and '@' that has a ':' blanked out."""
+    """The URL with its password, if any (user:PASSWORD@ or ?password=), blanked out."""
     head, sep, rest = str(text).partition("://")
     userinfo, at, tail = rest.partition("@")
     if at and ":" in userinfo:
         userinfo = userinfo.split(":", 1)[0] + ":***"
-    return head + sep + userinfo + at + tail if at else str(text)
+    text = head + sep + userinfo + at + tail if at else str(text)
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", text)
 
 
 def _psycopg():
@@ -59,6 +62,9 @@ def _psycopg():
             "a PostgreSQL store needs psycopg 3: install Debian's python3-psycopg "
             "(`sudo apt-get install python3-psycopg`)"
         ) from None
+    # psycopg logs a warning when it drops a pipeline on a lost connection; the store
+    # reports that loss itself, as one `error:` line.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     return psycopg
 
 
