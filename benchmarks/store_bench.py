@@ -16,6 +16,7 @@ them on a quiet machine.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def generate(db, total, hosts, kernels):
                     context={"host_name": f"fleet-{host}", "kernel_release": f"6.{kernel}.0"})
             data = templates[key]
             data["context"]["date"] = f"2026-{1 + index % 12:02d}-01T00:00:00.{index:06d}"
-            raw = __import__("json").dumps(data).encode()
+            raw = json.dumps(data).encode()
             run = store.load.parse(data, f"generated-{index}.json")
             prepared = store._Prepared(f"generated-{index}.json", run,
                                        store.content_hash(data), raw)

@@ -58,7 +58,8 @@ def test_no_server_is_a_clean_error(tmp_path):
     done = subprocess.run([synth.PYTHON, synth.SYSGATE, "history", "list", "--db", url],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr.startswith(f"error: {url}: cannot connect") and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: {url}: cannot connect")
+    assert "Traceback" not in done.stderr
 
 
 def test_push_copies_each_run_once(tmp_path, pg_url, capsys):
