@@ -164,3 +164,25 @@ def test_sixteen_concurrent_writers_lose_and_duplicate_nothing(tmp_path, pg_url)
     assert len({h[0] for h in hashes}) == WRITERS * RUNS_EACH
     assert all(per_run[r.id] == len(synth.PATHS) == r.measured + r.skipped for r in runs)
     assert {r.source for r in runs} == {os.path.abspath(f) for f in files}
+
+
+def test_without_psycopg_the_cli_starts_and_says_what_to_install(tmp_path, pg_url):
+    """psycopg is imported only for a PostgreSQL URL: help and SQLite work without it,
+    and a URL gets the package to install, not a traceback."""
+    folder = tmp_path / "unimportable"
+    folder.mkdir()
+    (folder / "psycopg.py").write_text("raise ImportError('psycopg is unimportable here')\n")
+    env = dict(os.environ, PYTHONPATH=str(folder))
+    for action in ("push", "check", "tag", "rm", "list", "add"):
+        done = subprocess.run([synth.PYTHON, synth.SYSGATE, "history", action, "--help"],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    local = tmp_path / "h.sqlite"
+    done = subprocess.run([synth.PYTHON, synth.SYSGATE, "history", "add", "--db", str(local),
+                           _results(tmp_path, 1)[0]], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([synth.PYTHON, synth.SYSGATE, "history", "push", "--db", str(local),
+                           "--to", pg_url], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and "python3-psycopg" in done.stderr
