@@ -101,11 +101,12 @@ def _cmd_rm(args):
 def _cmd_check(args):
     with store.open_store(args.db) as st:
         facts, problems = store.check(st)
+        name = st.name
     print(store.format_table(("check", "result"), facts))
     if problems:
         for problem in problems:
             print(f"problem: {problem}")
-        raise UserError(f"{facts[0][1].rsplit(' (', 1)[0]}: damaged store: {problems[0]}")
+        raise UserError(f"{name}: damaged store: {problems[0]}")
     return 0
 
 

@@ -315,12 +315,15 @@ def _open_sqlite(db_path, create, write):
     except store_sqlite.database_errors() as exc:
         raise UserError(f"{db_path}: {store_sqlite.describe(exc, db_path)}") from None
     st = Store("sqlite", conn, str(db_path), db_path)
-    if write and db_path.exists() and db_path.stat().st_size:
-        try:
+    try:
+        if write and db_path.exists() and db_path.stat().st_size:
             store_sqlite.refuse_if_damaged(conn, st.name)
-        except BaseException:
-            st.close()
-            raise
+    except OSError as exc:
+        st.close()
+        raise UserError(f"{db_path}: cannot open: {exc.strerror}") from None
+    except BaseException:
+        st.close()
+        raise
     return st
 
 
