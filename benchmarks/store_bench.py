@@ -91,9 +91,16 @@ def generate(db, total, hosts, kernels):
                 print(f"    generated {index + 1} runs", file=sys.stderr)
 
 
+TIMEOUT_S = 600
+
+
 def timed(label, command):
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        print(f"  {label}: did not finish in {TIMEOUT_S} s")
+        return
     seconds = time.monotonic() - started
     status = "ok" if done.returncode in (0, 1) else f"exit {done.returncode}: {done.stderr[-300:]}"
     print(f"  {label}: {seconds:.2f} s ({status})")
@@ -126,7 +133,11 @@ def main():
     parser.add_argument("--trend-runs", type=int, default=10_000)
     parser.add_argument("--hosts", type=int, default=2)
     parser.add_argument("--kernels", type=int, default=20)
+    parser.add_argument("--timeout", type=int, default=TIMEOUT_S,
+                        help="seconds one timed command may take (default %(default)s)")
     args = parser.parse_args()
+    global TIMEOUT_S
+    TIMEOUT_S = args.timeout
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     server = None
     if "postgresql" in backends:
