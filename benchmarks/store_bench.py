@@ -126,6 +126,7 @@ def large_store(db, folder, total, hosts, kernels):
 
 
 def main():
+    global TIMEOUT_S
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--writers", type=int, default=16)
@@ -136,7 +137,6 @@ def main():
     parser.add_argument("--timeout", type=int, default=TIMEOUT_S,
                         help="seconds one timed command may take (default %(default)s)")
     args = parser.parse_args()
-    global TIMEOUT_S
     TIMEOUT_S = args.timeout
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     server = None
