@@ -43,6 +43,19 @@ def test_a_password_in_the_url_is_refused(url, capsys):
     assert "password in the URL is refused" in err and "secret" not in err
 
 
+@pytest.mark.parametrize("command", [["run"], ["history", "add", "x.json"], ["history", "list"],
+                                     ["history", "check"], ["compare", "a", "b"], ["trend"],
+                                     ["kernels", "vmlinuz"]], ids=" ".join)
+def test_every_db_option_takes_a_url_and_refuses_a_password(command, capsys):
+    parser = cli.build_parser()
+    url = "postgresql://ci@db.example:5433/fleet"
+    args = parser.parse_args([*command, "--db", url])
+    assert str(args.db) == url and store.is_postgresql(args.db)
+    with pytest.raises(SystemExit):
+        parser.parse_args([*command, "--db", "postgresql://ci:pw@db.example/fleet"])
+    assert "password in the URL is refused" in capsys.readouterr().err
+
+
 def test_url_forms(tmp_path, pg_url):
     assert isinstance(store.db_target(pg_url), str) and store.is_postgresql(pg_url)
     assert store.db_target(str(tmp_path / "h.sqlite")) == tmp_path / "h.sqlite"
