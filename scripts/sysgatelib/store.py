@@ -562,9 +562,13 @@ def tag_runs(st, run_ids, tag):
             st.execute(f"UPDATE runs SET tag = ? WHERE id IN ({marks})", (tag, *chunk))
 
 
-def _chunks(items, size=500):
+# Ids per `IN (...)` query: well under SQLite's limit of host parameters per statement.
+CHUNK = 500
+
+
+def _chunks(items):
     items = list(items)
-    return [tuple(items[i:i + size]) for i in range(0, len(items), size)]
+    return [tuple(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
 
 
 def push(source_db, target_db, log=print):

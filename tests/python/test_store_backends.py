@@ -159,3 +159,19 @@ def test_history_check_counts(db, results, capsys):
     assert facts["runs"] == "4" and facts["kernels"] == "2" and facts["hosts"] == "1"
     assert facts["paths"] == str(4 * len(synth.PATHS))
     assert facts["schema version"] == str(store.SCHEMA_VERSION)
+
+
+def test_many_runs_are_read_and_changed_in_chunks(db, results, monkeypatch):
+    """Runs are loaded, tagged and removed by `IN (...)` queries of CHUNK ids: the same
+    answers whatever the chunk size."""
+    store.import_files(db, results)
+    monkeypatch.setattr(store, "CHUNK", 3)
+    with store.open_store(db) as st:
+        runs = store.load_runs(st, [4, 1, 3, 2, 1])
+        assert [r.source.split()[1] for r in runs] == ["#4", "#1", "#3", "#2", "#1"]
+        assert all(len(r.paths) == len(synth.PATHS) for r in runs)
+        store.tag_runs(st, [1, 2, 3, 4], "all")
+        assert [r.tag for r in store.list_runs(st)] == ["all"] * 4
+        store.remove_runs(st, [1, 2, 4, 3])
+        assert store.list_runs(st) == []
+    assert counts(db) == (0, 0)
