@@ -632,9 +632,11 @@ def load_run(st, run_id):
     return load_runs(st, [run_id])[0]
 
 
-def load_runs(st, run_ids):
-    """Several stored runs as load.Runs, in the order asked, with one query per 500 runs
-    for their paths (by the paths primary key)."""
+def load_runs(st, run_ids, counters=True):
+    """Several stored runs as load.Runs, in the order asked, with one query per CHUNK runs
+    for their paths (by the paths primary key). counters=False leaves every path's
+    counters empty: decoding them is most of the cost of reading thousands of runs, and a
+    caller that reads only the samples (trend) need not pay it."""
     run_ids = [int(i) for i in run_ids]
     stored, paths = {}, {}
     with st.errors():
@@ -643,15 +645,16 @@ def load_runs(st, run_ids):
             for row in st.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})",
                                   chunk).fetchall():
                 stored[row[0]] = _stored_run(row)
+            fields = ", ".join(_PATH_FIELDS[1:-1]) + (", counters" if counters else ", ''")
             rows = st.execute(
-                f"SELECT run_id, {', '.join(_PATH_FIELDS[1:])} FROM paths "
+                f"SELECT run_id, {fields} FROM paths "
                 f"WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk).fetchall()
-            for run_id, name, mechanism, abi, baseline, entries, skipped, samples, counters \
+            for run_id, name, mechanism, abi, baseline, entries, skipped, samples, counts \
                     in rows:
                 paths.setdefault(run_id, {})[name] = load.PathResult(
                     name=name, mechanism=mechanism, abi=abi or "x86_64", baseline=baseline,
                     expected_entries=entries, skipped=skipped,
-                    samples_ns=json.loads(samples), counters=json.loads(counters),
+                    samples_ns=json.loads(samples), counters=json.loads(counts or "{}"),
                 )
     runs = []
     for run_id in run_ids:
