@@ -26,6 +26,7 @@ from pathlib import Path
 from . import build, deps, initramfs, qemu
 from . import run as host_run
 from .errors import UserError
+from .store import db_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sysgate"
@@ -177,15 +178,9 @@ def _image_dependency(deb):
 
 
 def guest_argv(quick, cpu=0, repetitions=None, min_time=None):
-    default_reps, default_min_time = QUICK_RUN if quick else FULL_RUN
-    repetitions = repetitions or default_reps
-    min_time = min_time or default_min_time
-    return [
-        f"--benchmark_out={initramfs.RESULTS_PATH}", "--benchmark_out_format=json",
-        f"--benchmark_repetitions={repetitions}", f"--benchmark_min_time={min_time}",
-        # As `sysgate run`: repetitions of all paths in random order.
-        "--benchmark_enable_random_interleaving=true", f"--cpu={cpu}",
-    ]
+    # The same flags as `sysgate run` (one process in the guest), from the same function.
+    return host_run.bench_flags(quick, initramfs.RESULTS_PATH, repetitions=repetitions,
+                                min_time=min_time, cpu=cpu)
 
 
 def annotate(raw, accel, append, release_from_console, status=0):
@@ -457,8 +452,9 @@ def register(subparsers):
     p.add_argument("--timeout", type=float, metavar="S",
                    help=f"seconds one guest may take, boot included (default "
                         f"{DEFAULT_TIMEOUT_S:g}, {QUICK_TIMEOUT_S:g} with --quick)")
-    p.add_argument("--db", type=Path, metavar="PATH",
-                   help="history store (default: the store's default, reports/history.sqlite)")
+    p.add_argument("--db", type=db_target, metavar="PATH|URL",
+                   help="history store: an SQLite file or postgresql://USER@HOST[:PORT]/DB "
+                        "(default: the store's default, reports/history.sqlite)")
     p.add_argument("--no-db", action="store_true", help="do not file the results")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="where results and console logs go (default reports/kernels/<time>)")
