@@ -50,7 +50,6 @@ constexpr const char* kHelp[][2] = {
     {"--list-events", "print the perf events this machine offers, and the default set"},
     {"--ia32-helper=PATH", "the 32-bit helper (default: $SYSGATE_IA32_HELPER, or beside this)"},
     {"--benchmark_out=FILE", "write the results JSON there; a short write exits 1"},
-    {"--benchmark_min_time=S", "seconds per repetition; a row may run a share of it"},
     {"--help", "this list, then Google Benchmark's flags"},
 };
 
@@ -64,9 +63,6 @@ struct Options {
   bool help = false;
   std::string out_file;             // --benchmark_out, written by WriteResults
   std::string display = "console";  // --benchmark_format
-  // --benchmark_min_time, taken here so each row can run its share of it (Path::
-  // min_time_share); Google Benchmark's default.
-  double min_time = 0.5;
 };
 
 void PrintHelp() {
@@ -129,13 +125,6 @@ Options ParseOptions(int* argc, char** argv) {
     } else if (auto v = FlagValue("--benchmark_out", &i, *argc, argv)) {
       if (v->empty()) Usage("--benchmark_out needs a file name");
       opt.out_file = *v;
-    } else if (auto v = FlagValue("--benchmark_min_time", &i, *argc, argv)) {
-      char* end = nullptr;
-      const double seconds = std::strtod(v->c_str(), &end);
-      if (v->empty() || !(seconds > 0) || (*end != '\0' && std::string_view(end) != "s")) {
-        Usage("--benchmark_min_time: '" + *v + "' is not a positive number of seconds");
-      }
-      opt.min_time = seconds;
     } else if (auto v = FlagValue("--benchmark_format", &i, *argc, argv)) {
       if (*v != "console" && *v != "json") {
         Usage("--benchmark_format must be console or json, not '" + *v + "'");
@@ -365,7 +354,6 @@ int main(int argc, char** argv) {
                                    runner.Run(s, *path, reason);
                                  })
         ->UseManualTime()
-        ->MinTime(opt.min_time * path->min_time_share)
         ->Unit(benchmark::kNanosecond);
   }
 

@@ -87,9 +87,6 @@ struct Path {
   // The loop's unit of work, a power of two: every batch is a multiple of it
   // (io_uring/nop_64 submits 64 operations at a time; a batch of 32 would time nop_32).
   uint64_t min_batch = 1;
-  // This row's share of --benchmark_min_time, in (0, 1]: a family of many rows (the
-  // indirect_* rows) runs shorter so the default run keeps its time budget.
-  double min_time_share = 1.0;
 
   std::string_view family() const { return name.substr(0, name.find('/')); }
   std::string_view variant() const {

@@ -172,8 +172,8 @@ std::optional<std::string> RowUnavailable(const char* name) {
 }
 
 TEST(IoUringLoop, EveryBatchSizeCompletesEveryOperation) {
-  for (const char* name : {"io_uring/nop_1", "io_uring/nop_8", "io_uring/nop_64",
-                           "io_uring/sqpoll_1", "io_uring/sqpoll_64"}) {
+  for (const char* name :
+       {"io_uring/nop_1", "io_uring/nop_8", "io_uring/nop_64", "io_uring/sqpoll_64"}) {
     SCOPED_TRACE(name);
     if (auto why = RowUnavailable(name)) {
       std::printf("[  INFO    ] %s skipped: %s\n", name, why->c_str());
