@@ -12,6 +12,7 @@
 #include "harness/indirect_paths.h"
 #include "harness/paths.h"
 #include "harness/stubs.h"
+#include "harness/vdso_paths.h"
 
 extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations,
                                          uint64_t arg, uint64_t* clobbered);
@@ -154,6 +155,29 @@ TEST(IndirectRows, NamesFollowThePatternAndEveryWorkloadHasACallRow) {
   }
   EXPECT_GT(rows, 0u);
   EXPECT_EQ(families, with_call);
+}
+
+// A vdso row that wraps its peer's call in a workload is no vDSO path of its family: the
+// fallback check (vdso against the family's syscall row) must leave it alone, or a slow
+// workload would read as "the vDSO fell back to a syscall".
+TEST(IndirectRows, VdsoRowsWithAPeerAreNotCheckedForFallback) {
+  size_t checked = 0;
+  for (const Path& path : AllPaths()) {
+    if (path.mechanism != Mechanism::kVdso || path.peer.empty()) continue;
+    SCOPED_TRACE(std::string(path.name));
+    ++checked;
+    EXPECT_FALSE(CheckVdsoFallback(path));
+  }
+  EXPECT_GT(checked, 0u);
+}
+
+// Every row's batches are whole multiples of its unit of work.
+TEST(PathRows, MinBatchIsAPowerOfTwo) {
+  for (const Path& path : AllPaths()) {
+    SCOPED_TRACE(std::string(path.name));
+    EXPECT_GE(path.min_batch, 1u);
+    EXPECT_EQ(path.min_batch & (path.min_batch - 1), 0u);
+  }
 }
 
 }  // namespace
