@@ -32,9 +32,9 @@ uint64_t ExpectDummy() { return kSysgateDummyId; }
 enum Entry : int { kCallEntry, kSyscallEntry, kGlibcEntry, kInt80Entry, kVdsoEntry, kEntries };
 
 struct EntryInfo {
-  std::string_view name;  // the row's variant
-  Mechanism mechanism;    // the entry's (the row's mechanism)
-  double entries;         // kernel entries the entry makes (the row's expected entries)
+  std::string_view name;    // the row's variant
+  Mechanism mechanism;      // the entry's (the row's mechanism)
+  double entries;           // kernel entries the entry makes (the row's expected entries)
   std::string_view direct;  // the row that times the entry alone (the row's peer)
   ExpectFn expect;          // what the entry returns
 };
@@ -74,8 +74,8 @@ uint64_t StateArg() {
 template <Entry E>
 Path Row(std::string_view name, LoopFn loop, ArgFn arg) {
   const EntryInfo& entry = kEntryInfo[E];
-  return Path{name, entry.mechanism, entry.entries, loop, entry.direct, arg, entry.expect,
-              ProbeEntry<E>};
+  return Path{name, entry.mechanism, entry.entries, loop, entry.direct,
+              arg,  entry.expect,    ProbeEntry<E>};
 }
 
 }  // namespace
@@ -84,14 +84,13 @@ Path Row(std::string_view name, LoopFn loop, ArgFn arg) {
 
 ChaseBuffer::ChaseBuffer(size_t bytes, uint64_t seed) : bytes_(bytes) {
   if (bytes < kCacheLine || bytes % kCacheLine != 0) {
-    std::fprintf(stderr, "%s:%d: chase buffer of %zu bytes is not whole cache lines\n",
-                 __FILE__, __LINE__, bytes);
+    std::fprintf(stderr, "%s:%d: chase buffer of %zu bytes is not whole cache lines\n", __FILE__,
+                 __LINE__, bytes);
     std::abort();
   }
   base_ = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base_ == MAP_FAILED) {
-    std::fprintf(stderr, "%s:%d: cannot map a %zu-byte chase buffer\n", __FILE__, __LINE__,
-                 bytes);
+    std::fprintf(stderr, "%s:%d: cannot map a %zu-byte chase buffer\n", __FILE__, __LINE__, bytes);
     std::abort();
   }
   // Ordinary 4 KiB pages: a huge page would hide what the entry does to the TLB. Only a
@@ -143,13 +142,14 @@ IndirectState* IndirectStateFor(size_t bytes) {
 }
 
 const std::vector<IndirectStub>& IndirectStubs() {
-#define SYSGATE_STUB_ROWS(entry)                                \
-  {"chase", #entry, sysgate_indirect_chase_##entry},            \
-      {"calls_1", #entry, sysgate_indirect_calls_1_##entry},    \
-      {"calls_4", #entry, sysgate_indirect_calls_4_##entry},    \
-      {"calls_16", #entry, sysgate_indirect_calls_16_##entry},  \
-      {"calls_32", #entry, sysgate_indirect_calls_32_##entry},  \
-      {"branches", #entry, sysgate_indirect_branches_##entry}
+#define SYSGATE_STUB_ROWS(entry)                                 \
+  {"chase", #entry, sysgate_indirect_chase_##entry},             \
+      {"calls_1", #entry, sysgate_indirect_calls_1_##entry},     \
+      {"calls_4", #entry, sysgate_indirect_calls_4_##entry},     \
+      {"calls_16", #entry, sysgate_indirect_calls_16_##entry},   \
+      {"calls_32", #entry, sysgate_indirect_calls_32_##entry}, { \
+    "branches", #entry, sysgate_indirect_branches_##entry        \
+  }
   static const std::vector<IndirectStub> stubs = {
       SYSGATE_STUB_ROWS(call),  SYSGATE_STUB_ROWS(syscall), SYSGATE_STUB_ROWS(glibc),
       SYSGATE_STUB_ROWS(int80), SYSGATE_STUB_ROWS(vdso),

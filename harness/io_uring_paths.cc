@@ -88,8 +88,9 @@ IoUringRing& RingFor() {
     if (kSqpoll) {
       std::optional<int> cpu = SqpollCpu();
       if (!cpu) {
-        r->unavailable = "SQPOLL needs a second CPU for its polling thread; this process "
-                         "may run on one only";
+        r->unavailable =
+            "SQPOLL needs a second CPU for its polling thread; this process "
+            "may run on one only";
         return r;
       }
       sq_cpu = *cpu;
@@ -159,14 +160,16 @@ std::optional<std::string> IoUringSetupReason(int error, const std::string& disa
   const bool filtered = seccomp == "2";
   switch (error) {
     case ENOSYS:
-      return std::string("this kernel has no io_uring (io_uring_setup: ENOSYS; built "
-                         "without CONFIG_IO_URING)") +
+      return std::string(
+                 "this kernel has no io_uring (io_uring_setup: ENOSYS; built "
+                 "without CONFIG_IO_URING)") +
              (filtered ? ", or this process's seccomp filter answers ENOSYS for it" : "");
     case EPERM:
     case EACCES:
       if (disabled == "1") {
-        return std::string("io_uring is limited to CAP_SYS_ADMIN and the group "
-                           "kernel.io_uring_group (kernel.io_uring_disabled=1)") +
+        return std::string(
+                   "io_uring is limited to CAP_SYS_ADMIN and the group "
+                   "kernel.io_uring_group (kernel.io_uring_disabled=1)") +
                kAllow;
       }
       if (filtered) {
@@ -182,21 +185,23 @@ std::optional<std::string> IoUringSetupReason(int error, const std::string& disa
              "): an LSM (SELinux, AppArmor) or sandbox refuses io_uring";
     case EINVAL:
       if (sqpoll) {
-        return std::string("SQPOLL refused (EINVAL): the polling thread's CPU is outside "
-                           "this process's cpuset, or the kernel predates the flags");
+        return std::string(
+            "SQPOLL refused (EINVAL): the polling thread's CPU is outside "
+            "this process's cpuset, or the kernel predates the flags");
       }
       break;
     case ENOMEM:
-      return std::string("io_uring_setup: ENOMEM (before 5.12 the rings count against "
-                         "RLIMIT_MEMLOCK: ulimit -l)");
+      return std::string(
+          "io_uring_setup: ENOMEM (before 5.12 the rings count against "
+          "RLIMIT_MEMLOCK: ulimit -l)");
     default:
       break;
   }
   return "io_uring_setup failed: " + ErrnoName(error) + " (" + std::strerror(error) + ")";
 }
 
-std::optional<std::string> SetUpRing(const IoUringEnvironment& env, unsigned entries,
-                                     int sq_cpu, io_uring* ring) {
+std::optional<std::string> SetUpRing(const IoUringEnvironment& env, unsigned entries, int sq_cpu,
+                                     io_uring* ring) {
   const std::string disabled = FirstLine(env.disabled_path);
   const std::string seccomp = SeccompMode(env.status_path);
   const bool sqpoll = sq_cpu >= 0;
@@ -218,13 +223,11 @@ std::optional<int> SqpollCpu() {
   cpu_set_t mine;
   CPU_ZERO(&mine);
   if (sched_getaffinity(0, sizeof mine, &mine) != 0) return std::nullopt;
-  const int here = CPU_COUNT(&mine) == 1 ? [&] {
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (CPU_ISSET(cpu, &mine)) return cpu;
-    }
-    return -1;
-  }()
-                                         : sched_getcpu();
+  // The measuring CPU: the one CPU this thread is pinned to, else where it runs now.
+  int here = sched_getcpu();
+  for (int cpu = 0; CPU_COUNT(&mine) == 1 && cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &mine)) here = cpu;
+  }
   const long online = sysconf(_SC_NPROCESSORS_ONLN);
   for (int cpu = 0; cpu < online && cpu < CPU_SETSIZE; ++cpu) {
     if (cpu != here) return cpu;
@@ -243,8 +246,7 @@ uint64_t IoUringNopLoop(uint64_t iterations, uint64_t ring_state) {
       // SQPOLL: the polling thread posts a batch's completions before it publishes the
       // new submission-queue head, so the queue can look full for a moment after every
       // completion was reaped. Wait for the head rather than enter the kernel.
-      for (uint64_t polls = 0; sqe == nullptr && state->sqpoll && polls < kMaxEmptyPolls;
-           ++polls) {
+      for (uint64_t polls = 0; sqe == nullptr && state->sqpoll && polls < kMaxEmptyPolls; ++polls) {
         _mm_pause();
         sqe = io_uring_get_sqe(ring);
       }

@@ -53,8 +53,8 @@ std::optional<std::string> IoUringSetupReason(int error, const std::string& disa
 // and checks one NOP round trip. nullopt on success (the ring is then live: the caller
 // owns it), else the skip reason ("failed: ..." when io_uring runs but the NOP came back
 // wrong). Reads the sysctl first: when it is 2, nothing is tried.
-std::optional<std::string> SetUpRing(const IoUringEnvironment& env, unsigned entries,
-                                     int sq_cpu, io_uring* ring);
+std::optional<std::string> SetUpRing(const IoUringEnvironment& env, unsigned entries, int sq_cpu,
+                                     io_uring* ring);
 
 // A CPU for the SQPOLL thread other than the one this thread is pinned to, or nullopt
 // when this process may run on one CPU only (polling there would steal the CPU from the
@@ -67,8 +67,8 @@ inline constexpr uint64_t kIoUringLostCompletion = 0xdead'c0de;
 
 struct IoUringRing {
   io_uring ring{};
-  unsigned batch = 1;   // operations per submission
-  bool sqpoll = false;  // submit without io_uring_enter, wait by polling the CQ
+  unsigned batch = 1;                      // operations per submission
+  bool sqpoll = false;                     // submit without io_uring_enter, wait by polling the CQ
   std::optional<std::string> unavailable;  // set when the ring could not be set up
 };
 

@@ -14,8 +14,8 @@
 #include "harness/stubs.h"
 #include "harness/vdso_paths.h"
 
-extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations,
-                                         uint64_t arg, uint64_t* clobbered);
+extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations, uint64_t arg,
+                                         uint64_t* clobbered);
 
 namespace sysgate {
 namespace {
@@ -63,8 +63,8 @@ TEST(IndirectStubs, EveryStubReturnsItsEntrysResultAndKeepsCalleeSavedRegisters)
     }
     for (uint64_t iterations : {1u, 5u}) {
       uint64_t clobbered = ~0ull;
-      const uint64_t result = sysgate_checked_call(stub.fn, iterations,
-                                                   reinterpret_cast<uint64_t>(&state), &clobbered);
+      const uint64_t result =
+          sysgate_checked_call(stub.fn, iterations, reinterpret_cast<uint64_t>(&state), &clobbered);
       EXPECT_EQ(clobbered, 0u) << "callee-saved registers changed (bit 0 rbx .. bit 5 r15)";
       EXPECT_EQ(result, *expected);
     }
@@ -139,8 +139,9 @@ TEST(ChaseBuffer, SameSeedSameOrderOtherSeedAnother) {
 // The Python report derives workload, size and entry from the names and pairs every row
 // with its workload's `call` row: each workload that has rows must have one.
 TEST(IndirectRows, NamesFollowThePatternAndEveryWorkloadHasACallRow) {
-  const std::regex pattern("indirect_(chase_[0-9]+[km]|calls_[0-9]+|branches)/"
-                           "(call|syscall|glibc|int80|vdso)");
+  const std::regex pattern(
+      "indirect_(chase_[0-9]+[km]|calls_[0-9]+|branches)/"
+      "(call|syscall|glibc|int80|vdso)");
   std::set<std::string> families, with_call;
   size_t rows = 0;
   for (const Path& path : AllPaths()) {

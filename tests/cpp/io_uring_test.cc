@@ -32,14 +32,13 @@ class FakeProc {
  public:
   FakeProc(const std::string& disabled, const std::string& seccomp) {
     dir_ = std::filesystem::temp_directory_path() /
-           ("sysgate_io_uring_test." + std::to_string(getpid()) + "." +
-            std::to_string(counter_++));
+           ("sysgate_io_uring_test." + std::to_string(getpid()) + "." + std::to_string(counter_++));
     std::filesystem::create_directories(dir_);
     env_.disabled_path = (dir_ / "io_uring_disabled").string();
     env_.status_path = (dir_ / "status").string();
     if (!disabled.empty()) std::ofstream(env_.disabled_path) << disabled << "\n";
-    std::ofstream(env_.status_path) << "Name:\ttest\nSeccomp:\t" << seccomp
-                                    << "\nSeccomp_filters:\t0\n";
+    std::ofstream(env_.status_path)
+        << "Name:\ttest\nSeccomp:\t" << seccomp << "\nSeccomp_filters:\t0\n";
   }
   ~FakeProc() { std::filesystem::remove_all(dir_); }
   IoUringEnvironment& env() { return env_; }
