@@ -5,6 +5,8 @@
 #ifndef SYSGATE_HARNESS_PATHS_H_
 #define SYSGATE_HARNESS_PATHS_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +36,10 @@ using TimedFn = bool (*)(uint64_t iterations, uint64_t arg, uint64_t* ticks,
 using PerCallFn = bool (*)(uint64_t max_samples, uint64_t budget_ticks, uint64_t arg,
                            std::vector<uint64_t>* ticks, std::string* error);
 
+// The thread a timed path's calls run on, for the counting pass (a runtime helper's loop
+// thread); -1 when its co-process is not running.
+using ThreadFn = pid_t (*)();
+
 struct Path {
   std::string_view name;       // "getpid/syscall"
   std::string_view mechanism;  // "syscall", "int80", "glibc", "call", "loop", ...
@@ -44,6 +50,9 @@ struct Path {
   ProbeFn probe = nullptr;     // null: always available
   TimedFn timed = nullptr;     // set for paths measured out of process
   PerCallFn per_call = nullptr;  // out of process: the per-call pass (null: `timed` with n=1)
+  // Timed paths: where the counting pass counts them; null: the pid RunCountingPass is
+  // given (the ia32 helper's).
+  ThreadFn counted_thread = nullptr;
 
   std::string_view family() const { return name.substr(0, name.find('/')); }
 };

@@ -163,6 +163,12 @@ uint64_t ExpectRuntimePid() {
 
 uint64_t ExpectRuntimeDummy() { return kRuntimeDummyId; }
 
+// The helper's loop thread: what the counting pass counts this runtime's rows on.
+template <Runtime kRuntime>
+pid_t RuntimeThread() {
+  return RuntimeClient::Shared(kRuntime).tid();
+}
+
 }  // namespace
 
 std::string_view RuntimeName(Runtime runtime) {
@@ -288,15 +294,15 @@ bool RuntimeClient::PerCall(std::string_view variant, uint64_t max_samples,
 std::vector<Path> RuntimePaths() {
   constexpr Runtime kGo = Runtime::kGo, kJava = Runtime::kJava, kPy = Runtime::kPython;
   return {
-    // name                          mechanism  loop     baseline             arg      expect                   probe                              timed                              per_call
-    {"baseline/go_call",             "runtime", nullptr, "baseline/call",     nullptr, ExpectRuntimeDummy,      Probe<kGo, kCall>,                 Timed<kGo, kCall>,                 PerCall<kGo, kCall>},
-    {"getpid/go_os",                 "runtime", nullptr, "baseline/go_call",  nullptr, ExpectRuntimePid<kGo>,   Probe<kGo, kGoOs>,                 Timed<kGo, kGoOs>,                 PerCall<kGo, kGoOs>},
-    {"getpid/go_syscall",            "runtime", nullptr, "baseline/go_call",  nullptr, ExpectRuntimePid<kGo>,   Probe<kGo, kGoSyscall>,            Timed<kGo, kGoSyscall>,            PerCall<kGo, kGoSyscall>},
-    {"getpid/go_rawsyscall",         "runtime", nullptr, "baseline/go_call",  nullptr, ExpectRuntimePid<kGo>,   Probe<kGo, kGoRawSyscall>,         Timed<kGo, kGoRawSyscall>,         PerCall<kGo, kGoRawSyscall>},
-    {"baseline/java_call",           "runtime", nullptr, "baseline/call",     nullptr, ExpectRuntimeDummy,      Probe<kJava, kCall>,               Timed<kJava, kCall>,               PerCall<kJava, kCall>},
-    {"getpid/java_processhandle",    "runtime", nullptr, "baseline/java_call",nullptr, ExpectRuntimePid<kJava>, Probe<kJava, kJavaProcessHandle>,  Timed<kJava, kJavaProcessHandle>,  PerCall<kJava, kJavaProcessHandle>},
-    {"baseline/python_call",         "runtime", nullptr, "baseline/call",     nullptr, ExpectRuntimeDummy,      Probe<kPy, kCall>,                 Timed<kPy, kCall>,                 PerCall<kPy, kCall>},
-    {"getpid/python_os",             "runtime", nullptr, "baseline/python_call", nullptr, ExpectRuntimePid<kPy>, Probe<kPy, kPythonOs>,            Timed<kPy, kPythonOs>,             PerCall<kPy, kPythonOs>},
+    // name                        mechanism  loop     baseline                arg      expect                   probe                               timed                              per_call                             counted_thread
+    {"baseline/go_call",           "runtime", nullptr, "baseline/call",        nullptr, ExpectRuntimeDummy,      Probe<kGo, kCall>,                  Timed<kGo, kCall>,                 PerCall<kGo, kCall>,                 RuntimeThread<kGo>},
+    {"getpid/go_os",               "runtime", nullptr, "baseline/go_call",     nullptr, ExpectRuntimePid<kGo>,   Probe<kGo, kGoOs>,                  Timed<kGo, kGoOs>,                 PerCall<kGo, kGoOs>,                 RuntimeThread<kGo>},
+    {"getpid/go_syscall",          "runtime", nullptr, "baseline/go_call",     nullptr, ExpectRuntimePid<kGo>,   Probe<kGo, kGoSyscall>,             Timed<kGo, kGoSyscall>,            PerCall<kGo, kGoSyscall>,            RuntimeThread<kGo>},
+    {"getpid/go_rawsyscall",       "runtime", nullptr, "baseline/go_call",     nullptr, ExpectRuntimePid<kGo>,   Probe<kGo, kGoRawSyscall>,          Timed<kGo, kGoRawSyscall>,         PerCall<kGo, kGoRawSyscall>,         RuntimeThread<kGo>},
+    {"baseline/java_call",         "runtime", nullptr, "baseline/call",        nullptr, ExpectRuntimeDummy,      Probe<kJava, kCall>,                Timed<kJava, kCall>,               PerCall<kJava, kCall>,               RuntimeThread<kJava>},
+    {"getpid/java_processhandle",  "runtime", nullptr, "baseline/java_call",   nullptr, ExpectRuntimePid<kJava>, Probe<kJava, kJavaProcessHandle>,   Timed<kJava, kJavaProcessHandle>,  PerCall<kJava, kJavaProcessHandle>,  RuntimeThread<kJava>},
+    {"baseline/python_call",       "runtime", nullptr, "baseline/call",        nullptr, ExpectRuntimeDummy,      Probe<kPy, kCall>,                  Timed<kPy, kCall>,                 PerCall<kPy, kCall>,                 RuntimeThread<kPy>},
+    {"getpid/python_os",           "runtime", nullptr, "baseline/python_call", nullptr, ExpectRuntimePid<kPy>,   Probe<kPy, kPythonOs>,              Timed<kPy, kPythonOs>,             PerCall<kPy, kPythonOs>,             RuntimeThread<kPy>},
   };
 }
 // clang-format on
