@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "harness/counting_pass.h"
 #include "harness/paths.h"
 #include "harness/runtime_paths.h"
 
@@ -188,6 +189,48 @@ TEST(RuntimePaths, EachGetpidRowIsComparedWithItsRuntimesCallBaseline) {
     EXPECT_EQ(path->mechanism, "runtime") << name;
     EXPECT_NE(path->timed, nullptr) << name;
     EXPECT_NE(FindPath(baseline), nullptr) << baseline;
+  }
+}
+
+// The counting pass counts a runtime's rows on its helper's loop thread, the helper's own
+// request subtracted: the Go rows enter the kernel once per call (syscall.Getpid,
+// Syscall and RawSyscall all execute SYSCALL), the plain Go call never. No timing.
+TEST(RuntimeCounting, CountsTheGoRowsOnTheHelpersThread) {
+  setenv(kRuntimesDirEnv, kDir.c_str(), 1);  // before the first RuntimeClient::Shared
+  RuntimeClient& go = RuntimeClient::Shared(Runtime::kGo);
+  if (!go.ok()) GTEST_SKIP() << go.error();
+  PerfPermissions perms = ReadPerfPermissions();
+  EventEncoder encoder;
+  std::string error;
+  auto plan = ParseCounterList("kernel_entries", encoder, perms, &error);
+  ASSERT_TRUE(plan) << error;
+  if (plan->counters.empty()) GTEST_SKIP() << "kernel_entries cannot be counted here";
+  std::vector<const Path*> paths;
+  for (const char* name :
+       {"baseline/go_call", "getpid/go_os", "getpid/go_syscall", "getpid/go_rawsyscall"}) {
+    paths.push_back(FindPath(name));
+    ASSERT_NE(paths.back(), nullptr) << name;
+  }
+  // No ia32 helper pid: the runtime rows must not need it.
+  CountingResult result = RunCountingPass(paths, *plan, encoder, perms, 2.0e9, 0.002, -1);
+  EXPECT_EQ(CountPerfEventFds("/proc", getpid()), 0) << "every perf fd closed";
+  for (const Path* path : paths) {
+    SCOPED_TRACE(std::string(path->name));
+    auto it = result.by_path.find(path->name);
+    if (it == result.by_path.end()) {
+      GTEST_SKIP() << "not counted here: " << testing::PrintToString(result.context);
+    }
+    std::optional<double> entries;
+    for (const auto& [column, value] : it->second.per_call) {
+      if (column == "kernel_entries") entries = value;
+    }
+    ASSERT_TRUE(entries.has_value());
+    if (path->family() == "baseline") {
+      EXPECT_LT(*entries, 0.05);
+    } else {
+      EXPECT_GE(*entries, 0.9);
+      EXPECT_LE(*entries, 1.5);
+    }
   }
 }
 
