@@ -104,3 +104,18 @@ def test_every_installed_runtime_row_returns_its_helpers_pid(bench, tmp_path):
     run = load.load(out)
     for name in RUNTIME_ROWS:
         assert run.paths[name].mechanism == "runtime", name
+
+
+def test_a_toolchain_installed_after_the_first_configure_triggers_a_new_one(tmp_path,
+                                                                           monkeypatch):
+    from sysgatelib import build
+
+    cache = tmp_path / "CMakeCache.txt"
+    cache.write_text("SYSGATE_GO:FILEPATH=SYSGATE_GO-NOTFOUND\n"
+                     "SYSGATE_JAVAC:FILEPATH=/usr/bin/javac\n")
+    monkeypatch.setattr(build.shutil, "which", lambda program: None)
+    assert not build._toolchain_appeared(cache)
+    monkeypatch.setattr(build.shutil, "which", lambda program: f"/usr/bin/{program}")
+    assert build._toolchain_appeared(cache)
+    cache.write_text("SYSGATE_GO:FILEPATH=/usr/bin/go\n")
+    assert not build._toolchain_appeared(cache)
