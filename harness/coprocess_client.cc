@@ -55,9 +55,9 @@ CoprocessClient::CoprocessClient(CoprocessSpec spec) : spec_(std::move(spec)) {
   if (err != 0) {
     close(sv[0]);
     pid_ = -1;
-    error_ = spec_.spawn_error ? spec_.spawn_error(err)
-                               : "cannot start " + spec_.name + " " + path + ": " +
-                                     std::strerror(err);
+    error_ = spec_.spawn_error
+                 ? spec_.spawn_error(err)
+                 : "cannot start " + spec_.name + " " + path + ": " + std::strerror(err);
     return;
   }
   fd_ = sv[0];
@@ -110,8 +110,7 @@ std::optional<std::string> CoprocessClient::Probe(std::string_view variant) {
 bool CoprocessClient::Run(std::string_view variant, uint64_t iterations, uint64_t* elapsed,
                           uint64_t* result, std::string* error) {
   std::string reply;
-  if (!Request("run " + std::string(variant) + " " + std::to_string(iterations), &reply,
-               error)) {
+  if (!Request("run " + std::string(variant) + " " + std::to_string(iterations), &reply, error)) {
     return false;
   }
   if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64, elapsed, result) == 2) return true;

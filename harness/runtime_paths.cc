@@ -117,8 +117,7 @@ std::optional<std::vector<std::string>> JavaCommand(const std::string& dir, std:
       // shares the pinned CPU.
       "-XX:+UseSerialGC", "-Xmx64m",
       // No hsperfdata file in /tmp: nothing to mmap and update behind the loops.
-      "-XX:-UsePerfData",
-      "-cp", classes, self};
+      "-XX:-UsePerfData", "-cp", classes, self};
 }
 
 std::optional<std::vector<std::string>> PythonCommand(const std::string& dir, std::string* why) {
@@ -147,8 +146,7 @@ bool Timed(uint64_t iterations, uint64_t /*arg*/, uint64_t* ticks, uint64_t* res
 template <Runtime kRuntime, const char* kVariant>
 bool PerCall(uint64_t max_samples, uint64_t budget_ticks, uint64_t /*arg*/,
              std::vector<uint64_t>* ticks, std::string* error) {
-  return RuntimeClient::Shared(kRuntime).PerCall(kVariant, max_samples, budget_ticks, ticks,
-                                                 error);
+  return RuntimeClient::Shared(kRuntime).PerCall(kVariant, max_samples, budget_ticks, ticks, error);
 }
 
 template <Runtime kRuntime, const char* kVariant>
@@ -192,7 +190,7 @@ std::string RuntimesDir() {
 }
 
 std::optional<std::vector<std::string>> RuntimeCommand(Runtime runtime, const std::string& dir,
-                                                        std::string* why) {
+                                                       std::string* why) {
   switch (runtime) {
     case Runtime::kGo:
       return GoCommand(dir, why);
@@ -269,9 +267,8 @@ bool RuntimeClient::Run(std::string_view variant, uint64_t iterations, uint64_t*
   return true;
 }
 
-bool RuntimeClient::PerCall(std::string_view variant, uint64_t max_samples,
-                            uint64_t budget_ticks, std::vector<uint64_t>* ticks,
-                            std::string* error) {
+bool RuntimeClient::PerCall(std::string_view variant, uint64_t max_samples, uint64_t budget_ticks,
+                            std::vector<uint64_t>* ticks, std::string* error) {
   if (!ok()) {
     *error = this->error();
     return false;
@@ -284,8 +281,7 @@ bool RuntimeClient::PerCall(std::string_view variant, uint64_t max_samples,
   // takes the driver's TSC pair off again, so it is added back here.
   const uint64_t pair = ClockForConversion().pair_overhead;
   for (uint64_t s : samples) {
-    ticks->push_back(
-        static_cast<uint64_t>(std::llround(static_cast<double>(s) * per_unit)) + pair);
+    ticks->push_back(static_cast<uint64_t>(std::llround(static_cast<double>(s) * per_unit)) + pair);
   }
   return true;
 }
@@ -309,9 +305,9 @@ std::vector<Path> RuntimePaths() {
 
 std::vector<std::pair<std::string, std::string>> RuntimeContext() {
   // The version only: pids change from run to run and compare would flag them.
-  constexpr std::pair<Runtime, const char*> kKeys[] = {
-      {Runtime::kGo, "runtime_go"}, {Runtime::kJava, "runtime_java"},
-      {Runtime::kPython, "runtime_python"}};
+  constexpr std::pair<Runtime, const char*> kKeys[] = {{Runtime::kGo, "runtime_go"},
+                                                       {Runtime::kJava, "runtime_java"},
+                                                       {Runtime::kPython, "runtime_python"}};
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [runtime, key] : kKeys) {
     const RuntimeClient& client = RuntimeClient::Shared(runtime);

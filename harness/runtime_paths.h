@@ -46,7 +46,7 @@ std::string RuntimesDir();
 // The command line that starts `runtime`'s helper from `dir`; nullopt and *why when it
 // cannot: the reason names what is missing and the install command.
 std::optional<std::vector<std::string>> RuntimeCommand(Runtime runtime, const std::string& dir,
-                                                        std::string* why);
+                                                       std::string* why);
 
 // One runtime helper, with its clock converted to TSC ticks.
 class RuntimeClient {

@@ -98,8 +98,8 @@ TEST_P(RuntimeHelper, TheCountedThreadBelongsToTheHelper) {
   RuntimeClient client(GetParam().runtime, kDir);
   if (!client.ok()) GTEST_SKIP() << client.error();
   ASSERT_GT(client.tid(), 0);
-  const std::string task = "/proc/" + std::to_string(client.pid()) + "/task/" +
-                           std::to_string(client.tid());
+  const std::string task =
+      "/proc/" + std::to_string(client.pid()) + "/task/" + std::to_string(client.tid());
   EXPECT_TRUE(std::filesystem::exists(task)) << task;
   EXPECT_FALSE(client.version().empty());
 }
@@ -109,8 +109,7 @@ TEST_P(RuntimeHelper, PerCallGivesAtMostTheSamplesAskedFor) {
   if (!client.ok()) GTEST_SKIP() << client.error();
   std::vector<uint64_t> samples;
   std::string error;
-  ASSERT_TRUE(client.PerCall(GetParam().getpid_variants.front(), 20, 0, &samples, &error))
-      << error;
+  ASSERT_TRUE(client.PerCall(GetParam().getpid_variants.front(), 20, 0, &samples, &error)) << error;
   EXPECT_EQ(samples.size(), 20u);
 }
 
@@ -127,7 +126,9 @@ TEST_P(RuntimeHelper, AnUnknownVariantIsAnErrorAndTheHelperLivesOn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, RuntimeHelper, ::testing::ValuesIn(kCases),
-                         [](const auto& info) { return std::string(RuntimeName(info.param.runtime)); });
+                         [](const auto& info) {
+                           return std::string(RuntimeName(info.param.runtime));
+                         });
 
 // A machine without the toolchains: the reason names the package to install.
 TEST(RuntimeCommand, WithoutGoTheReasonIsTheInstallCommand) {
