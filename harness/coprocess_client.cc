@@ -88,7 +88,8 @@ CoprocessClient::~CoprocessClient() {
 }
 
 std::optional<std::string> CoprocessClient::HelloField(std::string_view key) const {
-  const std::string needle = " " + std::string(key) + "=";
+  std::string needle(1, ' ');  // appended, not operator+: GCC 12 -Wrestrict false positive
+  needle.append(key).append("=");
   size_t at = hello_.find(needle);
   if (at == std::string::npos) return std::nullopt;
   at += needle.size();
