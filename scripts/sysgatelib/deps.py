@@ -26,9 +26,12 @@ KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
 # The language-runtime rows (docs/runtimes.md): optional, their rows skip without them.
 # Python's rows need nothing more than the python3 every Debian system has.
 RUNTIMES_PACKAGES = ("golang-go", "default-jdk-headless")
+# The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
+# and perf bench for the spread check beside sysgate's own.
+VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
 
 GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES,
-          "runtimes": RUNTIMES_PACKAGES}
+          "runtimes": RUNTIMES_PACKAGES, "validate": VALIDATE_PACKAGES}
 
 
 def missing(packages):
@@ -60,7 +63,10 @@ def ensure(packages, log=print):
         )
     log(f"installing {len(need)} Debian packages: {' '.join(need)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for step in (["apt-get", "update", "-qq"], command):
+    # Another apt (unattended upgrades, a second sysgate) may hold the dpkg lock: wait for
+    # it rather than fail at once.
+    wait = ["-o", "DPkg::Lock::Timeout=300"]
+    for step in (["apt-get", *wait, "update", "-qq"], [*command[:1], *wait, *command[1:]]):
         done = subprocess.run(step, env=env, stdout=subprocess.DEVNULL, check=False)
         if done.returncode != 0:
             raise UserError(f"`{' '.join(step)}` failed with exit status {done.returncode}")
@@ -94,7 +100,7 @@ def register(sub):
     parser = sub.add_parser("deps", help="install the Debian packages sysgate needs")
     parser.add_argument("group", nargs="?", choices=sorted(GROUPS), default="run",
                         help="which set: run (default), test, kernels, runtimes (Go and "
-                        "Java for the language-runtime rows)")
+                        "Java for the language-runtime rows), validate")
     parser.add_argument("--check", action="store_true",
                         help="only list what is missing; exit 1 when something is")
     parser.set_defaults(func=_command)
