@@ -109,12 +109,18 @@ std::optional<std::string> CoprocessClient::Probe(std::string_view variant) {
 }
 
 bool CoprocessClient::Run(std::string_view variant, uint64_t iterations, uint64_t* elapsed,
-                          uint64_t* result, std::string* error) {
+                          uint64_t* result, std::string* error, bool* preempted) {
   std::string reply;
   if (!Request("run " + std::string(variant) + " " + std::to_string(iterations), &reply, error)) {
     return false;
   }
-  if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64, elapsed, result) == 2) return true;
+  uint64_t switches = 0;
+  const int fields = std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64 " %" SCNu64, elapsed,
+                                 result, &switches);
+  if (fields >= 2) {
+    if (preempted) *preempted = fields == 3 && switches != 0;
+    return true;
+  }
   *error = ReplyError(reply);
   return false;
 }

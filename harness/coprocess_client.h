@@ -7,7 +7,7 @@
 // co-process's stdin and stdout (its stderr stays ours, so its complaints reach the user):
 //   on start      <- "<greeting> <version> pid=<pid> [key=value ...]"
 //   probe V       <- "ok" | "skip <reason>" | "err <message>"
-//   run V N       <- "ok <elapsed> <last result>" | "err <message>"
+//   run V N       <- "ok <elapsed> <last result> [<involuntary switches>]" | "err <message>"
 //   percall V N T <- "ok <k> <elapsed_1> ... <elapsed_k>" | "err <message>"
 //   quit or EOF   -> the co-process exits
 // Elapsed times are in the co-process's clock unit (TSC ticks for the ia32 and Go helpers,
@@ -59,9 +59,10 @@ class CoprocessClient {
   // nullopt when `variant` runs there, otherwise why not.
   std::optional<std::string> Probe(std::string_view variant);
   // Runs `variant` `iterations` times there: *elapsed is what it measured around its
-  // loop, *result the loop's last result.
+  // loop, *result the loop's last result, *preempted (when given) whether it says its
+  // thread was involuntarily switched out during the loop (false when it does not say).
   bool Run(std::string_view variant, uint64_t iterations, uint64_t* elapsed, uint64_t* result,
-           std::string* error);
+           std::string* error, bool* preempted = nullptr);
   // Up to `max_samples` single calls, each timed there, stopping after `budget` (its
   // unit; 0: no limit). Appends the samples to *samples.
   bool PerCall(std::string_view variant, uint64_t max_samples, uint64_t budget,

@@ -256,13 +256,13 @@ std::optional<std::string> RuntimeClient::Probe(std::string_view variant) {
 }
 
 bool RuntimeClient::Run(std::string_view variant, uint64_t iterations, uint64_t* ticks,
-                        uint64_t* result, std::string* error) {
+                        uint64_t* result, std::string* error, bool* preempted) {
   if (!ok()) {
     *error = this->error();
     return false;
   }
   uint64_t elapsed = 0;
-  if (!client_->Run(variant, iterations, &elapsed, result, error)) return false;
+  if (!client_->Run(variant, iterations, &elapsed, result, error, preempted)) return false;
   *ticks = static_cast<uint64_t>(std::llround(static_cast<double>(elapsed) * TicksPerUnit()));
   return true;
 }

@@ -72,7 +72,7 @@ class RuntimeClient {
 
   std::optional<std::string> Probe(std::string_view variant);
   bool Run(std::string_view variant, uint64_t iterations, uint64_t* ticks, uint64_t* result,
-           std::string* error);
+           std::string* error, bool* preempted = nullptr);
   bool PerCall(std::string_view variant, uint64_t max_samples, uint64_t budget_ticks,
                std::vector<uint64_t>* ticks, std::string* error);
 

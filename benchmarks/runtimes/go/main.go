@@ -5,7 +5,9 @@
 //
 //	on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=tsc runtime=<go version>"
 //	probe V       <- "ok" | "err <message>"
-//	run V N       <- "ok <ticks> <last result>"
+//	run V N       <- "ok <ticks> <last result> <involuntary switches>": the switches of
+//	                 this thread during the loop (getrusage RUSAGE_THREAD), so that the
+//	                 driver can reject a batch that was preempted
 //	percall V N T <- "ok <k> <ticks_1> ... <ticks_k>": single calls, each between its own
 //	                 TSC pair less the median empty pair, stopping after T ticks (0: none)
 //	quit or EOF   -> exit 0
@@ -80,6 +82,20 @@ var variants = map[string]func(uint64) uintptr{
 	"rawsyscall": loopRawSyscall,
 }
 
+// rusageThread is RUSAGE_THREAD (include/uapi/linux/resource.h), which package syscall
+// does not name.
+const rusageThread = 1
+
+// involuntarySwitches is how often this thread has been switched out against its will,
+// or -1 when the kernel does not say.
+func involuntarySwitches() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return -1
+	}
+	return ru.Nivcsw
+}
+
 // pairOverhead is the median of empty TSC pairs, subtracted from each per-call sample.
 func pairOverhead() uint64 {
 	const pairs = 101
@@ -139,12 +155,17 @@ func handle(request string) string {
 		return "ok"
 	case fields[0] == "run" && len(nums) == 1:
 		var r uintptr
+		s0 := involuntarySwitches()
 		t0 := tscStart()
 		if nums[0] > 0 {
 			r = loop(nums[0])
 		}
 		ticks := tscStop() - t0
-		return fmt.Sprintf("ok %d %d", ticks, r)
+		s1 := involuntarySwitches()
+		if s0 < 0 || s1 < 0 {
+			return fmt.Sprintf("ok %d %d", ticks, r)
+		}
+		return fmt.Sprintf("ok %d %d %d", ticks, r, s1-s0)
 	case fields[0] == "percall" && len(nums) == 2:
 		return perCall(loop, nums[0], nums[1])
 	}

@@ -5,7 +5,9 @@
 //
 //   on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=ns runtime=<java version>"
 //   probe V       <- "ok" | "err <message>"
-//   run V N       <- "ok <ns> <last result>"
+//   run V N       <- "ok <ns> <last result> <involuntary switches>": this thread's during
+//                    the loop (nonvoluntary_ctxt_switches of /proc/thread-self/status), so
+//                    that the driver can reject a batch that was preempted
 //   percall V N T <- "ok <k> <ns_1> ... <ns_k>": single calls, each between its own
 //                    System.nanoTime pair less the median empty pair, stopping after T ns
 //   quit or EOF   -> exit 0
@@ -127,6 +129,23 @@ public final class SysgateJavaHelper {
     }
   }
 
+  static final java.nio.file.Path STATUS = Paths.get("/proc/thread-self/status");
+  static final String NONVOLUNTARY = "nonvoluntary_ctxt_switches:";
+
+  // How often this thread has been switched out against its will, or -1 when unknown.
+  static long involuntarySwitches() {
+    try {
+      String status = Files.readString(STATUS, StandardCharsets.US_ASCII);
+      int at = status.indexOf(NONVOLUNTARY);
+      if (at < 0) return -1;
+      int end = status.indexOf('\n', at);
+      return Long.parseLong(
+          status.substring(at + NONVOLUNTARY.length(), end < 0 ? status.length() : end).trim());
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   static long pairOverhead() {
     long[] t = new long[PAIRS];
     for (int i = 0; i < PAIRS; i++) {
@@ -157,10 +176,12 @@ public final class SysgateJavaHelper {
     if (!run && !percall) return "err bad request: '" + request + "'";
     if (warm.add(f[1])) warmUp(v);
     if (run) {
-      long t0 = System.nanoTime();
-      long r = nums[0] > 0 ? v.loop(nums[0]) : 0;
-      long t = System.nanoTime() - t0;
-      return "ok " + t + " " + r;
+      final long s0 = involuntarySwitches();
+      final long t0 = System.nanoTime();
+      final long r = nums[0] > 0 ? v.loop(nums[0]) : 0;
+      final long t = System.nanoTime() - t0;
+      final long s1 = involuntarySwitches();
+      return "ok " + t + " " + r + (s0 < 0 || s1 < 0 ? "" : " " + (s1 - s0));
     }
     if (nums[0] > Integer.MAX_VALUE - 8) return "err bad request: '" + request + "'";
     long[] samples = new long[(int) nums[0]];

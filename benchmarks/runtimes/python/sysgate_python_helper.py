@@ -6,7 +6,9 @@ stdin/stdout with the runtime line protocol (docs/runtimes.md, harness/coprocess
 
     on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=ns runtime=<python version>"
     probe V       <- "ok" | "err <message>"
-    run V N       <- "ok <ns> <last result>"
+    run V N       <- "ok <ns> <last result> <involuntary switches>": this thread's during
+                     the loop (getrusage RUSAGE_THREAD), so that the driver can reject a
+                     batch that was preempted
     percall V N T <- "ok <k> <ns_1> ... <ns_k>": single calls, each between its own
                      time.perf_counter_ns pair less the median empty pair, stopping after
                      T ns (0: no limit)
@@ -20,6 +22,7 @@ called; itertools.repeat is the cheapest loop CPython has (no int object per ite
 import itertools
 import os
 import platform
+import resource
 import sys
 import threading
 import time
@@ -44,6 +47,10 @@ def run_loop(fn, n):
     for _ in itertools.repeat(None, n):
         r = fn()
     return r
+
+
+def involuntary_switches():
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
 
 
 def pair_overhead(clock=time.perf_counter_ns):
@@ -89,10 +96,11 @@ def handle(request, warm):
         sample(fn, 100, 0, 0)
     if verb == "run":
         clock = time.perf_counter_ns
+        s0 = involuntary_switches()
         t0 = clock()
         r = run_loop(fn, nums[0]) if nums[0] else 0
         t = clock() - t0
-        return f"ok {t} {r}"
+        return f"ok {t} {r} {involuntary_switches() - s0}"
     samples = sample(fn, nums[0], nums[1], pair_overhead())
     return " ".join(["ok", str(len(samples)), *map(str, samples)])
 
