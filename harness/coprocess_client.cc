@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "harness/probe.h"
+
 extern char** environ;
 
 namespace sysgate {
@@ -84,7 +86,7 @@ CoprocessClient::~CoprocessClient() {
     static const char kQuit[] = "quit\n";
     (void)!send(fd_, kQuit, sizeof kQuit - 1, MSG_NOSIGNAL);
   }
-  Stop();
+  (void)Stop();
 }
 
 std::optional<std::string> CoprocessClient::HelloField(std::string_view key) const {
@@ -115,8 +117,8 @@ bool CoprocessClient::Run(std::string_view variant, uint64_t iterations, uint64_
     return false;
   }
   uint64_t switches = 0;
-  const int fields = std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64 " %" SCNu64, elapsed,
-                                 result, &switches);
+  const int fields =
+      std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64 " %" SCNu64, elapsed, result, &switches);
   if (fields >= 2) {
     if (preempted) *preempted = fields == 3 && switches != 0;
     return true;
@@ -205,31 +207,38 @@ bool CoprocessClient::ReadLine(int timeout_ms, std::string* line) {
 
 void CoprocessClient::Fail(std::string error) {
   error_ = std::move(error);
-  Stop();
+  const std::string how = Stop();
+  if (!how.empty()) error_ += "; the " + spec_.name + " " + how;
 }
 
 // Closes our end (the co-process sees EOF and exits) and reaps it, killing it if it
 // lingers.
-void CoprocessClient::Stop() {
+std::string CoprocessClient::Stop() {
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;
   }
-  if (pid_ <= 0) return;
+  if (pid_ <= 0) return "";
   int status = 0;
+  bool reaped = false, killed = false;
   for (int waited_ms = 0;; ++waited_ms) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) reaped = true;
     if (r == pid_ || (r < 0 && errno != EINTR)) break;
     if (waited_ms >= kExitTimeoutMs) {
       kill(pid_, SIGKILL);
+      killed = true;
       while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
+      reaped = true;
       break;
     }
     timespec ms{0, 1'000'000};
     nanosleep(&ms, nullptr);
   }
   pid_ = -1;
+  if (!reaped || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return "";
+  return DescribeExit(status, killed);
 }
 
 }  // namespace sysgate

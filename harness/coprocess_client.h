@@ -77,7 +77,9 @@ class CoprocessClient {
  private:
   bool ReadLine(int timeout_ms, std::string* line);
   void Fail(std::string error);
-  void Stop();
+  // Closes the socket and reaps the co-process; how it ended when it did not exit 0
+  // (killed by a signal: which, and what that usually means), else "".
+  std::string Stop();
 
   CoprocessSpec spec_;
   std::string error_;

@@ -11,8 +11,9 @@ namespace sysgate {
 namespace {
 
 // The line protocol's version (benchmarks/ia32/sysgate_ia32_helper.cc); 2 added describe,
-// read, lookup, symbols and the vDSO-family variants.
-constexpr int kProtocolVersion = 2;
+// read, lookup, symbols and the vDSO-family variants; 3 the involuntary switches in each
+// `run` reply.
+constexpr int kProtocolVersion = 3;
 
 std::string& OverridePath() {
   static std::string path;
@@ -75,8 +76,8 @@ std::optional<std::string> Ia32Client::Probe(std::string_view variant) {
 }
 
 bool Ia32Client::Run(std::string_view variant, uint64_t iterations, uint64_t* ticks,
-                     uint64_t* result, std::string* error) {
-  return client_.Run(variant, iterations, ticks, result, error);
+                     uint64_t* result, std::string* error, bool* preempted) {
+  return client_.Run(variant, iterations, ticks, result, error, preempted);
 }
 
 bool Ia32Client::Read(std::string_view variant, int64_t* ret, int64_t* value, std::string* error) {

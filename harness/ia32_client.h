@@ -63,9 +63,10 @@ class Ia32Client {
   std::optional<std::string> Probe(std::string_view variant);
 
   // Runs `variant` `iterations` times in the helper; *ticks is the TSC ticks the helper
-  // measured around its loop, *result the loop's last result.
+  // measured around its loop, *result the loop's last result, *preempted (when given)
+  // whether the helper was involuntarily switched out during the loop.
   bool Run(std::string_view variant, uint64_t iterations, uint64_t* ticks, uint64_t* result,
-           std::string* error);
+           std::string* error, bool* preempted = nullptr);
 
   // One call of a vDSO-family variant ("vdso_clock", "int80_clock", "vdso_getcpu",
   // "int80_getcpu"): *ret is what it returned, *value what it read (CLOCK_MONOTONIC in

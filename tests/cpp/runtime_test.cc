@@ -187,7 +187,7 @@ TEST(RuntimePaths, EachGetpidRowIsComparedWithItsRuntimesCallBaseline) {
     const Path* path = FindPath(name);
     ASSERT_NE(path, nullptr) << name;
     EXPECT_EQ(path->baseline, baseline) << name;
-    EXPECT_EQ(path->mechanism, "runtime") << name;
+    EXPECT_EQ(path->mechanism, Mechanism::kRuntime) << name;
     EXPECT_NE(path->timed, nullptr) << name;
     EXPECT_NE(FindPath(baseline), nullptr) << baseline;
   }

@@ -103,7 +103,11 @@ def test_every_installed_runtime_row_returns_its_helpers_pid(bench, tmp_path):
     assert measured > 0
     run = load.load(out)
     for name in RUNTIME_ROWS:
-        assert run.paths[name].mechanism == "runtime", name
+        path = run.paths[name]
+        # The facts come from the row: the runtime's way in, divided by its own call.
+        assert path.mechanism == ("call" if path.family == "baseline" else "runtime"), name
+        if path.family == "getpid":
+            assert path.baseline == f"baseline/{path.variant.split('_')[0]}_call", name
 
 
 def test_a_toolchain_installed_after_the_first_configure_triggers_a_new_one(tmp_path,
