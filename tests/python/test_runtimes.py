@@ -108,6 +108,12 @@ def test_every_installed_runtime_row_returns_its_helpers_pid(bench, tmp_path):
         assert path.mechanism == ("call" if path.family == "baseline" else "runtime"), name
         if path.family == "getpid":
             assert path.baseline == f"baseline/{path.variant.split('_')[0]}_call", name
+    # Go always executes SYSCALL; whether Java and Python do depends on the runtime and the
+    # C library installed, so their rows leave it to the counting pass.
+    assert run.paths["getpid/go_os"].expected_entries == 1
+    assert run.paths["getpid/java_processhandle"].expected_entries is None
+    assert run.paths["getpid/python_os"].expected_entries is None
+    assert run.paths["baseline/python_call"].expected_entries == 0
 
 
 def test_a_toolchain_installed_after_the_first_configure_triggers_a_new_one(tmp_path,
