@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units
+from . import envdiff, stats, store, units, validate
 from .errors import UserError
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
@@ -630,7 +630,7 @@ def register(subparsers):
     parser.add_argument("new", metavar="NEW")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path,
                         help="write compare.html, its PNG charts and compare.json here")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT,
+    parser.add_argument("--threshold", type=validate.non_negative, default=DEFAULT_THRESHOLD_PCT,
                         metavar="PCT", help="smallest change of the median that counts, "
                         f"in percent (default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units
+from . import envdiff, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, median_ci_runs, p_relation, template_environment,
@@ -330,7 +330,8 @@ def register(subparsers):
     parser.add_argument("-o", "--output", metavar="DIR", type=Path, default=DEFAULT_OUT,
                         help="write trend.html and its PNG charts here "
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT, metavar="PCT",
+    parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
+                        default=DEFAULT_THRESHOLD_PCT,
                         help="smallest step of the median to mark, in percent "
                              f"(default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,

@@ -257,7 +257,7 @@ def _context(context, source):
 # --- flags -----------------------------------------------------------------------------
 
 
-def non_negative_float(text):
+def non_negative(text):
     """argparse type: a finite number >= 0 (nan, inf and -1 are refused with exit 2)."""
     import argparse  # the standard library; only argparse's error type is needed
 
