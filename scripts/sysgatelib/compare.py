@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units, validate
+from . import envdiff, names, stats, store, units, validate
 from .errors import UserError
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
@@ -498,8 +498,8 @@ def plot_medians(comparison):
         err = [[max(v - lo, 0) for v, (lo, _) in zip(values, cis)],
                [max(hi - v, 0) for v, (_, hi) in zip(values, cis)]]
         ax.barh([i + offset for i in range(len(rows))], values, height=height, xerr=err,
-                color=color, label=label, error_kw={"elinewidth": 0.8, "capsize": 2})
-    ax.set_yticks(range(len(rows)), [r.name for r in rows])
+                color=color, label=names.text(label), error_kw={"elinewidth": 0.8, "capsize": 2})
+    ax.set_yticks(range(len(rows)), [names.text(r.name) for r in rows])
     colors = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449"}
     for tick, r in zip(ax.get_yticklabels(), rows):
         tick.set_color(colors.get(r.result.verdict, "black"))
@@ -531,9 +531,10 @@ def plot_changes(comparison):
         ax.errorbar(c.change * 100, i, xerr=[[max(c.change - c.ci_low, 0) * 100],
                                              [max(c.ci_high - c.change, 0) * 100]],
                     fmt="o", color=colors[c.verdict], capsize=3)
-    ax.set_yticks(range(len(rows)), [r.name for r in rows])
+    ax.set_yticks(range(len(rows)), [names.text(r.name) for r in rows])
     ax.invert_yaxis()
-    ax.set_xlabel(f"change of the median, % ({comparison.new_label} vs {comparison.base_label})")
+    ax.set_xlabel(names.text(f"change of the median, % ({comparison.new_label} vs "
+                             f"{comparison.base_label})", limit=300))
     ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return fig

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units, validate
+from . import envdiff, names, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, median_ci_runs, p_relation, template_environment,
@@ -262,11 +262,11 @@ def plot_path(series, trend):
         ax.annotate("skipped", (xs[kernel], 0), xycoords=("data", "axes fraction"),
                     xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7,
                     color="#777777")
-    ax.set_xticks(range(len(series.kernels)), series.kernels, rotation=30, ha="right",
-                  fontsize=8)
+    ax.set_xticks(range(len(series.kernels)), [names.text(k) for k in series.kernels],
+                  rotation=30, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(series.kernels) - 0.5)
     ax.set_ylabel("ns per call")
-    ax.set_title(f"{trend.name} on {series.title}", fontsize=10)
+    ax.set_title(names.text(f"{trend.name} on {series.title}"), fontsize=10)
     if y:
         low = min(p.ci[0] for p in points)
         high = max(p.ci[1] for p in points)
@@ -286,7 +286,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct):
             for trend in series.paths:
                 if not trend.points:
                     continue
-                name = f"trend_{series.slug}_{_slug(trend.name.replace('/', '.'))}.png"
+                name = f"trend_{series.slug}_{names.slug(trend.name)}.png"
                 plot_path(series, trend).savefig(out / name, dpi=100)
                 charts.append({"file": name, "path": trend.name, "marked": bool(trend.marked())})
             header, rows = table(series)
