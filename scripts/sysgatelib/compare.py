@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, names, stats, store, units, validate
+from . import atomic, envdiff, names, stats, store, units, validate
 from .errors import UserError
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
@@ -584,17 +584,17 @@ def _no_nan(value):
 def write_outputs(comparison, out_dir):
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.retire(out / "compare.html", out / "compare.json")  # none stale after a failure
         charts = []
         for name, plot, alt in (
             ("compare_medians.png", plot_medians, "median per path, base and new"),
             ("compare_changes.png", plot_changes, "change per path with its interval"),
         ):
             fig = plot(comparison)
-            fig.savefig(out / name, dpi=110)
+            atomic.save_figure(fig, out / name, dpi=110)
             charts.append({"file": name, "alt": alt})
-        (out / "compare.html").write_text(render_html(comparison, charts), encoding="utf-8")
-        (out / "compare.json").write_text(to_json(comparison), encoding="utf-8")
+        atomic.write_text(out / "compare.json", to_json(comparison))
+        atomic.write_text(out / "compare.html", render_html(comparison, charts))
     except OSError as exc:
         raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
     return out / "compare.html"

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import envdiff, names, stats, store, units, validate
+from . import atomic, envdiff, names, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, median_ci_runs, p_relation, template_environment,
@@ -279,7 +279,7 @@ def plot_path(series, trend):
 def write_outputs(all_series, out_dir, alpha, threshold_pct):
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.retire(out / "trend.html")  # no stale page after a failure
         pages = []
         for series in all_series:
             charts = []
@@ -287,7 +287,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct):
                 if not trend.points:
                     continue
                 name = f"trend_{series.slug}_{names.slug(trend.name)}.png"
-                plot_path(series, trend).savefig(out / name, dpi=100)
+                atomic.save_figure(plot_path(series, trend), out / name, dpi=100)
                 charts.append({"file": name, "path": trend.name, "marked": bool(trend.marked())})
             header, rows = table(series)
             pages.append({"series": series, "header": header, "rows": rows,
@@ -296,7 +296,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct):
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
             format_p=format_p, p_relation=p_relation,
         )
-        (out / "trend.html").write_text(html, encoding="utf-8")
+        atomic.write_text(out / "trend.html", html)
     except OSError as exc:
         raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
     return out / "trend.html"
