@@ -122,7 +122,9 @@ def decode(raw, source):
     try:
         return json.loads(body, parse_constant=_refuse_constant(source))
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(body.rstrip())
+        # Only a file that stops mid-document is "truncated"; garbage in the middle is not.
+        truncated = exc.pos >= len(body.rstrip()) or (
+            exc.msg.startswith("Unterminated string") and '"' not in body[exc.pos + 1:])
         raise UserError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
             + ("; truncated file?" if truncated else "")
