@@ -18,8 +18,9 @@ _COMMAND_MODULES = (
     "deps",
     "report",
     "kernels",
-    "store",
+    "history",
     "compare",
+    "calibrate",
     "trend",
 )
 

@@ -105,7 +105,8 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
         for kernel in kernels:
             runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
             pooled[kernel] = [r for r in runs if store.same_setup(runs[0].context, r.context)]
-        loaded = {k: [store.load_run(conn, r.id) for r in pooled[k]] for k in kernels}
+        loaded = {k: store.load_runs(conn, [r.id for r in pooled[k]], counters=False)
+                  for k in kernels}
         series.append(_series(group[0], kernels, pooled, by_kernel, loaded, alpha,
                               threshold_pct / 100.0))
     series.sort(key=lambda s: (s.host_name, s.emulated))
