@@ -12,6 +12,7 @@
 #include "harness/json_text.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
+#include "harness/runtime_paths.h"
 #include "harness/vdso_paths.h"
 
 namespace sysgate {
@@ -60,6 +61,7 @@ std::vector<Path> BuildTable() {
   for (Path& path : Ia32Paths()) all.push_back(path);
   for (Path& path : IoUringPaths()) all.push_back(path);
   for (Path& path : IndirectPaths()) all.push_back(path);
+  for (Path& path : RuntimePaths()) all.push_back(path);
   for (Path& path : ExtraPaths()) all.push_back(path);
   for (Path& path : all) {
     if (path.baseline.empty()) {

@@ -5,6 +5,8 @@
 #ifndef SYSGATE_HARNESS_PATHS_H_
 #define SYSGATE_HARNESS_PATHS_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -65,6 +67,9 @@ inline constexpr double kEntriesUnknown = __builtin_nan("");
 inline constexpr std::string_view kCallBaseline = "baseline/call";
 inline constexpr std::string_view kIa32CallBaseline = "baseline/ia32_call";
 inline constexpr std::string_view kLoopBaseline = "baseline/empty_loop";
+// The thread a timed path's calls run on, for the counting pass (a runtime helper's loop
+// thread); -1 when its co-process is not running.
+using ThreadFn = pid_t (*)();
 
 struct Path {
   std::string_view name;  // "getpid/syscall": `family/variant`
@@ -84,6 +89,9 @@ struct Path {
   // The plain-call row this one's ratio divides by; "" in a row means the call baseline
   // of its ABI (filled in when the table is built).
   std::string_view baseline = {};
+  // Timed paths: where the counting pass counts them; null: the pid RunCountingPass is
+  // given (the ia32 helper's).
+  ThreadFn counted_thread = nullptr;
   // The loop's unit of work, a power of two: every batch is a multiple of it
   // (io_uring/nop_64 submits 64 operations at a time; a batch of 32 would time nop_32).
   uint64_t min_batch = 1;

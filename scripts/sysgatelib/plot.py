@@ -9,6 +9,7 @@ global is kept and no display is needed. With one run, bars are coloured by mech
 import math
 
 from . import stats, units
+from .names import text  # the one mathtext-safe helper (re-exported)
 
 # Mechanisms from the cheapest to the dearest, the order the latency chart groups them in.
 MECHANISM_ORDER = ("loop", "call", "asm", "vdso", "glibc", "syscall", "sysenter", "vsyscall",
@@ -27,11 +28,6 @@ _KEY_COLOURS = {
 _OTHER_COLOUR = "#bcbd22"
 _WIDTH_IN = 10.0
 _DPI = 100
-
-
-def text(value):
-    """A string from a results file, safe for matplotlib (no mathtext from '$')."""
-    return str(value).replace("$", r"\$")
 
 
 def run_colour(index):

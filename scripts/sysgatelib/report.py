@@ -2,7 +2,7 @@
 
 import os
 
-from . import html, indirect, load, plot
+from . import atomic, html, indirect, load, plot
 from .errors import UserError
 
 
@@ -11,43 +11,46 @@ def render_report(runs, out_dir):
 
     runs: load.Run objects (one colour per run on the charts). The page references its
     images by relative name, so the folder can be moved or archived as a whole.
+
+    Every file is written under a temporary name and renamed, the page last; the old page
+    goes first, so a failure leaves no page rather than a stale one that looks current,
+    and no folder of ours that holds nothing.
     """
     runs = list(runs)
     if not runs:
         raise UserError("report: no results to render")
     out_dir = os.fspath(out_dir)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{out_dir}: cannot create the report folder: {exc.strerror}") from None
-    charts = []
-    for stem, build, caption, absent in (*plot.CHARTS, indirect.CHART):
-        figure = build(runs)
-        if figure is None:
-            charts.append((None, caption, absent or "nothing to draw"))
-            continue
-        name = f"{stem}.png"
-        _write(os.path.join(out_dir, name), lambda p, fig=figure: fig.savefig(p, format="png"))
-        charts.append((name, caption, None))
-    page = html.render(runs, charts)
     index = os.path.join(out_dir, "index.html")
-    _write(index, lambda p: _write_text(p, page))
-    return index
-
-
-def _write_text(path, content):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(content)
-
-
-def _write(path, writer):
-    """Write through a temporary name so a reader never sees half a file."""
-    temporary = f"{path}.tmp"
+    created = not os.path.isdir(out_dir)
+    atomic.check_writable_folder(out_dir)
+    atomic.retire(index)
+    written = []
     try:
-        writer(temporary)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write: {exc.strerror}") from None
+        charts, figures = [], []
+        for stem, build, caption, absent in (*plot.CHARTS, indirect.CHART):
+            figure = build(runs)
+            if figure is None:
+                charts.append((None, caption, absent or "nothing to draw"))
+                continue
+            charts.append((f"{stem}.png", caption, None))
+            figures.append((f"{stem}.png", figure))
+        page = html.render(runs, charts)
+        for name, figure in figures:
+            written.append(atomic.save_figure(figure, os.path.join(out_dir, name)))
+        return atomic.write_text(index, page)
+    except BaseException:
+        if created:  # leave nothing behind in a folder this call made
+            for path in written:
+                atomic.retire(path)
+            _remove_if_empty(out_dir)
+        raise
+
+
+def _remove_if_empty(folder):
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def _command(args):

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units
+from . import atomic, envdiff, names, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, median_ci_runs, p_relation, template_environment,
@@ -263,11 +263,11 @@ def plot_path(series, trend):
         ax.annotate("skipped", (xs[kernel], 0), xycoords=("data", "axes fraction"),
                     xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7,
                     color="#777777")
-    ax.set_xticks(range(len(series.kernels)), series.kernels, rotation=30, ha="right",
-                  fontsize=8)
+    ax.set_xticks(range(len(series.kernels)), [names.text(k) for k in series.kernels],
+                  rotation=30, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(series.kernels) - 0.5)
     ax.set_ylabel("ns per call")
-    ax.set_title(f"{trend.name} on {series.title}", fontsize=10)
+    ax.set_title(names.text(f"{trend.name} on {series.title}"), fontsize=10)
     if y:
         low = min(p.ci[0] for p in points)
         high = max(p.ci[1] for p in points)
@@ -280,15 +280,15 @@ def plot_path(series, trend):
 def write_outputs(all_series, out_dir, alpha, threshold_pct):
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.retire(out / "trend.html")  # no stale page after a failure
         pages = []
         for series in all_series:
             charts = []
             for trend in series.paths:
                 if not trend.points:
                     continue
-                name = f"trend_{series.slug}_{_slug(trend.name.replace('/', '.'))}.png"
-                plot_path(series, trend).savefig(out / name, dpi=100)
+                name = f"trend_{series.slug}_{names.slug(trend.name)}.png"
+                atomic.save_figure(plot_path(series, trend), out / name, dpi=100)
                 charts.append({"file": name, "path": trend.name, "marked": bool(trend.marked())})
             header, rows = table(series)
             pages.append({"series": series, "header": header, "rows": rows,
@@ -297,7 +297,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct):
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
             format_p=format_p, p_relation=p_relation,
         )
-        (out / "trend.html").write_text(html, encoding="utf-8")
+        atomic.write_text(out / "trend.html", html)
     except OSError as exc:
         raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
     return out / "trend.html"
@@ -331,7 +331,8 @@ def register(subparsers):
     parser.add_argument("-o", "--output", metavar="DIR", type=Path, default=DEFAULT_OUT,
                         help="write trend.html and its PNG charts here "
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT, metavar="PCT",
+    parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
+                        default=DEFAULT_THRESHOLD_PCT,
                         help="smallest step of the median to mark, in percent "
                              f"(default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
