@@ -2,7 +2,7 @@
 
 import os
 
-from . import html, load, plot
+from . import checks, html, load, plot
 from .errors import UserError
 
 
@@ -20,16 +20,13 @@ def render_report(runs, out_dir):
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot create the report folder: {exc.strerror}") from None
-    charts = []
-    for stem, build, caption, absent in plot.CHARTS:
-        figure = build(runs)
-        if figure is None:
-            charts.append((None, caption, absent or "nothing to draw"))
-            continue
-        name = f"{stem}.png"
-        _write(os.path.join(out_dir, name), lambda p, fig=figure: fig.savefig(p, format="png"))
-        charts.append((name, caption, None))
-    page = html.render(runs, charts)
+
+    def write(name, data):
+        _write(os.path.join(out_dir, name), lambda p: _write_bytes(p, data))
+
+    vm = [bool(checks.is_vm(run)) for run in runs]
+    headline, charts = plot.render_all(runs, vm, write)
+    page = html.render(runs, charts, headline)
     index = os.path.join(out_dir, "index.html")
     _write(index, lambda p: _write_text(p, page))
     return index
@@ -38,6 +35,11 @@ def render_report(runs, out_dir):
 def _write_text(path, content):
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(content)
+
+
+def _write_bytes(path, data):
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _write(path, writer):
