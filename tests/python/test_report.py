@@ -1,13 +1,15 @@
 """The report: rendering from fixtures, escaping, several runs, and bad inputs via the CLI."""
 
 import html.parser
+import json
 import os
+import re
 import subprocess
 
 import pytest
 
 from conftest import FIXTURES, ROOT
-from sysgatelib import load, report
+from sysgatelib import checks, html as page_html, load, plot, report, stats
 
 SYSGATE = os.path.join(ROOT, "scripts", "sysgate")
 PYTHON = "/usr/bin/python3"
@@ -71,7 +73,9 @@ def test_vm_page_has_every_path_once_and_its_charts(vm_page):
     assert page.rows == _grouped(run)
     assert page.rows.index("baseline/ia32_call") < page.rows.index("getpid/glibc")
     assert len(page.rows) == len(set(page.rows)) == 45
-    assert set(page.images) == {"latency.png", "crossing.png", "distribution.png", "vdso.png"}
+    assert set(page.images) == {"headline.png", "latency.png", "crossing.png",
+                                "distribution.png"}
+    assert page.images[0] == "headline.png"  # the answer first, before every table
     for name in page.images:
         with open(os.path.join(os.path.dirname(index), name), "rb") as handle:
             assert handle.read(8) == PNG_MAGIC
@@ -80,7 +84,9 @@ def test_vm_page_has_every_path_once_and_its_charts(vm_page):
 
 def test_vm_page_shows_header_warnings_and_skips(vm_page):
     _, _, text, _ = vm_page
-    for needle in ("AMD EPYC", "6.18.44-fc-v657", "KVM guest", "2 vulnerable", "41 s",
+    for needle in ("AMD EPYC", "6.18.44-fc-v657", "KVM guest", "microcode 0x1000065",
+                   "spec_rstack_overflow: Vulnerable: Safe RET", "took 41 s",
+                   "empty rdtscp pair 52 ticks",
                    'data-check="int80_apic"', "VM detected (KVM): int 0x80 costs",
                    "skipped: SYSENTER raises #UD in compatibility mode on AMD CPUs",
                    "no PMU on this machine", "kernel_entries (tracepoint)"):
@@ -125,7 +131,8 @@ def test_several_runs_share_one_page(tmp_path):
 def test_plain_google_benchmark_file_renders_with_what_it_has(tmp_path):
     (run,), _, text, page = _render(["gbench_plain.json"], tmp_path)
     assert page.rows == ["BM_memcpy/8", "BM_memcpy/64", "BM_memcpy/4096"]
-    assert page.images == ["latency.png"]
+    assert page.images == ["latency.png"]  # no getpid or clock family: no headline
+    assert "Headline chart: not drawn" in text
     assert "Plain Google Benchmark file" in text
 
 
@@ -195,3 +202,122 @@ def test_empty_results_and_mathtext_in_names_render(tmp_path):
         text = handle.read()
     assert 'data-path="odd/$\\bad{x"' in text
     assert os.path.exists(tmp_path / "latency.png")
+
+
+def _vm_data():
+    with open(os.path.join(FIXTURES, "vm_run.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _page_of(tmp_path, *datas):
+    runs = [load.parse(d, f"run{i}.json") for i, d in enumerate(datas)]
+    index = report.render_report(runs, tmp_path)
+    with open(index, encoding="utf-8") as handle:
+        return runs, handle.read()
+
+
+def test_counter_keys_the_binary_writes_are_shown(tmp_path):
+    # The contract of docs/results-format.md: counters.<column>.source and
+    # counters.unavailable, as harness/counting_pass.cc writes them.
+    data = _vm_data()
+    context = data["context"]
+    for key in [k for k in context if k.startswith(("counter_source.", "counter_missing."))]:
+        del context[key]
+    context.update({
+        "counters.kernel_entries.source": "tracepoint",
+        "counters.page_faults.source": "software",
+        "counters.unavailable": "cycles_user: no hardware PMU exposed to this guest; "
+                                "mode_switches: libpfm4 detects no core PMU on this CPU",
+    })
+    (run,), text = _page_of(tmp_path, data)
+    assert "kernel_entries (tracepoint)" in text and "page_faults (software)" in text
+    assert "cycles_user: no hardware PMU exposed to this guest" in text
+    assert "mode_switches: libpfm4 detects no core PMU on this CPU" in text
+    # The recorded reason stands; perf_event_paranoid (2 in this file) is not blamed.
+    finding = next(f for f in checks.check_run(run) if f.key == "no_pmu")
+    assert "no hardware PMU exposed" in finding.detail
+    assert "perf_event_paranoid" not in finding.detail
+
+
+def test_old_counter_keys_still_read():
+    run = load.load(os.path.join(FIXTURES, "vm_run.json"))
+    assert checks.counter_sources(run)["kernel_entries"] == "tracepoint"
+    assert "cycles" in checks.counter_unavailable(run)
+
+
+def test_kernel_entries_count_page_faults(tmp_path):
+    data = _vm_data()
+    for row in data["benchmarks"]:
+        if "vsyscall_page" in row["name"] and row.get("run_type") == "iteration":
+            row["kernel_entries"], row["page_faults"] = 0.0, 1.0
+    (run,), text = _page_of(tmp_path, data)
+    path = run.paths["time/vsyscall_page"]
+    assert page_html.kernel_entries(run, path) == 1.0
+    row = re.search(r'data-path="time/vsyscall_page">(.*?)</tr>', text, re.S).group(1)
+    assert re.search(r"<td>1\.00</td>", row), row
+
+
+def test_one_statistic_per_row(tmp_path):
+    # ns/call, TSC ticks and counts of a row all come from the same k fastest repetitions.
+    data = _vm_data()
+    (run,), text = _page_of(tmp_path, data)
+    path = run.paths["getpid/syscall"]
+    k = stats.kbest_k(len(path.samples_ns))
+    fastest = sorted(range(len(path.samples_ns)), key=lambda i: path.samples_ns[i])[:k]
+    ticks = sum(path.counters["tsc_ticks"][i] for i in fastest) / k
+    assert page_html.kbest_counter(path, "tsc_ticks") == pytest.approx(ticks)
+    assert f"ns/call (mean of {k} fastest reps)" in text
+
+
+def test_single_call_figures_below_resolution_are_marked(vm_page):
+    (run,), _, text, _ = vm_page
+    resolution = plot.percall_resolution_ns(run)
+    assert resolution == pytest.approx(52 / 2.596, rel=1e-3)
+    row = re.search(r'data-path="baseline/call">(.*?)</tr>', text, re.S).group(1)
+    assert 'class="below-res"' in row
+
+
+def test_headline_rows_and_notes_come_from_the_facts():
+    run = load.load(os.path.join(FIXTURES, "vm_run.json"))
+    assert plot.headline_families([run]) == ["getpid", "clock_gettime_monotonic"]
+    rows = plot.headline_rows([run], "getpid")
+    # Each row's baseline precedes it; 32-bit rows follow their own plain call.
+    for name in rows:
+        base = run.paths[name].baseline
+        if base in rows:
+            assert rows.index(base) < rows.index(name)
+    assert rows.index("baseline/ia32_call") < rows.index("getpid/ia32_syscall")
+    assert "getpid/ia32_sysenter" not in rows  # skipped: no bar
+    notes = plot.headline_notes([run], [True])
+    assert set(notes) == {(0, "getpid/int80"), (0, "getpid/ia32_int80")}
+    assert "APIC" in notes[(0, "getpid/int80")]
+    assert plot.headline_notes([run], [False]) == {}  # bare metal: no APIC exit note
+
+
+def test_negative_crossing_cost_is_drawn_and_labelled():
+    data = _vm_data()
+    for row in data["benchmarks"]:
+        if row["name"].startswith("getcpu/vdso/"):
+            row["real_time"] = 1.0  # faster than baseline/call (1.6 ns)
+    run = load.parse(data, "x.json")
+    assert plot.crossing_value(run, "getcpu/vdso") < 0
+    figure = plot.crossing_chart([run])
+    labels = [t.get_text() for t in figure.axes[0].texts]
+    assert any(label.strip().startswith("−") for label in labels)
+    assert figure.axes[0].get_xscale() == "symlog"
+
+
+def test_two_runs_of_one_machine_have_distinct_names(tmp_path):
+    data = _vm_data()
+    other = json.loads(json.dumps(data))
+    other["context"]["run_started"] = "2025-11-21T09:00:00+00:00"
+    runs = [load.parse(data, "a.json"), load.parse(other, "b.json")]
+    labels = plot.run_labels(runs)
+    assert len(set(labels)) == 2 and all("vm 6.18.44-fc-v657" in lab for lab in labels)
+    assert "2025-11-21T09:00" in labels[1]
+
+
+def test_mechanism_colours_are_distinct():
+    styles = {plot.mechanism_style(m, abi)[:2] for m in load.MECHANISMS
+              for abi in ("x86_64", "ia32")}
+    assert len(styles) == 2 * len(load.MECHANISMS)
