@@ -363,12 +363,15 @@ def plot_overview(series, against=FIRST):
                 grid[i, j] = changes[trend.name][kernel]
     fig = _figure()
     label_in = max(len(t.name) for t in paths) * 0.068 + 0.2
-    cell_w = min(0.9, max(0.12, (12.4 - label_in - 1.4) / n_cols))
-    width = max(8.0, label_in + cell_w * n_cols + 1.4)
-    height = 0.22 * n_rows + 1.9
+    cell_w = min(1.3, max(0.12, (12.4 - label_in - 1.0) / n_cols))
+    width = max(6.5, label_in + cell_w * n_cols + 1.0)
+    ticks_in = 1.1 if n_cols <= 20 else 1.3  # rotated kernel names under the cells
+    height = 0.22 * n_rows + ticks_in + 0.55
     fig.set_size_inches(width, height)
-    ax = fig.add_axes([label_in / width, 1.3 / height, cell_w * n_cols / width,
+    ax = fig.add_axes([label_in / width, ticks_in / height, cell_w * n_cols / width,
                        0.22 * n_rows / height])
+    bar = fig.add_axes([(label_in + cell_w * n_cols + 0.15) / width, ticks_in / height,
+                        0.15 / width, 0.22 * n_rows / height])
     norm = TwoSlopeNorm(vmin=-HEATMAP_LIMIT, vcenter=0.0, vmax=HEATMAP_LIMIT)
     image = ax.imshow(numpy.clip(grid, -HEATMAP_LIMIT, HEATMAP_LIMIT), cmap="RdBu_r",
                       norm=norm, aspect="auto", interpolation="nearest")
@@ -401,14 +404,14 @@ def plot_overview(series, against=FIRST):
                   ha="right" if n_cols <= 20 else "center", fontsize=7)
     ax.set_yticks(range(n_rows), [t.name for t in paths], fontsize=7.5)
     ax.tick_params(length=0)
-    colourbar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.01)
+    colourbar = fig.colorbar(image, cax=bar)
     colourbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     colourbar.ax.tick_params(labelsize=7)
     what = "the first kernel" if against == FIRST else "the kernel before"
-    fig.suptitle(f"Change of the median against {what} (red slower, blue faster, "
-                 f"saturated at ±{HEATMAP_LIMIT:.0%})\noutlined: a marked step; black bar on "
+    fig.suptitle(f"Change of the median against {what}: red slower, blue faster "
+                 f"(saturated at ±{HEATMAP_LIMIT:.0%})\noutlined: a marked step; black bar on "
                  "a cell's left edge: a change point", x=0.01, ha="left", fontsize=9,
-                 y=1 - 0.08 / height, va="top")
+                 y=1 - 0.06 / height, va="top")
     return fig
 
 
