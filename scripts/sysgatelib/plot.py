@@ -323,7 +323,7 @@ def _handles(runs, used, extra=()):
 # name is at most about 0.068 in wide.
 _CHAR_IN = 0.068
 _TITLE_IN = 0.42
-_LEGEND_ROW_IN = 0.22
+_LEGEND_ROW_IN = 0.19
 _XLABEL_IN = 0.55
 _PANEL_TITLE_IN = 0.28
 _GAP_IN = 0.35

@@ -52,7 +52,8 @@ class PathTrend:
     points: dict = field(default_factory=dict)  # kernel -> Point
     steps: list = field(default_factory=list)  # Step, consecutive measured kernels
     skipped: dict = field(default_factory=dict)  # kernel -> reason
-    change_points: list = field(default_factory=list)  # (first kernel of the new level, ChangePoint)
+    # (first kernel of the new level, changepoint.ChangePoint)
+    change_points: list = field(default_factory=list)
 
     def marked(self):
         return [s for s in self.steps if s.change.verdict in (REGRESSION, IMPROVEMENT)]

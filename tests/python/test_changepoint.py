@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from conftest import SCRIPTS  # noqa: F401  (puts scripts/ on sys.path)
+import conftest  # noqa: F401  (puts scripts/ on sys.path)
 from sysgatelib import changepoint
 
 
