@@ -562,10 +562,16 @@ CHARTS = (
 HEADLINE = "headline"
 
 
+# Charts that draw intervals: they wait for the parent to compute them (scipy), while
+# the others are drawn meanwhile.
+_WITH_INTERVALS = (HEADLINE, "latency")
+
+
 def _draw(job):
     """One chart to PNG bytes (in a worker process): (stem, bytes or None, notes)."""
     import io
-    stem, runs, vm = job
+    stem, runs, vm, intervals = job
+    _CI_CACHE.update(intervals)
     notes = []
     if stem == HEADLINE:
         figure, notes = headline_chart(runs, vm)
@@ -579,6 +585,32 @@ def _draw(job):
     return stem, buffer.getvalue(), notes
 
 
+def _intervals(runs):
+    for run in runs:
+        for path in run.measured():
+            leading_ci(path)
+    return dict(_CI_CACHE)
+
+
+def _draw_parallel(runs, vm, workers):
+    """Forked workers draw the charts without intervals while this process computes the
+    intervals (importing scipy), then the others; None when processes are not available."""
+    import concurrent.futures
+    import multiprocessing
+    stems = [HEADLINE] + [stem for stem, _, _, _ in CHARTS]
+    try:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            early = [pool.submit(_draw, (stem, runs, vm, {})) for stem in stems
+                     if stem not in _WITH_INTERVALS]
+            intervals = _intervals(runs)
+            late = [pool.submit(_draw, (stem, runs, vm, intervals)) for stem in stems
+                    if stem in _WITH_INTERVALS]
+            return [future.result() for future in early + late]
+    except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
+        return None  # no fork here (or no processes allowed): draw in this one
+
+
 def render_all(runs, vm, write):
     """Draws the headline and CHARTS, in parallel processes where the machine has more
     than one CPU; write(name, png bytes) stores each. Returns (headline, charts):
@@ -586,23 +618,12 @@ def render_all(runs, vm, write):
     import matplotlib  # imported before forking, so the workers start with it loaded
     matplotlib.use("Agg")
     import matplotlib.figure  # noqa: F401  (the expensive part of the import)
-    for run in runs:
-        for path in run.measured():
-            leading_ci(path)
-    jobs = [(HEADLINE, runs, vm)] + [(stem, runs, vm) for stem, _, _, _ in CHARTS]
-    results = None
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers > 1:
-        import concurrent.futures
-        import multiprocessing
-        try:
-            context = multiprocessing.get_context("fork")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-                results = list(pool.map(_draw, jobs))
-        except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
-            results = None  # no fork here (or no processes allowed): draw in this one
+    workers = min(len(CHARTS) + 1, os.cpu_count() or 1)
+    results = _draw_parallel(runs, vm, workers) if workers > 1 else None
     if results is None:
-        results = [_draw(job) for job in jobs]
+        intervals = _intervals(runs)
+        results = [_draw((stem, runs, vm, intervals))
+                   for stem in [HEADLINE] + [stem for stem, _, _, _ in CHARTS]]
     drawn = {stem: (data, notes) for stem, data, notes in results}
     headline = (None, [])
     data, notes = drawn[HEADLINE]

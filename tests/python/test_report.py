@@ -321,3 +321,19 @@ def test_mechanism_colours_are_distinct():
     styles = {plot.mechanism_style(m, abi)[:2] for m in load.MECHANISMS
               for abi in ("x86_64", "ia32")}
     assert len(styles) == 2 * len(load.MECHANISMS)
+
+
+def test_charts_drawn_in_parallel_equal_those_drawn_in_one_process(tmp_path, monkeypatch):
+    run = load.load(os.path.join(FIXTURES, "vm_run.json"))
+    images = {}
+    for cpus in (1, 2):
+        monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
+        written = {}
+        headline, charts = plot.render_all([run], [True], written.__setitem__)
+        assert headline[0] == "headline.png" and len(headline[1]) == 2
+        assert [c[0] for c in charts if c[0]] == ["latency.png", "crossing.png",
+                                                 "distribution.png"]
+        images[cpus] = written
+    assert images[1].keys() == images[2].keys()
+    for name in images[1]:
+        assert images[1][name] == images[2][name], name
