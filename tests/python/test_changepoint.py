@@ -5,7 +5,6 @@ import random
 
 import pytest
 
-import conftest  # noqa: F401  (puts scripts/ on sys.path)
 from sysgatelib import changepoint
 
 
