@@ -56,7 +56,10 @@ def ensure(packages, log=print):
         )
     log(f"installing {len(need)} Debian packages: {' '.join(need)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for step in (["apt-get", "update", "-qq"], command):
+    # Another apt (unattended upgrades, a second sysgate) may hold the dpkg lock: wait for
+    # it rather than fail at once.
+    wait = ["-o", "DPkg::Lock::Timeout=300"]
+    for step in (["apt-get", *wait, "update", "-qq"], [*command[:1], *wait, *command[1:]]):
         done = subprocess.run(step, env=env, stdout=subprocess.DEVNULL, check=False)
         if done.returncode != 0:
             raise UserError(f"`{' '.join(step)}` failed with exit status {done.returncode}")
