@@ -435,11 +435,24 @@ def latency_chart(runs):
                   xlabel="ns per call (log scale)")
 
 
+def crossing_interval(run, path):
+    """A conservative interval of path minus baseline: the path's low end minus the
+    baseline's high end, and the other way round; None without both intervals."""
+    base = run.paths.get(path.baseline)
+    if base is None or not base.samples_ns:
+        return None
+    mine, theirs = leading_ci(path), leading_ci(base)
+    if mine is None or theirs is None:
+        return None
+    return (mine[0] - theirs[1], mine[1] - theirs[0])
+
+
 def crossing_chart(runs):
     """Path minus its baseline: symlog, so zero and negative costs are drawn too."""
     groups = _family_groups(_names(runs, lambda p: p.baseline and p.baseline != p.name
                                    and p.family != "baseline"))
     return _hbars(runs, groups, crossing_value, symlog=True, row_in=_ROW_IN * 0.8,
+                  interval=crossing_interval,
                   title="Crossing cost: each path minus its plain-call baseline",
                   xlabel="ns per call above the baseline (symlog: linear within ±1 ns, "
                          "shaded; log beyond)")
@@ -564,7 +577,7 @@ HEADLINE = "headline"
 
 # Charts that draw intervals: they wait for the parent to compute them (scipy), while
 # the others are drawn meanwhile.
-_WITH_INTERVALS = (HEADLINE, "latency")
+_WITH_INTERVALS = (HEADLINE, "latency", "crossing")
 
 
 def _draw(job):

@@ -337,3 +337,19 @@ def test_charts_drawn_in_parallel_equal_those_drawn_in_one_process(tmp_path, mon
     assert images[1].keys() == images[2].keys()
     for name in images[1]:
         assert images[1][name] == images[2][name], name
+
+
+def test_a_row_whose_peer_is_not_its_baseline_gets_a_note():
+    # A stub called as a function returns with RET right after SYSRET: its row names the
+    # raw syscall row as its peer; the note gives the difference to that peer.
+    data = _vm_data()
+    extra = [dict(row, name="getpid/syscall_fn/manual_time",
+                  run_name="getpid/syscall_fn/manual_time", real_time=row["real_time"] + 5)
+             for row in data["benchmarks"] if row["name"].startswith("getpid/syscall/")]
+    data["benchmarks"] += extra
+    run = load.parse(data, "x.json")
+    run.paths["getpid/syscall_fn"].peer = "getpid/syscall"  # not yet a PathResult field
+    notes = plot.headline_notes([run], [False])
+    note = notes[(0, "getpid/syscall_fn")]
+    assert "over getpid/syscall" in note and "RET right after SYSRET" in note
+    assert note.startswith("getpid/syscall_fn: 5.00 ns")
