@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import changepoint, envdiff, stats, store, units
+from .plot import text as chart_text
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, median_ci_runs, p_relation, template_environment,
@@ -401,9 +402,10 @@ def plot_overview(series, against=FIRST):
             if kernel in points:
                 ax.plot([j - 0.47, j - 0.47], [i - 0.45, i + 0.45], color="black",
                         linewidth=2.5, solid_capstyle="butt")
-    ax.set_xticks(range(n_cols), series.kernels, rotation=30 if n_cols <= 20 else 90,
+    ax.set_xticks(range(n_cols), [chart_text(k) for k in series.kernels],
+                  rotation=30 if n_cols <= 20 else 90,
                   ha="right" if n_cols <= 20 else "center", fontsize=7)
-    ax.set_yticks(range(n_rows), [t.name for t in paths], fontsize=7.5)
+    ax.set_yticks(range(n_rows), [chart_text(t.name) for t in paths], fontsize=7.5)
     ax.tick_params(length=0)
     colourbar = fig.colorbar(image, cax=bar)
     colourbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -460,10 +462,11 @@ def _plot_one(ax, series, trend, xs):
             ax.axvline((xs[before] + xs[after]) / 2, color="#999999", linestyle=":",
                        linewidth=1)
     many = len(series.kernels) > 8
-    ax.set_xticks(range(len(series.kernels)), [] if many else series.kernels,
+    ax.set_xticks(range(len(series.kernels)),
+                  [] if many else [chart_text(k) for k in series.kernels],
                   rotation=30, ha="right", fontsize=6)
     ax.set_xlim(-0.5, len(series.kernels) - 0.5)
-    ax.set_title(trend.name, fontsize=8, loc="left")
+    ax.set_title(chart_text(trend.name), fontsize=8, loc="left")
     ax.tick_params(axis="y", labelsize=6)
     low = min(p.ci[0] for p in points)
     high = max(p.ci[1] for p in points)
