@@ -4,7 +4,6 @@ Everything that comes from a results file reaches the page only through the temp
 escaping; this module builds plain strings and numbers, never markup.
 """
 
-import math
 import os
 import shlex
 
@@ -38,23 +37,8 @@ def fmt_ratio(value):
     return units.ratio(value, "–")
 
 
-# Every figure in a row is the mean over the same repetitions: the k with the fastest
-# ns/call (the k-best mean's repetitions), so ns, TSC ticks and counts describe one set.
-def _kbest_indices(path):
-    order = sorted(range(len(path.samples_ns)), key=lambda i: path.samples_ns[i])
-    return order[: stats.kbest_k(len(path.samples_ns))]
-
-
-def kbest_counter(path, key):
-    """A counter's mean over the k-best repetitions; the median when its values are not
-    one per repetition; None when never recorded."""
-    values = path.counters.get(key)
-    if not values:
-        return None
-    if len(values) != len(path.samples_ns):
-        return path.counter(key)
-    chosen = [values[i] for i in _kbest_indices(path) if not math.isnan(values[i])]
-    return sum(chosen) / len(chosen) if chosen else None
+# Every figure in a row is the mean over the same repetitions (plot.kbest_counter).
+kbest_counter = plot.kbest_counter
 
 
 def _counter(key):

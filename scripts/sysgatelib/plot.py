@@ -96,6 +96,21 @@ def leading_ci(path):
     return _CI_CACHE[key]
 
 
+def kbest_counter(path, key):
+    """A counter's mean over the k-best repetitions (the k fastest by ns/call, those the
+    leading figure averages), so a row's figures describe one set of repetitions; the
+    median when its values are not one per repetition; None when never recorded."""
+    values = path.counters.get(key)
+    if not values:
+        return None
+    if len(values) != len(path.samples_ns):
+        return path.counter(key)
+    order = sorted(range(len(path.samples_ns)), key=lambda i: path.samples_ns[i])
+    chosen = [values[i] for i in order[: stats.kbest_k(len(order))]
+              if not math.isnan(values[i])]
+    return sum(chosen) / len(chosen) if chosen else None
+
+
 def ratio_to_baseline(run, path):
     """The path's k-best mean over its baseline's (its `baseline` fact), or None."""
     if not path.baseline or path.baseline == path.name:
@@ -540,8 +555,8 @@ def cycles_chart(runs):
             path = run.paths.get(name)
             if path is None or not path.samples_ns:
                 continue
-            user = path.counter("cycles_user") or 0.0
-            kernel = path.counter("cycles_kernel") or 0.0
+            user = kbest_counter(path, "cycles_user") or 0.0
+            kernel = kbest_counter(path, "cycles_kernel") or 0.0
             y = i - 0.4 + height * (slot + 0.5)
             ax.barh(y, user, height=height * 0.9, color=colour, alpha=0.4, zorder=2)
             ax.barh(y, kernel, left=user, height=height * 0.9, color=colour, zorder=2)
@@ -549,7 +564,8 @@ def cycles_chart(runs):
                     ha="left", fontsize=7)
     ax.set_yticks(range(len(rows)), [text(n) for n in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel("core cycles per call (PMU, median of the repetitions)", fontsize=9)
+    ax.set_xlabel("core cycles per call (PMU; mean over the k-best repetitions, as in the "
+                  "table)", fontsize=9)
     ax.grid(axis="x", color="#dddddd", zorder=1)
     handles = [Patch(color="#555555", alpha=0.4, label="user"),
                Patch(color="#555555", label="kernel")]
