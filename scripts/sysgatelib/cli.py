@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "kernels",
     "store",
     "compare",
+    "calibrate",
     "trend",
 )
 

@@ -1,25 +1,25 @@
-"""`sysgate compare BASE NEW`: did the kernel make a path slower, with a verdict CI can use.
+"""`sysgate compare BASE NEW`: did the kernel make entering it slower, with a verdict CI
+can use.
 
-Per path, over the repetition samples (one ns-per-call figure per repetition):
+The answer comes in this order (docs/regressions.md explains every choice):
 
-- change: median(NEW) / median(BASE) - 1;
-- its 95% bootstrap confidence interval (scipy.stats.bootstrap, both samples resampled
-  independently, percentile method, fixed seed so a rerun prints the same interval);
-- the two-sided Mann-Whitney U p-value (scipy.stats.mannwhitneyu): no assumption of
-  normality, robust to the odd slow repetition a VM produces;
-- the p-values of all paths compared are Holm-Bonferroni adjusted, so alpha bounds the
-  chance of *any* false verdict in the comparison, not of each of 50-odd paths (at 0.01
-  per path, an A/A comparison of 52 paths would flag one about every second time);
-- the verdict: "regression" or "improvement" only when the adjusted p < alpha (default
-  0.01) AND the change is at least the threshold (default 2%) in size. Significant but
-  smaller changes are "no change": a 0.5% shift that 100 repetitions can resolve is not a
-  CI failure.
+1. the machine: the paths that do not enter the kernel (baselines, vDSO: the controls)
+   must not move; when their common shift is beyond the threshold, or the load differed,
+   the machine changed between the runs, and the verdicts are withheld (exit 3) unless
+   --force;
+2. the kernel entry: the common shift of every path that enters the kernel (the median of
+   their log-ratios, with a bootstrap interval over the same runs), as
+   "kernel entry: +14.0% [+9.0%, +19.0%] REGRESSION";
+3. per path: the change of its figure (the mean of the fastest quarter of its
+   repetitions, stats.low_mean), its interval, a Holm-adjusted permutation p-value, and one
+   of three answers: regression/improvement (significant, interval beyond the threshold),
+   no change (interval within +-threshold), inconclusive (anything else, and always with
+   fewer than stats.MIN_REPETITIONS repetitions a side).
 
-Exit status: 0 no regression, 1 at least one regression, 2 bad input (UserError).
-docs/regressions.md explains the choices.
+Exit status: 0 no regression, 1 regression (kernel entry or a path), 2 bad input,
+3 inconclusive or not comparable (withheld, or anything inconclusive and nothing regressed).
 """
 
-import dataclasses
 import json
 import math
 import os
@@ -28,46 +28,42 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, stats, store, units
+from . import envdiff, legacy, stats, store, units
 from .errors import UserError
+from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
 
-REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
-DEFAULT_ALPHA = 0.01
-DEFAULT_THRESHOLD_PCT = 2.0
-CONFIDENCE = 0.95
-_RESAMPLES = 4000
-_SEED = 20240511
+# Names trend.py imports; the values live in stats.
+DEFAULT_ALPHA = stats.ALPHA
+DEFAULT_THRESHOLD_PCT = stats.THRESHOLD_PCT
+CONFIDENCE = stats.CONFIDENCE
 TEMPLATE = "compare_page.html.j2"
-# Not kernel entry paths: shown, but kept out of the geometric mean.
-_CONTROL_FAMILIES = ("baseline",)
-# Above this coefficient of variation of the repetitions, a run is too noisy to trust.
-_CV_WARN = 0.05
+CONTROL = "control"
+WITHHELD = "withheld"
+EXIT_OK, EXIT_REGRESSION, EXIT_INCONCLUSIVE = 0, 1, 3
 
-
-@dataclass
-class Change:
-    """The comparison of two sample sets."""
-
-    base_median: float
-    new_median: float
-    change: float  # fraction: 0.05 = 5% slower
-    ci_low: float
-    ci_high: float
-    p_value: float  # Holm-adjusted over the paths of a comparison (compare_runs)
-    verdict: str
-    p_raw: float = math.nan  # the path's own U-test p-value, before the adjustment
+# A path's figure and change as one dataclass (trend.py and older callers say Change).
+Change = stats.Shift
 
 
 @dataclass
 class PathRow:
     name: str
     mechanism: str
+    enters_kernel: bool | None = None  # None: the files do not say
     base: list = field(default_factory=list)
     new: list = field(default_factory=list)
-    result: Change | None = None
-    base_ci: tuple = (math.nan, math.nan)
+    result: stats.Shift | None = None
+    base_ci: tuple = (math.nan, math.nan)  # interval of the base figure, ns
     new_ci: tuple = (math.nan, math.nan)
-    note: str = ""  # why there is no result: skipped, missing on one side
+    note: str = ""  # why there is no result: skipped on a side
+
+    @property
+    def is_control(self):
+        return self.enters_kernel is False
+
+    @property
+    def shown_verdict(self):
+        return self.result.verdict if self.result else ""
 
 
 @dataclass
@@ -76,14 +72,23 @@ class Comparison:
     new_label: str
     base_source: str
     new_source: str
+    base_sides: list  # one description per run: host, kernel, date, run id
+    new_sides: list
     alpha: float
     threshold: float  # fraction
     rows: list
-    geomean_change: float
-    geomean_paths: int
+    kernel_entry: stats.Shift | None
+    kernel_paths: int
+    controls: stats.Shift | None  # the common shift of the controls (no verdict)
+    control_paths: int
+    machine_changed: list  # reasons; non-empty = verdicts withheld unless forced
+    withheld: bool
     warnings: list
     differences: list
     notes: list = field(default_factory=list)
+    one_side_only: list = field(default_factory=list)  # paths a filtered run did not run
+    settle: str = ""
+    detection: dict | None = None  # calibrate's limits for this host, when known
 
     def with_verdict(self, verdict):
         return [r for r in self.rows if r.result and r.result.verdict == verdict]
@@ -96,151 +101,88 @@ class Comparison:
     def improvements(self):
         return self.with_verdict(IMPROVEMENT)
 
+    @property
+    def inconclusive(self):
+        return self.with_verdict(INCONCLUSIVE)
 
-def min_p_value(n_base, n_new):
-    """The smallest two-sided p-value Mann-Whitney U can give for these sample sizes."""
-    return min(1.0, 2.0 / math.comb(n_base + n_new, n_base)) if n_base and n_new else 1.0
+    @property
+    def exit_code(self):
+        if self.withheld:
+            return EXIT_INCONCLUSIVE
+        family = self.kernel_entry.verdict if self.kernel_entry else None
+        if family == REGRESSION or self.regressions:
+            return EXIT_REGRESSION
+        if family == INCONCLUSIVE or self.inconclusive:
+            return EXIT_INCONCLUSIVE
+        return EXIT_OK
 
 
-def median_ci(samples, confidence=CONFIDENCE, seed=_SEED):
-    """Bootstrap CI of the median: stats.bootstrap_median_ci's method (percentile, 2000
-    resamples), vectorized with numpy, about 20x faster; compare and trend call it per
-    path and per run."""
-    import numpy as np
-    from scipy import stats as sps
-
-    if len(samples) < 2 or len(set(samples)) < 2:
-        value = stats.median(samples)
-        return (value, value)
-    result = sps.bootstrap(
-        (np.asarray(samples, dtype=float),), np.median, vectorized=True,
-        confidence_level=confidence, n_resamples=2000, method="percentile",
-        random_state=np.random.default_rng(seed),
-    )
-    return (float(result.confidence_interval.low), float(result.confidence_interval.high))
+# --- statistics kept under the names trend.py imports --------------------------------
 
 
 def compare_samples(base, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD_PCT / 100,
-                    confidence=CONFIDENCE, seed=_SEED):
-    """Change of the median from base to new, its bootstrap CI, the U test and the verdict.
-
-    base and new are the repetition samples of one run each."""
-    return compare_groups([base], [new], alpha, threshold, confidence, seed)
+                    confidence=CONFIDENCE, seed=stats.SEED):
+    """One run a side: see stats.shift."""
+    return stats.shift([base], [new], alpha, threshold, confidence, seed)
 
 
 def compare_groups(base_runs, new_runs, alpha=DEFAULT_ALPHA,
-                   threshold=DEFAULT_THRESHOLD_PCT / 100, confidence=CONFIDENCE, seed=_SEED):
-    """Like compare_samples, over several runs per side (a list of sample lists per side).
-
-    The median and the U test use the repetitions of all runs pooled. The interval is a
-    bootstrap of the change; with several runs on a side it is hierarchical (resample the
-    runs, then the repetitions of each), so it widens by the run-to-run variation that no
-    single run can show. The verdict needs p < alpha, a change of at least the threshold,
-    and the interval on the same side of zero.
-    """
-    import numpy as np
-    from scipy import stats as sps
-
-    base_runs = [[float(x) for x in run] for run in base_runs if len(run)]
-    new_runs = [[float(x) for x in run] for run in new_runs if len(run)]
-    base = [x for run in base_runs for x in run]
-    new = [x for run in new_runs for x in run]
-    if not base or not new:
-        raise ValueError("compare_groups needs samples on both sides")
-    base_median, new_median = statistics.median(base), statistics.median(new)
-    change = new_median / base_median - 1.0 if base_median > 0 else math.nan
-    if len(base) < 2 or len(new) < 2 or len(set(base) | set(new)) < 2:
-        low = high = change
-        p_value = 1.0
-    elif len(base_runs) == 1 and len(new_runs) == 1:
-        def ratio(b, n, axis=-1):
-            return np.median(n, axis=axis) / np.median(b, axis=axis) - 1.0
-
-        boot = sps.bootstrap(
-            (np.asarray(base), np.asarray(new)), ratio, paired=False, vectorized=True,
-            n_resamples=_RESAMPLES, confidence_level=confidence, method="percentile",
-            random_state=np.random.default_rng(seed),
-        )
-        low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
-        p_value = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
-    else:
-        rng = np.random.default_rng(seed)
-        ratios = (_resampled_medians(new_runs, _RESAMPLES, rng)
-                  / _resampled_medians(base_runs, _RESAMPLES, rng) - 1.0)
-        tail = (1.0 - confidence) / 2 * 100
-        low, high = (float(v) for v in np.percentile(ratios, [tail, 100 - tail]))
-        p_value = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
-    verdict = _verdict(change, low, high, p_value, alpha, threshold)
-    return Change(base_median, new_median, change, low, high, p_value, verdict, p_value)
+                   threshold=DEFAULT_THRESHOLD_PCT / 100, confidence=CONFIDENCE,
+                   seed=stats.SEED, processes=(None, None)):
+    """Several runs a side (a list of sample lists per side): see stats.shift."""
+    return stats.shift(base_runs, new_runs, alpha, threshold, confidence, seed, processes)
 
 
-def _verdict(change, low, high, p_value, alpha, threshold):
-    """Significance, a large enough change, and the interval on the same side of zero."""
-    significant = p_value < alpha
-    if significant and change >= threshold and low > 0:
-        return REGRESSION
-    if significant and change <= -threshold and high < 0:
-        return IMPROVEMENT
-    return NO_CHANGE
+def median_ci(samples, confidence=CONFIDENCE, seed=stats.SEED):
+    """Bootstrap interval of the median of one run's repetitions (trend's points)."""
+    return stats.bootstrap_median_ci(samples, confidence, seed=seed)
 
 
-def holm_adjust(p_values):
-    """Holm-Bonferroni step-down adjusted p-values (Holm 1979, Scand. J. Statist. 6:65),
-    in the order given: the k-th smallest of m is multiplied by m-k+1, then made
-    non-decreasing. Written out because Debian bookworm's scipy (1.10) has no
-    multiple-testing helper (scipy.stats.false_discovery_control came in 1.11)."""
-    m = len(p_values)
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, i in enumerate(sorted(range(m), key=lambda i: p_values[i])):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def _resampled_medians(runs, resamples, rng):
-    """Medians of a two-level bootstrap: runs drawn with replacement, then the repetitions
-    of each drawn run. scipy.stats.bootstrap has no hierarchical mode, hence numpy."""
-    import numpy as np
-
-    count, longest = len(runs), max(len(run) for run in runs)
-    picks = rng.integers(0, count, size=(resamples, count))
-    drawn = np.full((resamples, count, longest), np.nan)
-    for slot in range(count):
-        for index, run in enumerate(runs):
-            rows = np.nonzero(picks[:, slot] == index)[0]
-            if rows.size:
-                values = np.asarray(run)
-                drawn[rows, slot, : len(run)] = values[
-                    rng.integers(0, len(run), size=(rows.size, len(run)))
-                ]
-    return np.nanmedian(drawn.reshape(resamples, -1), axis=1)
-
-
-def median_ci_runs(runs, confidence=CONFIDENCE, seed=_SEED):
-    """Interval of the pooled median of one or several runs (hierarchical with several)."""
-    import numpy as np
-
+def median_ci_runs(runs, confidence=CONFIDENCE, seed=stats.SEED):
+    """Interval of the pooled median of one or several runs (trend's points)."""
     runs = [list(run) for run in runs if len(run)]
     if len(runs) == 1:
         return median_ci(runs[0], confidence, seed)
-    medians = _resampled_medians(runs, 2000, np.random.default_rng(seed))
-    tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(medians, [tail, 100 - tail])
-    return (float(low), float(high))
+    return stats.interval(stats.bootstrap_medians(runs, seed=seed), confidence)
+
+
+def figure_ci(runs, confidence=CONFIDENCE):
+    """Interval of a side's low-quarter figure, ns (the whiskers of the figure chart)."""
+    runs = [run for run in runs if len(run)]
+    if sum(len(run) for run in runs) < 2:
+        value = stats.low_mean([x for run in runs for x in run])
+        return (value, value)
+    return stats.interval(stats.bootstrap_figures(runs, resamples=2000), confidence)
+
+
+# --- the comparison ----------------------------------------------------------------------
+
+
+def _processes(runs):
+    """Worker processes of a side in all, or None when a file does not record them."""
+    counts = [run.context.get("processes") for run in runs]
+    if any(not str(c or "").isdigit() for c in counts):
+        return None
+    return sum(int(c) for c in counts)
+
+
+def _paths_of(runs, name):
+    return [run.paths[name] for run in runs if name in run.paths]
 
 
 def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
-                 allow_emulated=False):
+                 allow_emulated=False, force=False, detection=None):
     """Compare two sides path by path; raise UserError when they must not be compared.
 
-    Each side is a load.Run or a list of them (several runs of one kernel, the first is
-    the side's representative for its environment)."""
+    Each side is a load.Run or a list of them (several runs of one setup, pooled; the
+    first is the side's representative for its environment)."""
     base_runs = list(base) if isinstance(base, (list, tuple)) else [base]
     new_runs = list(new) if isinstance(new, (list, tuple)) else [new]
     if not base_runs or not new_runs:
         raise UserError("compare needs at least one run on each side")
     everything = base_runs + new_runs
+    for run in everything:
+        legacy.fill_in(run.paths.values())  # runs from the store may lack the facts
     if len({run.emulated for run in everything}) > 1 and not allow_emulated:
         which = next(run.source for run in everything if run.emulated)
         raise UserError(
@@ -248,6 +190,7 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             "emulated timings are not hardware timings (--allow-emulated to do it anyway)"
         )
     base, new = base_runs[0], new_runs[0]
+    threshold = threshold_pct / 100.0
     warnings, notes = [], []
     if any(run.emulated for run in everything):
         warnings.append(
@@ -261,7 +204,8 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
                 "so nothing says the two runs differ only in the kernel"
             )
     diffs = envdiff.differences(base.context, new.context)
-    warnings += envdiff.warnings(diffs)
+    # Conditions are listed on their own line (condition_lines), not as a warning.
+    warnings += envdiff.warnings([d for d in diffs if d.kind != envdiff.CONDITIONS])
     for side, runs in (("base", base_runs), ("new", new_runs)):
         inner = [d for other in runs[1:] for d in envdiff.differences(runs[0].context,
                                                                       other.context)
@@ -274,32 +218,37 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             )
     if len(base_runs) == 1 and len(new_runs) == 1:
         notes.append(
-            "one run per side: the interval and the U test see the variation within a run "
-            "only; between runs (another boot, another load phase of a VM host) it can be "
-            "larger. Give several runs per side (a.json,b.json or a kernel release with "
-            "several runs in the store), or check the threshold with an A/A pair"
+            "one run per side: the intervals see the variation within a run only; between "
+            "runs (another boot, another phase of a VM host) it can be larger. Give several "
+            "runs per side (a.json,b.json or a kernel release with several runs in the "
+            "store), and see `sysgate calibrate` for this machine's detection limit"
         )
 
-    threshold = threshold_pct / 100.0
-    rows, names = [], []
+    processes = (_processes(base_runs), _processes(new_runs))
+    rows, names, one_side = [], [], []
     for run in everything:
         names += [n for n in run.paths if n not in names]
+    replicates = {}
     for name in names:
-        b = next((r.paths[name] for r in base_runs if name in r.paths), None)
-        n = next((r.paths[name] for r in new_runs if name in r.paths), None)
-        row = PathRow(name=name, mechanism=(b or n).mechanism or (n or b).mechanism)
-        base_groups = [r.paths[name].samples_ns for r in base_runs
-                       if name in r.paths and r.paths[name].samples_ns]
-        new_groups = [r.paths[name].samples_ns for r in new_runs
-                      if name in r.paths and r.paths[name].samples_ns]
+        b, n = _paths_of(base_runs, name), _paths_of(new_runs, name)
+        if not b or not n:
+            one_side.append(name)  # a filtered run: not run on one side, not "missing"
+            continue
+        first = (b + n)[0]
+        known = [p.enters_kernel for p in b + n if p.enters_kernel is not None]
+        row = PathRow(name=name, mechanism=first.mechanism,
+                      enters_kernel=known[0] if known else None)
+        base_groups = [p.samples_ns for p in b if p.samples_ns]
+        new_groups = [p.samples_ns for p in n if p.samples_ns]
         row.base = [x for g in base_groups for x in g]
         row.new = [x for g in new_groups for x in g]
         if row.base and row.new:
-            row.result = compare_groups(base_groups, new_groups, alpha, threshold)
-            row.base_ci = median_ci_runs(base_groups)
-            row.new_ci = median_ci_runs(new_groups)
+            row.result, replicates[name] = stats.shift(
+                base_groups, new_groups, alpha, threshold, processes=processes,
+                keep_replicates=True)
+            row.base_ci, row.new_ci = figure_ci(base_groups), figure_ci(new_groups)
         else:
-            row.note = _why_missing(b, n)
+            row.note = _why_missing(b[0], n[0], bool(row.base), bool(row.new))
         rows.append(row)
 
     compared = [r for r in rows if r.result]
@@ -307,21 +256,33 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         raise UserError(
             f"{base.source} and {new.source}: no path is measured in both runs"
         )
-    adjusted = holm_adjust([r.result.p_value for r in compared])
-    for row, p_value in zip(compared, adjusted):
+    tested = [r for r in compared if not r.is_control]
+    for row, p_value in zip(tested, holm_adjust([r.result.p_raw for r in tested])):
         c = row.result
-        row.result = dataclasses.replace(
-            c, p_value=p_value,
-            verdict=_verdict(c.change, c.ci_low, c.ci_high, p_value, alpha, threshold))
-    smallest = min(min(len(r.base), len(r.new)) for r in compared)
-    floor = min(min_p_value(len(r.base), len(r.new)) for r in compared) * len(compared)
-    if floor >= alpha:
-        warnings.append(
-            f"with {smallest} repetitions and {len(compared)} paths no adjusted p-value can "
-            f"fall below alpha {alpha:g} (the smallest possible is {min(floor, 1):.3g}), so "
-            "nothing can be flagged; run more repetitions (10 or more) or fewer paths "
-            "(--filter when running)"
-        )
+        c.p_value = p_value
+        c.verdict = stats.verdict(c.change, c.ci_low, c.ci_high, p_value, alpha, threshold,
+                                  c.enough)
+        c.settle_factor = (stats.settle_factor(c.change, c.ci_low, c.ci_high, threshold)
+                           if c.verdict == INCONCLUSIVE else None)
+    controls = [r for r in compared if r.is_control]
+    for row in controls:
+        row.result.verdict = CONTROL
+        row.result.settle_factor = None
+    kernel = [r for r in compared if r.enters_kernel]
+    kernel_entry = stats.family_shift([r.result for r in kernel],
+                                      [replicates[r.name] for r in kernel], alpha, threshold)
+    control_shift = _control_shift(controls, replicates, alpha, threshold)
+
+    machine = _machine_changed(controls, control_shift, diffs, threshold)
+    withheld = bool(machine) and not force
+    if withheld:
+        for row in tested:
+            row.result.verdict = WITHHELD
+        if kernel_entry:
+            kernel_entry.verdict = WITHHELD
+    elif machine:
+        warnings.insert(0, "verdicts given anyway (--force)")
+
     warnings += _stability_warnings(compared)
     lost = [r for r in rows if r.base and not r.new]
     if lost:
@@ -329,54 +290,121 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             "measured in the base run but not in the new one: "
             + ", ".join(f"{r.name} ({r.note})" for r in lost)
         )
-    ratios = [
-        1.0 + r.result.change for r in compared
-        if r.name.split("/", 1)[0] not in _CONTROL_FAMILIES and r.result.change > -1.0
-    ]
-    if ratios:
-        from scipy.stats import gmean
-
-        geomean = float(gmean(ratios)) - 1.0
-    else:
-        geomean = math.nan
+    if one_side:
+        notes.append(
+            f"compared the {len(rows)} paths both sides ran; {len(one_side)} ran on one "
+            "side only (a filtered run) and are left out: " + ", ".join(one_side[:8])
+            + (", ..." if len(one_side) > 8 else "")
+        )
     base_label, new_label = _label(base_runs), _label(new_runs)
-    if base_label == new_label:  # runs of one kernel: tell them apart on the chart
-        base_label = f"{base_label} ({os.path.basename(base.source)})"
-        new_label = f"{new_label} ({os.path.basename(new.source)})"
-    return Comparison(
+    if base_label == new_label:  # runs of one kernel: tell them apart by run id or file
+        base_label = f"{base_label} ({_run_id(base)})"
+        new_label = f"{new_label} ({_run_id(new)})"
+    comparison = Comparison(
         base_label=base_label, new_label=new_label, base_source=_sources(base_runs),
-        new_source=_sources(new_runs), alpha=alpha, threshold=threshold, rows=rows,
-        geomean_change=geomean, geomean_paths=len(ratios), warnings=warnings,
-        differences=diffs, notes=notes,
+        new_source=_sources(new_runs), base_sides=[_describe(r) for r in base_runs],
+        new_sides=[_describe(r) for r in new_runs], alpha=alpha, threshold=threshold,
+        rows=rows, kernel_entry=kernel_entry, kernel_paths=len(kernel),
+        controls=control_shift, control_paths=len(controls), machine_changed=machine,
+        withheld=withheld, warnings=warnings, differences=diffs, notes=notes,
+        one_side_only=one_side, detection=detection,
     )
+    comparison.settle = _settle_text(comparison, processes)
+    return comparison
+
+
+def _control_shift(controls, replicates, alpha, threshold):
+    """The controls' common shift, computed as the kernel-entry family's, from any number."""
+    if not controls:
+        return None
+    shift = stats.family_shift([r.result for r in controls],
+                               [replicates[r.name] for r in controls], alpha, threshold,
+                               min_paths=1)
+    shift.verdict = CONTROL
+    shift.settle_factor = None
+    return shift
+
+
+def _machine_changed(controls, control_shift, diffs, threshold):
+    """Reasons to believe the machine, not the kernel, changed between the runs. By effect
+    size, not by p-value: a plain call cannot get slower with the kernel."""
+    reasons = []
+    if control_shift and abs(control_shift.change) > threshold:
+        moved = [r for r in controls if abs(r.result.change) > threshold]
+        reasons.append(
+            f"the paths that do not enter the kernel moved {format_pct(control_shift.change)} "
+            f"together (beyond the ±{threshold * 100:g}% threshold; "
+            + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in moved[:6])
+            + "): no kernel change moves a plain call or the vDSO"
+        )
+    load = next((d for d in diffs if d.key == "load_avg"), None)
+    if load:
+        reasons.append(f"the load differed ({load}): other work shared the CPUs")
+    return reasons
+
+
+def _settle_text(c, processes):
+    """How many runs or repetitions would settle what is inconclusive."""
+    undecided = [r for r in c.rows if r.result and r.result.verdict == INCONCLUSIVE]
+    family = c.kernel_entry
+    if family and family.verdict == INCONCLUSIVE:
+        undecided.insert(0, None)
+    if not undecided:
+        return ""
+    shifts = [family if r is None else r.result for r in undecided]
+    if not all(s.enough for s in shifts):
+        fewest = min(min(s.n_base, s.n_new) for s in shifts)
+        counts = f"{fewest} repetitions"
+        if None not in processes:
+            counts += f", {min(processes)} process(es)"
+        return (f"too few samples for any verdict ({counts} on a side; at least "
+                f"{stats.MIN_REPETITIONS} repetitions in {stats.MIN_PROCESSES} or more "
+                "processes per side): run the default settings (no --quick), or pool "
+                "several runs per side")
+    factors = [s.settle_factor for s in shifts if s.settle_factor]
+    stuck = len(shifts) - len(factors)
+    parts = []
+    if factors:
+        factor = statistics.median(factors)
+        runs = max(c.kernel_entry.runs_base if c.kernel_entry else 1, 1)
+        needed = math.ceil(runs * factor)
+        what = (f"{needed} runs per side" if needed > runs
+                else "one more run per side")
+        parts.append(
+            f"{len(factors)} inconclusive result(s) would settle with about "
+            f"{factor:.1f}x the samples ({what} of the same settings, pooled)")
+    if stuck:
+        parts.append(f"{stuck} sit on the threshold itself: no sample size settles them")
+    return "; ".join(parts)
 
 
 def _stability_warnings(compared):
-    """Signs that the machine, not the kernel, moved the numbers (pyperf-style remedies)."""
-    lines = []
-    controls = [r for r in compared if r.name.split("/", 1)[0] in _CONTROL_FAMILIES
-                and r.result.verdict != NO_CHANGE]
-    if controls:
-        lines.append(
-            "the control paths moved ("
-            + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in controls)
-            + "): no kernel change moves a plain call, so the machine was not in the same "
-            "state in both runs (load, frequency, host contention) and the verdicts are not "
-            "trustworthy; rerun both on a quiet machine with the CPU pinned"
-        )
     unstable = []
     for r in compared:
         worst = max(stats.cv(r.base), stats.cv(r.new))
-        if worst > _CV_WARN:
+        if worst > stats.CV_LIMIT:
             unstable.append((worst, r.name))
-    if unstable:
-        unstable.sort(reverse=True)
-        shown = ", ".join(f"{name} {value * 100:.0f}%" for value, name in unstable[:4])
-        lines.append(
-            f"unstable results: CV above {_CV_WARN * 100:g}% in {len(unstable)} path(s) "
-            f"({shown}); pin the CPU (--cpu), stop other load, or raise the repetitions"
-        )
-    return lines
+    if not unstable:
+        return []
+    unstable.sort(reverse=True)
+    shown = ", ".join(f"{name} {value * 100:.0f}%" for value, name in unstable[:4])
+    return [
+        f"unstable results: CV above {stats.CV_LIMIT * 100:g}% in {len(unstable)} path(s) "
+        f"({shown}); pin the CPU (--cpu), stop other load, or raise the repetitions"
+    ]
+
+
+def _run_id(run):
+    source = run.source
+    if source.startswith("run #"):
+        return "run " + source.split()[1]
+    return os.path.basename(source)
+
+
+def _describe(run):
+    """host · kernel · date · run id (or file name): how a side is named to a reader."""
+    date = run.context.get("date", "")[:16].replace("T", " ")
+    return " · ".join(x for x in (run.host, run.kernel, date, _run_id(run)) if x)
 
 
 def _label(runs):
@@ -389,16 +417,12 @@ def _sources(runs):
     return ", ".join(run.source for run in runs)
 
 
-def _why_missing(b, n):
-    if b is None:
-        return "only in the new run" + (f"; skipped: {n.skipped}" if n.skipped else "")
-    if n is None:
-        return "only in the base run" + (f"; skipped: {b.skipped}" if b.skipped else "")
-    if b.skipped and n.skipped:
-        return f"skipped: {n.skipped}"
-    if n.skipped:
-        return f"skipped in the new run: {n.skipped}"
-    return f"skipped in the base run: {b.skipped}"
+def _why_missing(b, n, base_measured, new_measured):
+    if not base_measured and not new_measured:
+        return f"skipped: {n.skipped or b.skipped or 'no samples'}"
+    if not new_measured:
+        return f"skipped in the new run: {n.skipped or 'no samples'}"
+    return f"skipped in the base run: {b.skipped or 'no samples'}"
 
 
 # --- presentation ----------------------------------------------------------------------
@@ -412,131 +436,153 @@ def format_p(p):
     return "-" if p is None or math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def table_rows(comparison):
-    """(cells) per path plus the geomean row, the same for the terminal and the page."""
-    rows = []
-    for r in comparison.rows:
-        c = r.result
-        if c is None:
-            rows.append((r.name, units.ns(_median(r.base)), units.ns(_median(r.new)),
-                         "-", "-", "-", r.note))
-            continue
-        rows.append((
-            r.name, units.ns(c.base_median), units.ns(c.new_median), format_pct(c.change),
-            f"[{format_pct(c.ci_low)}, {format_pct(c.ci_high)}]", format_p(c.p_value),
-            c.verdict.upper() if c.verdict != NO_CHANGE else c.verdict,
-        ))
-    rows.append((f"geomean ({comparison.geomean_paths} paths)", "", "",
-                 format_pct(comparison.geomean_change), "", "", ""))
-    return rows
-
-
-TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "p (U, Holm)", "verdict")
-
-
-def _median(samples):
-    return statistics.median(samples) if samples else math.nan
-
-
-def summary_line(comparison):
-    regs, imps = comparison.regressions, comparison.improvements
-    text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
-    if regs:
-        text += " (" + ", ".join(
-            f"{r.name} {format_pct(r.result.change)} p{p_relation(r.result.p_value)}"
-            for r in regs
-        ) + ")"
-    text += f", {len(imps)} improvement{'s' if len(imps) != 1 else ''}"
-    if imps:
-        text += " (" + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in imps) + ")"
-    return text
-
-
 def p_relation(p):
     text = format_p(p)
     return text if text.startswith("<") else f"={text}"
 
 
+def format_interval(shift):
+    return f"[{format_pct(shift.ci_low)}, {format_pct(shift.ci_high)}]"
+
+
+def _shown(verdict):
+    return verdict.upper() if verdict in (REGRESSION, IMPROVEMENT) else verdict
+
+
+def kernel_entry_line(c):
+    """The headline: "kernel entry: +14.0% [+9.0%, +19.0%] REGRESSION"."""
+    family = c.kernel_entry
+    if family is None:
+        return (f"kernel entry: no verdict ({c.kernel_paths} path(s) that enter the kernel "
+                f"measured on both sides; {stats.MIN_FAMILY_PATHS} needed)")
+    return (f"kernel entry: {format_pct(family.change)} {format_interval(family)} "
+            f"{_shown(family.verdict)} (median shift of the {c.kernel_paths} paths that "
+            "enter the kernel)")
+
+
+def controls_line(c):
+    if c.controls is None:
+        return "controls: none measured on both sides (no check that the machine held still)"
+    return (f"controls: {format_pct(c.controls.change)} {format_interval(c.controls)} "
+            f"over {c.control_paths} path(s) that do not enter the kernel (no verdict; "
+            "they check that the machine held still)")
+
+
+def machine_lines(c):
+    if not c.machine_changed:
+        return []
+    lines = ["the machine changed between runs: " + "; ".join(c.machine_changed)]
+    if c.withheld:
+        lines.append("verdicts withheld (exit 3): rerun both sides on a quiet machine, or "
+                     "--force to give them anyway")
+    return lines
+
+
+def detection_line(c):
+    d = c.detection
+    if not d:
+        return ""
+    family = d.get("kernel_entry", {})
+    return (f"detection limit on this machine (sysgate calibrate, {d.get('date', '')[:10]}): "
+            f"kernel entry {_pct_plain(family.get('mde_1run'))} with one run per side, "
+            f"{_pct_plain(family.get('mde_3runs'))} with three")
+
+
+def _pct_plain(value):
+    return "unknown" if value is None else f"{value * 100:.1f}%"
+
+
+def table_rows(comparison):
+    """(cells) per path plus the kernel-entry row, the same for the terminal and the page."""
+    rows = []
+    for r in comparison.rows:
+        c = r.result
+        if c is None:
+            rows.append((r.name, units.ns(stats.low_mean(r.base) if r.base else math.nan),
+                         units.ns(stats.low_mean(r.new) if r.new else math.nan),
+                         "-", "-", "-", r.note))
+            continue
+        rows.append((
+            r.name, units.ns(c.base_value), units.ns(c.new_value), format_pct(c.change),
+            format_interval(c), "-" if r.is_control else format_p(c.p_value),
+            _shown(c.verdict),
+        ))
+    family = comparison.kernel_entry
+    if family:
+        rows.append((f"kernel entry ({comparison.kernel_paths} paths)", "", "",
+                     format_pct(family.change), format_interval(family),
+                     format_p(family.p_value), _shown(family.verdict)))
+    return rows
+
+
+TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "p (Holm)", "verdict")
+
+
+def summary_line(comparison):
+    regs, imps = comparison.regressions, comparison.improvements
+    family = comparison.kernel_entry
+    parts = []
+    if comparison.withheld:
+        parts.append("verdicts withheld: the machine changed between runs")
+    elif family:
+        parts.append(f"kernel entry {_shown(family.verdict)} {format_pct(family.change)}")
+    text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
+    if regs:
+        text += " (" + _some(
+            [f"{r.name} {format_pct(r.result.change)} p{p_relation(r.result.p_value)}"
+             for r in regs]) + ")"
+    text += f", {len(imps)} improvement{'s' if len(imps) != 1 else ''}"
+    if imps:
+        text += " (" + _some([f"{r.name} {format_pct(r.result.change)}" for r in imps]) + ")"
+    undecided = len(comparison.inconclusive)
+    same = len(comparison.with_verdict(NO_CHANGE))
+    text += f", {undecided} inconclusive, {same} no change"
+    parts.append(text)
+    return "; ".join(parts) + f" (exit {comparison.exit_code})"
+
+
+def _some(items, shown=5):
+    """The first few of a list, and how many more (the table has them all)."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def condition_lines(comparison):
+    """The recorded conditions that differ, one line each, by kind."""
+    shown = [d for d in comparison.differences if d.kind in (envdiff.CONDITIONS, envdiff.RUN)]
+    return [f"{d}" for d in shown]
+
+
 def render_terminal(comparison):
-    lines = [
-        f"base: {comparison.base_source}",
-        f"new:  {comparison.new_source}",
-        f"verdict needs p < {comparison.alpha:g} (Mann-Whitney U, Holm-adjusted over "
-        f"{len([r for r in comparison.rows if r.result])} paths) and a change of at least "
-        f"{comparison.threshold * 100:g}% in the median",
+    c = comparison
+    lines = [f"base: {s}" for s in c.base_sides] + [f"new:  {s}" for s in c.new_sides]
+    lines += machine_lines(c)
+    lines += [kernel_entry_line(c), controls_line(c)]
+    conditions = condition_lines(c)
+    if conditions:
+        lines.append("conditions that differ: " + "; ".join(conditions))
+    lines += [
+        f"verdict: regression/improvement needs the {CONFIDENCE:.0%} interval beyond "
+        f"±{c.threshold * 100:g}% and p < {c.alpha:g} (permutation test, Holm over "
+        f"{len([r for r in c.rows if r.result and not r.is_control])} paths); no change "
+        f"needs it within ±{c.threshold * 100:g}%; figure: mean of the fastest "
+        f"{stats.LOW_FRACTION:.0%} of the repetitions",
         "",
-        store.format_table(TABLE_HEADER, table_rows(comparison), right={1, 2, 3, 5}),
+        store.format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5}),
         "",
     ]
-    mitigations = [d for d in comparison.differences if d.kind == envdiff.MITIGATIONS]
+    mitigations = [d for d in c.differences if d.kind == envdiff.MITIGATIONS]
     if mitigations:
         lines.append("mitigations that changed with the kernel:")
         lines += [f"  {d}" for d in mitigations]
-    lines += [f"warning: {w}" for w in comparison.warnings]
-    lines += [f"note: {n}" for n in comparison.notes]
-    lines.append(f"result: {summary_line(comparison)}")
+    lines += [f"warning: {w}" for w in c.warnings]
+    lines += [f"note: {n}" for n in c.notes]
+    if c.settle:
+        lines.append(f"to settle: {c.settle}")
+    if c.detection:
+        lines.append(detection_line(c))
+    lines.append(f"result: {summary_line(c)}")
     return "\n".join(lines)
-
-
-def plot_medians(comparison):
-    """Grouped horizontal bars: base and new median per path, 95% CI whiskers, log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    rows = [r for r in comparison.rows if r.result]
-    fig = Figure(figsize=(9, 0.42 * len(rows) + 1.6), layout="constrained")
-    ax = fig.add_subplot()
-    height = 0.38
-    for offset, side, label, color in (
-        (-height / 2, "base", comparison.base_label, "#7f8c9a"),
-        (height / 2, "new", comparison.new_label, "#2c6fbb"),
-    ):
-        values = [getattr(r.result, f"{side}_median") for r in rows]
-        cis = [getattr(r, f"{side}_ci") for r in rows]
-        err = [[max(v - lo, 0) for v, (lo, _) in zip(values, cis)],
-               [max(hi - v, 0) for v, (_, hi) in zip(values, cis)]]
-        ax.barh([i + offset for i in range(len(rows))], values, height=height, xerr=err,
-                color=color, label=label, error_kw={"elinewidth": 0.8, "capsize": 2})
-    ax.set_yticks(range(len(rows)), [r.name for r in rows])
-    colors = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449"}
-    for tick, r in zip(ax.get_yticklabels(), rows):
-        tick.set_color(colors.get(r.result.verdict, "black"))
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("ns per call (median of repetitions, 95% CI; log scale)")
-    fig.suptitle("median latency per path: regressions in red, improvements in green")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
-    ax.grid(axis="x", which="both", alpha=0.3)
-    return fig
-
-
-def plot_changes(comparison):
-    """The change of each path's median with its 95% CI; the threshold band shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    rows = [r for r in comparison.rows if r.result]
-    fig = Figure(figsize=(9, 0.32 * len(rows) + 1.6), layout="constrained")
-    ax = fig.add_subplot()
-    t = comparison.threshold * 100
-    ax.axvspan(-t, t, color="#dddddd", alpha=0.6, label=f"within ±{t:g}%")
-    ax.axvline(0, color="black", linewidth=0.8)
-    colors = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449", NO_CHANGE: "#555555"}
-    for i, r in enumerate(rows):
-        c = r.result
-        ax.errorbar(c.change * 100, i, xerr=[[max(c.change - c.ci_low, 0) * 100],
-                                             [max(c.ci_high - c.change, 0) * 100]],
-                    fmt="o", color=colors[c.verdict], capsize=3)
-    ax.set_yticks(range(len(rows)), [r.name for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel(f"change of the median, % ({comparison.new_label} vs {comparison.base_label})")
-    ax.legend(loc="lower right")
-    ax.grid(axis="x", alpha=0.3)
-    return fig
 
 
 def template_environment():
@@ -550,11 +596,17 @@ def template_environment():
 
 
 def render_html(comparison, charts):
+    c = comparison
+    rows = table_rows(c)
+    classes = [r.shown_verdict.replace(" ", "-") for r in c.rows]
+    classes += ["family"] * (len(rows) - len(classes))
     return template_environment().get_template(TEMPLATE).render(
-        c=comparison, header=TABLE_HEADER, rows=table_rows(comparison),
-        verdicts=[r.result.verdict if r.result else "" for r in comparison.rows] + [""],
-        summary=summary_line(comparison), charts=charts,
-        mitigations=[d for d in comparison.differences if d.kind == envdiff.MITIGATIONS],
+        c=c, header=TABLE_HEADER, rows=rows, classes=classes,
+        summary=summary_line(c), charts=charts, headline=kernel_entry_line(c),
+        controls=controls_line(c), machine=machine_lines(c), conditions=condition_lines(c),
+        detection=detection_line(c), confidence=f"{CONFIDENCE:.0%}",
+        low_fraction=f"{stats.LOW_FRACTION:.0%}", min_repetitions=stats.MIN_REPETITIONS,
+        mitigations=[d for d in c.differences if d.kind == envdiff.MITIGATIONS],
     )
 
 
@@ -566,12 +618,14 @@ def to_json(comparison):
         row.pop("base"), row.pop("new")
     data["regressions"] = [r.name for r in comparison.regressions]
     data["improvements"] = [r.name for r in comparison.improvements]
+    data["inconclusive"] = [r.name for r in comparison.inconclusive]
+    data["exit_code"] = comparison.exit_code
     return json.dumps(_no_nan(data), indent=2, allow_nan=False)
 
 
 def _no_nan(value):
     """NaN is not JSON: null instead."""
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, dict):
         return {k: _no_nan(v) for k, v in value.items()}
@@ -581,17 +635,21 @@ def _no_nan(value):
 
 
 def write_outputs(comparison, out_dir):
+    from . import compare_plot
+
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
         charts = []
         for name, plot, alt in (
-            ("compare_medians.png", plot_medians, "median per path, base and new"),
-            ("compare_changes.png", plot_changes, "change per path with its interval"),
+            ("compare_changes.png", compare_plot.plot_changes,
+             "change per path with its interval, threshold band shaded"),
+            ("compare_medians.png", compare_plot.plot_figures,
+             "figure per path, base and new"),
         ):
-            fig = plot(comparison)
+            fig, caption = plot(comparison)
             fig.savefig(out / name, dpi=110)
-            charts.append({"file": name, "alt": alt})
+            charts.append({"file": name, "alt": alt, "caption": caption})
         (out / "compare.html").write_text(render_html(comparison, charts), encoding="utf-8")
         (out / "compare.json").write_text(to_json(comparison), encoding="utf-8")
     except OSError as exc:
@@ -609,34 +667,46 @@ def _cmd_compare(args):
         raise UserError(f"--alpha {args.alpha}: must be between 0 and 1")
     base = store.resolve_side(args.base, args.db, args.host)
     new = store.resolve_side(args.new, args.db, args.host)
-    comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated)
+    from . import calibrate
+
+    detection = calibrate.limits_for(new[0].context, args.calibration)
+    comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated,
+                              args.force, detection)
     print(render_terminal(comparison))
     if args.output:
         page = write_outputs(comparison, args.output)
         print(f"report: {page}", file=sys.stderr)
-    return 1 if comparison.regressions else 0
+    return comparison.exit_code
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "compare", help="compare two runs path by path; exit 1 on a regression",
-        description="Compare two runs path by path. BASE and NEW are results files, run "
-                    "ids (#3 or 3) or kernel releases from the history store (all runs of "
-                    "the release with the newest one's boot options), or several of these "
-                    "separated by commas, pooled. Exit status: 0 no regression, "
-                    "1 regression, 2 bad input.",
+        "compare", help="compare two runs: kernel entry and path verdicts; exit 1 on a "
+        "regression, 3 when inconclusive",
+        description="Compare two runs path by path and the kernel entry as a whole. BASE "
+                    "and NEW are results files, run ids (#3 or 3) or kernel releases from "
+                    "the history store (all runs of the release with the newest one's boot "
+                    "options), or several of these separated by commas, pooled. Exit "
+                    "status: 0 no regression, 1 regression, 2 bad input, 3 inconclusive "
+                    "or not comparable (the machine changed between runs).",
     )
     parser.add_argument("base", metavar="BASE")
     parser.add_argument("new", metavar="NEW")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path,
                         help="write compare.html, its PNG charts and compare.json here")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT,
-                        metavar="PCT", help="smallest change of the median that counts, "
+                        metavar="PCT", help="smallest change of a path's figure that counts, "
                         f"in percent (default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help=f"significance level of the U test (default {DEFAULT_ALPHA:g})")
+                        help="family-wise significance level over the paths (default "
+                        f"{DEFAULT_ALPHA:g})")
+    parser.add_argument("--force", action="store_true",
+                        help="give verdicts even when the controls say the machine changed")
     parser.add_argument("--host", help="with kernel releases: the host whose runs to use")
     parser.add_argument("--allow-emulated", action="store_true",
                         help="compare an emulated (TCG) run with a hardware run anyway")
+    parser.add_argument("--calibration", type=Path, metavar="FILE",
+                        help="sysgate calibrate's result to show the detection limit from "
+                        "(default reports/calibration.json when it is for this host)")
     store.add_db_argument(parser)
     parser.set_defaults(func=_cmd_compare)

@@ -23,8 +23,12 @@ TEST_PACKAGES = RUN_PACKAGES + (
     "postgresql", "python3-psycopg",
 )
 KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
+# The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
+# and perf bench for the spread check beside sysgate's own.
+VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
 
-GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES}
+GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES,
+          "validate": VALIDATE_PACKAGES}
 
 
 def missing(packages):

@@ -8,12 +8,18 @@ the boot options are the same. This module names the differences, in three kinds
 - boot: boot options that differ (other than the kernel image itself), e.g. mitigations=off;
 - conditions: how the run was taken (sysgate version, clocksource, tracing, pinning, ...);
 - mitigations: `vuln.*` states. These usually follow from the kernel, so they are listed as
-  an explanation, not a warning.
+  an explanation, not a warning;
+- run: how the run itself was taken (load, steal, repetitions, processes, min_time, quick
+  vs default, filter). These do not stop runs being pooled as one setup, but compare lists
+  them, and a load difference withholds its verdicts (stats.LOAD_DIFF_LIMIT).
 
 All context keys are optional: a key missing on both sides is no difference.
 """
 
+import json
 from dataclasses import dataclass
+
+from . import stats
 
 _MACHINE_KEYS = (
     "host_name", "cpu_vendor", "cpu_model_name", "cpu_family", "cpu_model",
@@ -28,7 +34,12 @@ _CONDITION_KEYS = (
 # Boot options that name the kernel image or initrd: they change with every kernel.
 _PER_KERNEL_OPTIONS = ("BOOT_IMAGE", "initrd")
 
-MACHINE, BOOT, CONDITIONS, MITIGATIONS = "machine", "boot", "conditions", "mitigations"
+MACHINE, BOOT, CONDITIONS, MITIGATIONS, RUN = (
+    "machine", "boot", "conditions", "mitigations", "run")
+_KINDS = (MACHINE, BOOT, CONDITIONS, RUN, MITIGATIONS)
+# Google Benchmark flags in `sysgate_command` that say how a run was taken.
+_COMMAND_FLAGS = {"benchmark_repetitions": "repetitions per process",
+                  "benchmark_min_time": "min_time"}
 
 
 @dataclass(frozen=True)
@@ -74,12 +85,70 @@ def differences(before, after):
         for name in sorted(old.keys() | new.keys()):
             if old.get(name) != new.get(name):
                 found.append(Difference(BOOT, name, old.get(name, ""), new.get(name, "")))
+    found += run_differences(before, after)
     vulns = sorted(k for k in before.keys() | after.keys() if k.startswith("vuln."))
     for key in vulns:
         a, b = before.get(key, ""), after.get(key, "")
         if a != b:
             found.append(Difference(MITIGATIONS, key, a, b))
-    found.sort(key=lambda d: (MACHINE, BOOT, CONDITIONS, MITIGATIONS).index(d.kind))
+    found.sort(key=lambda d: _KINDS.index(d.kind))
+    return found
+
+
+def load_average(context):
+    """The 1-minute load average the run recorded, or None."""
+    value = context.get("load_avg")
+    try:
+        value = json.loads(value) if isinstance(value, str) else value
+        return float(value[0] if isinstance(value, list) else value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def run_conditions(context):
+    """{name: text} of how a run was taken, from what its context records."""
+    found = {}
+    command = context.get("sysgate_command")
+    if command:
+        for word in command.split():
+            name, _, value = word.lstrip("-").partition("=")
+            if name in _COMMAND_FLAGS and value:
+                found[_COMMAND_FLAGS[name]] = value
+        filtered = next((w for w in command.split() if w.startswith("--benchmark_filter=")),
+                        None)
+        found["filter"] = (f"{filtered.count('|') + 1} paths" if filtered else "all paths")
+    for key in ("processes", "quick", "repetitions", "min_time"):
+        if context.get(key):
+            found[{"repetitions": "repetitions", "min_time": "min_time"}.get(key, key)] = \
+                str(context[key])
+    if context.get("filter"):
+        found["filter"] = context["filter"]
+    return found
+
+
+def _numeric(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def run_differences(before, after):
+    """Differences in how the two runs were taken (kind RUN). Load and steal are numbers
+    that never match exactly: they differ when further apart than a limit."""
+    found = []
+    a, b = run_conditions(before), run_conditions(after)
+    for key in sorted(a.keys() & b.keys()):
+        if a[key] != b[key]:
+            found.append(Difference(RUN, key, a[key], b[key]))
+    load_a, load_b = load_average(before), load_average(after)
+    if load_a is not None and load_b is not None and abs(load_a - load_b) >= \
+            stats.LOAD_DIFF_LIMIT:
+        found.append(Difference(RUN, "load_avg", f"{load_a:.1f}", f"{load_b:.1f}"))
+    for key in sorted(k for k in before.keys() & after.keys() if "steal" in k):
+        x, y = _numeric(before[key]), _numeric(after[key])
+        if x is not None and y is not None and abs(x - y) >= 1.0:
+            found.append(Difference(RUN, key, before[key], after[key]))
     return found
 
 

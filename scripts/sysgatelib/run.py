@@ -298,6 +298,12 @@ def command(args):
         "run_started": started.isoformat(timespec="seconds"),
         "run_seconds": f"{seconds:.1f}",
         "sysgate_command": " ".join(commands[0][1:]),
+        # How the run was taken, for compare's list of differing conditions (envdiff).
+        "quick": "true" if args.quick else "false",
+        "repetitions": str(reps * processes),
+        "processes": str(processes),
+        "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
+        "filter": args.filter or "",
     })
     run = load.load(final)
     print(summary.format_table(run))

@@ -12,7 +12,8 @@ from conftest import sysgate
 
 UNIMPORTABLE = ("jinja2", "matplotlib", "scipy", "numpy", "psycopg")
 COMMANDS = ((), ("run",), ("deps",), ("report",), ("compare",), ("history",),
-            ("history", "add"), ("history", "list"), ("trend",), ("kernels",))
+            ("history", "add"), ("history", "list"), ("trend",), ("kernels",),
+            ("calibrate",))
 
 
 @pytest.fixture(scope="module")

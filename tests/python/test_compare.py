@@ -1,4 +1,5 @@
-"""compare: the verdict's statistics, the exit status, the warnings, the page."""
+"""compare: the three answers, the kernel-entry verdict, the controls, the conditions, the
+exit status and the page, on synthetic samples (never on this machine's timings)."""
 
 import json
 import os
@@ -8,84 +9,201 @@ import subprocess
 import pytest
 
 import history_synth as synth
-from sysgatelib import cli, compare, load, store
+from sysgatelib import cli, compare, load, stats, store
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 GBENCH_COMPARE = "/usr/share/benchmark/compare.py"
+MEASURED = [name for name, _, base in synth.PATHS if not isinstance(base, str)]
 
 
 def _run(**kwargs):
     return load.parse(synth.make_results(**kwargs), f"synthetic seed {kwargs.get('seed', 0)}")
 
 
+def _kernel_paths(run):
+    return [p.name for p in run.paths.values() if p.enters_kernel and p.samples_ns]
+
+
+def _control_paths(run):
+    return [p.name for p in run.paths.values() if p.enters_kernel is False and p.samples_ns]
+
+
+def _everything(factor, only=None):
+    run = _run(seed=0)
+    names = only(run) if only else MEASURED
+    return {name: factor for name in names}
+
+
+def _verdicts(result):
+    return {r.name: r.result.verdict for r in result.rows if r.result}
+
+
 @pytest.mark.parametrize("seeds", [(1, 2), (3, 4), (5, 6), (7, 8), (11, 12)])
-def test_a_a_comparison_finds_nothing(seeds):
-    result = compare.compare_runs(_run(seed=seeds[0]), _run(seed=seeds[1]))
+def test_a_a_with_enough_samples_is_no_change(seeds):
+    result = compare.compare_runs(_run(seed=seeds[0], repetitions=12),
+                                  _run(seed=seeds[1], repetitions=12))
     assert result.regressions == [] and result.improvements == []
-    assert abs(result.geomean_change) < 0.02
+    assert result.kernel_entry.verdict == compare.NO_CHANGE
+    assert all(v in (compare.NO_CHANGE, compare.CONTROL) for v in _verdicts(result).values())
+    assert result.exit_code == 0 and not result.machine_changed
 
 
-def test_five_percent_on_one_path_is_a_regression_of_that_path_only():
-    base = _run(seed=1, repetitions=10)
-    new = _run(seed=2, repetitions=10, shift={"getpid/syscall": 1.05})
-    result = compare.compare_runs(base, new)
+def test_a_kernel_entry_slowdown_leads_the_output():
+    base = _run(seed=1, repetitions=12)
+    shift = _everything(1.15, _kernel_paths)
+    result = compare.compare_runs(base, _run(seed=2, repetitions=12, shift=shift))
+    family = result.kernel_entry
+    assert family.verdict == compare.REGRESSION
+    assert family.ci_low > 0.05 and family.ci_low < family.change < family.ci_high
+    assert result.kernel_paths == len(shift)
+    assert sorted(r.name for r in result.regressions) == sorted(shift)
+    text = compare.render_terminal(result)
+    first_verdict_line = next(line for line in text.splitlines()
+                              if not line.startswith(("base:", "new:")))
+    assert first_verdict_line.startswith("kernel entry: +15.")
+    assert first_verdict_line.split("]")[1].split()[0] == "REGRESSION"
+    assert result.exit_code == 1
+
+
+def test_controls_get_no_verdict_even_when_one_moves():
+    moved = _control_paths(_run(seed=0))[-1]
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12, shift={moved: 1.3}))
+    row = next(r for r in result.rows if r.name == moved)
+    assert row.is_control and row.result.verdict == compare.CONTROL
+    assert result.regressions == [] and not result.machine_changed  # one of five: median
+
+
+def test_one_path_slower_is_that_path_only():
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12, shift={"getpid/syscall": 1.10}))
     assert [r.name for r in result.regressions] == ["getpid/syscall"]
-    assert result.improvements == []
+    assert result.kernel_entry.verdict == compare.NO_CHANGE  # the median of ten paths
     row = result.regressions[0].result
-    assert row.p_value < 0.01
-    assert row.ci_low < row.change < row.ci_high
-    assert row.ci_low > 0  # the whole interval says slower
+    assert row.p_value < stats.ALPHA and row.ci_low > 0.05
+    assert result.exit_code == 1
 
 
-def test_five_percent_faster_is_an_improvement_not_a_regression():
-    result = compare.compare_runs(_run(seed=1), _run(seed=2, shift={"time/vdso": 0.95}))
+def test_faster_is_an_improvement_not_a_regression():
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12, shift={"read/syscall": 0.88}))
     assert result.regressions == []
-    assert [r.name for r in result.improvements] == ["time/vdso"]
+    assert [r.name for r in result.improvements] == ["read/syscall"]
+    assert result.exit_code == 0
 
 
-def test_significant_but_below_threshold_is_no_change():
-    base = _run(seed=1, noise=0.001)
-    new = _run(seed=2, noise=0.001, shift={"getpid/syscall": 1.01})
-    row = next(r for r in compare.compare_runs(base, new).rows if r.name == "getpid/syscall")
-    assert row.result.p_value < 0.01  # the 1% is real ...
-    assert row.result.verdict == compare.NO_CHANGE  # ... but under the 2% threshold
-    lower = compare.compare_runs(base, new, threshold_pct=0.5)
-    assert [r.name for r in lower.regressions] == ["getpid/syscall"]
+def test_a_change_near_the_threshold_is_inconclusive_not_no_change():
+    result = compare.compare_runs(_run(seed=1, repetitions=12, noise=0.01),
+                                  _run(seed=2, repetitions=12, noise=0.01,
+                                       shift={"getpid/syscall": 1.05}))
+    row = next(r for r in result.rows if r.name == "getpid/syscall")
+    assert row.result.ci_low < 0.05 < row.result.ci_high
+    assert row.result.verdict == compare.INCONCLUSIVE
+    assert result.exit_code == 3
+    assert "settle" in compare.render_terminal(result)
 
 
-def test_large_change_without_significance_is_no_change():
-    # Three repetitions: the U test cannot reach p < 0.01 whatever the data; say so.
+def test_noise_without_a_shift_is_inconclusive_and_says_what_would_settle_it():
+    result = compare.compare_runs(_run(seed=1, repetitions=12, noise=0.15),
+                                  _run(seed=2, repetitions=12, noise=0.15))
+    assert result.regressions == []
+    assert result.inconclusive and result.exit_code == 3
+    assert "would settle with about" in result.settle
+    assert "runs per side" in result.settle or "one more run" in result.settle
+
+
+@pytest.mark.parametrize("shift", [None, 1.3])
+def test_quick_runs_are_always_inconclusive(shift):
+    kernel = _everything(shift, _kernel_paths) if shift else None
     result = compare.compare_runs(_run(seed=1, repetitions=3),
-                                  _run(seed=2, repetitions=3, shift={"getpid/syscall": 1.5}))
+                                  _run(seed=2, repetitions=3, shift=kernel))
+    assert result.regressions == [] and result.with_verdict(compare.NO_CHANGE) == []
+    assert result.kernel_entry.verdict == compare.INCONCLUSIVE
+    assert result.exit_code == 3
+    assert result.settle.startswith("too few samples")
+
+
+def test_one_process_a_side_is_too_few_when_the_files_say_so():
+    one = {"processes": "1"}
+    result = compare.compare_runs(_run(seed=1, repetitions=12, context=one),
+                                  _run(seed=2, repetitions=12, context=one))
+    assert result.kernel_entry.verdict == compare.INCONCLUSIVE
+    three = {"processes": "3"}
+    result = compare.compare_runs(_run(seed=1, repetitions=12, context=three),
+                                  _run(seed=2, repetitions=12, context=three))
+    assert result.kernel_entry.verdict == compare.NO_CHANGE
+
+
+def test_moved_controls_withhold_the_verdicts_unless_forced():
+    base = _run(seed=1, repetitions=12)
+    busy = _run(seed=2, repetitions=12, shift=_everything(1.3))
+    result = compare.compare_runs(base, busy)
+    assert result.withheld and result.exit_code == 3
+    assert result.machine_changed[0].startswith("the paths that do not enter the kernel moved")
     assert result.regressions == []
-    assert any("no adjusted p-value can fall below alpha" in w for w in result.warnings)
+    assert set(_verdicts(result).values()) == {compare.WITHHELD, compare.CONTROL}
+    text = compare.render_terminal(result)
+    assert text.splitlines()[2].startswith("the machine changed between runs:")
+    forced = compare.compare_runs(base, busy, force=True)
+    assert not forced.withheld and forced.exit_code == 1
+    assert forced.kernel_entry.verdict == compare.REGRESSION
+    assert all(r.result.verdict == compare.CONTROL
+               for r in forced.rows if r.result and r.is_control)
 
 
-def test_a_disturbed_machine_is_called_out():
-    # A busy machine slows everything, the plain call included: say so, loudly.
-    busy = {name: 1.3 for name, _, base in synth.PATHS if not isinstance(base, str)}
-    result = compare.compare_runs(_run(seed=1), _run(seed=2, shift=busy))
-    assert any(w.startswith("the control paths moved (baseline/empty_loop +")
+def test_a_load_difference_withholds_and_is_listed():
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12,
+                                       context={"load_avg": [3.4, 2.0, 1.0]}))
+    assert result.withheld and result.exit_code == 3
+    assert any("load differed (load_avg: 0.3 -> 3.4)" in m for m in result.machine_changed)
+
+
+def test_differing_conditions_are_listed():
+    command = ("--benchmark_repetitions={} --benchmark_min_time={} "
+               "--benchmark_enable_random_interleaving=true")
+    base = _run(seed=1, repetitions=12, context={
+        "sysgate_command": command.format(4, 0.03), "processes": "3", "quick": "false"})
+    new = _run(seed=2, repetitions=12, context={
+        "sysgate_command": command.format(12, 0.005) + " --benchmark_filter=^(a|b)/manual_time$",
+        "processes": "1", "quick": "true", "seccomp": "2"})
+    result = compare.compare_runs(base, new)
+    listed = compare.condition_lines(result)
+    for expected in ("seccomp: 0 -> 2", "repetitions per process: 4 -> 12",
+                     "min_time: 0.03 -> 0.005", "processes: 3 -> 1", "quick: false -> true",
+                     "filter: all paths -> 2 paths"):
+        assert expected in listed, listed
+    assert "conditions that differ: " in compare.render_terminal(result)
+
+
+def test_a_filtered_run_compares_the_paths_both_ran():
+    few = tuple(p for p in synth.PATHS if p[0] in ("baseline/call", "getpid/syscall",
+                                                   "getppid/syscall", "time/vdso"))
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12, paths=few))
+    assert sorted(r.name for r in result.rows) == sorted(p[0] for p in few)
+    assert not any("not in the new one" in w for w in result.warnings)
+    assert any("ran on one side only (a filtered run)" in n for n in result.notes)
+    assert result.kernel_entry is None  # two kernel paths: no family verdict
+    assert "kernel entry: no verdict" in compare.render_terminal(result)
+
+
+def test_a_path_skipped_on_one_side_is_listed_not_flagged():
+    paths = tuple(p if p[0] != "getpid/int80" else ("getpid/int80", "int80",
+                                                     "ia32_emulation=off")
+                  for p in synth.PATHS)
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12, paths=paths))
+    rows = {r.name: r for r in result.rows}
+    assert rows["getpid/int80"].note == "skipped in the new run: ia32_emulation=off"
+    assert rows["getpid/int80"].result is None
+    assert any("measured in the base run but not in the new one: getpid/int80" in w
                for w in result.warnings)
-    noisy = compare.compare_runs(_run(seed=1), _run(seed=2, noise=0.2))
-    assert any(w.startswith("unstable results: CV above 5%") for w in noisy.warnings)
-    quiet = compare.compare_runs(_run(seed=1), _run(seed=2, shift={"getpid/syscall": 1.1}))
-    assert quiet.warnings == []
 
 
 def test_identical_samples_compare_cleanly():
-    change = compare.compare_samples([100.0] * 10, [100.0] * 10)
-    assert change.change == 0 and change.p_value == 1.0 and change.verdict == compare.NO_CHANGE
-
-
-def test_skipped_and_missing_paths_are_listed_not_flagged():
-    paths = synth.PATHS[:5] + (("getpid/int80", "int80", "ia32_emulation=off"),)
-    result = compare.compare_runs(_run(seed=1), _run(seed=2, paths=paths))
-    rows = {r.name: r for r in result.rows}
-    assert rows["getpid/int80"].note == "skipped in the new run: ia32_emulation=off"
-    assert rows["read/syscall"].note == "only in the base run"
-    assert result.regressions == []
-    assert any("measured in the base run but not in the new one" in w for w in result.warnings)
+    change = compare.compare_samples([100.0] * 12, [100.0] * 12)
+    assert change.change == 0 and change.verdict == compare.NO_CHANGE
 
 
 def test_warns_when_runs_differ_beyond_the_kernel():
@@ -107,28 +225,44 @@ def test_warns_when_runs_differ_beyond_the_kernel():
     assert [d.key for d in same_machine.differences] == ["vuln.retbleed"]
 
 
-def _write_pair(tmp_path, shift=None, new_context=None):
-    base = synth.write_results(tmp_path / "base.json", seed=1)
-    new = synth.write_results(tmp_path / "new.json", seed=2, shift=shift, context=new_context)
-    return base, new
+def _write(tmp_path, name, **kwargs):
+    kwargs.setdefault("repetitions", 12)
+    return synth.write_results(tmp_path / name, **kwargs)
 
 
 def test_cli_exit_status_is_for_ci(tmp_path, capsys):
-    base, new = _write_pair(tmp_path)
-    assert cli.main(["compare", base, new]) == 0
-    assert "result: 0 regressions" in capsys.readouterr().out
-    slower = synth.write_results(tmp_path / "slower.json", seed=3,
-                                 shift={"getppid/syscall": 1.05})
+    base = _write(tmp_path, "base.json", seed=1)
+    same = _write(tmp_path, "same.json", seed=2)
+    assert cli.main(["compare", base, same]) == 0
+    assert "kernel entry: " in capsys.readouterr().out
+    slower = _write(tmp_path, "slower.json", seed=3, shift={"getppid/syscall": 1.12})
     assert cli.main(["compare", base, slower]) == 1
     out = capsys.readouterr().out
-    assert "REGRESSION" in out and "result: 1 regression (getppid/syscall +" in out
+    assert "REGRESSION" in out and "1 regression (getppid/syscall +" in out
+    entry = _write(tmp_path, "entry.json", seed=4, shift=_everything(1.2, _kernel_paths))
+    assert cli.main(["compare", base, entry]) == 1
+    assert "REGRESSION (median shift of the 10 paths" in capsys.readouterr().out
+    busy = _write(tmp_path, "busy.json", seed=5, shift=_everything(1.3))
+    assert cli.main(["compare", base, busy]) == 3
+    assert cli.main(["compare", base, busy, "--force"]) == 1
     assert cli.main(["compare", base, str(tmp_path / "missing.json")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
-    assert cli.main(["compare", base, new, "--alpha", "2"]) == 2
+    assert cli.main(["compare", base, same, "--alpha", "2"]) == 2
+
+
+def test_cli_quick_runs_exit_3(tmp_path, capsys):
+    a = _write(tmp_path, "qa.json", seed=1, repetitions=3, context={"processes": "1"})
+    b = _write(tmp_path, "qb.json", seed=2, repetitions=3, context={"processes": "1"})
+    c = _write(tmp_path, "qc.json", seed=3, repetitions=3, context={"processes": "1"},
+               shift=_everything(1.3, _kernel_paths))
+    assert cli.main(["compare", a, b]) == 3
+    assert cli.main(["compare", a, c]) == 3
+    assert "too few samples" in capsys.readouterr().out
 
 
 def test_cli_refuses_to_mix_emulated_and_hardware(tmp_path, capsys):
-    base, new = _write_pair(tmp_path, new_context={"emulated": "true"})
+    base = _write(tmp_path, "base.json", seed=1)
+    new = _write(tmp_path, "new.json", seed=2, context={"emulated": "true"})
     assert cli.main(["compare", base, new]) == 2
     assert "emulated (TCG) run cannot be compared" in capsys.readouterr().err
     assert cli.main(["compare", base, new, "--allow-emulated"]) == 0
@@ -137,12 +271,14 @@ def test_cli_refuses_to_mix_emulated_and_hardware(tmp_path, capsys):
 
 def test_cli_compares_runs_from_the_store(tmp_path, capsys):
     db = tmp_path / "h.sqlite"
-    base, new = _write_pair(tmp_path, shift={"getpid/syscall": 1.08},
-                            new_context={"kernel_release": "6.12.57+deb13-cloud-amd64"})
+    base = _write(tmp_path, "base.json", seed=1)
+    new = _write(tmp_path, "new.json", seed=2, shift={"getpid/syscall": 1.12},
+                 context={"kernel_release": "6.12.57+deb13-cloud-amd64"})
     store.add_results(db, base)
     store.add_results(db, new)
     argv = ["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64"]
     assert cli.main(argv) == 1
+    assert "run #1" in capsys.readouterr().out  # a side is named by its run id
     assert cli.main(["compare", "--db", str(db), "1", "#1"]) == 0
     assert cli.main(["compare", "--db", str(db), "1", "4.19.0"]) == 2
     assert "no such file, run id or kernel release" in capsys.readouterr().err
@@ -150,17 +286,39 @@ def test_cli_compares_runs_from_the_store(tmp_path, capsys):
 
 def test_html_page_and_json_are_written_and_escaped(tmp_path, capsys):
     hostile = "<script>alert(1)</script>"
-    base, new = _write_pair(tmp_path, shift={"read/syscall": 1.1}, new_context={
-        "kernel_release": "6.18.1", "boot_cmdline": f"ro quiet x={hostile}"})
+    base = _write(tmp_path, "base.json", seed=1)
+    new = _write(tmp_path, "new.json", seed=2, shift={"read/syscall": 1.5}, context={
+        "kernel_release": "6.18.1", "boot_cmdline": f"ro quiet x={hostile}",
+        "date": "2026-11-24T08:15:00+00:00"})
     out = tmp_path / "out"
     assert cli.main(["compare", base, new, "-o", str(out)]) == 1
     page = (out / "compare.html").read_text()
     assert hostile not in page and "&lt;script&gt;" in page
-    assert "read/syscall" in page and "compare_medians.png" in page
+    assert "read/syscall" in page and "compare_changes.png" in page
+    # base and new named by host, kernel, date and file
+    assert "bench-vm-1 · 6.1.0-47-cloud-amd64 · 2026-11-20 10:00 · base.json" in page
+    assert "bench-vm-1 · 6.18.1 · 2026-11-24 08:15 · new.json" in page
+    assert "kernel entry: " in page
+    assert "white-space: nowrap" in page  # the interval column does not wrap
+    assert "+50%" not in page or "clipped" in page
+    assert "are clipped" in page  # +50% lies beyond the axis: the caption says so
     for png in ("compare_medians.png", "compare_changes.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((out / "compare.json").read_text())
-    assert summary["regressions"] == ["read/syscall"]
+    assert summary["regressions"] == ["read/syscall"] and summary["exit_code"] == 1
+    assert summary["kernel_entry"]["verdict"] == "no change"
+
+
+def test_the_change_axis_keeps_the_threshold_band_visible():
+    from sysgatelib import compare_plot
+
+    result = compare.compare_runs(_run(seed=1, repetitions=12),
+                                  _run(seed=2, repetitions=12, shift={"read/syscall": 28.0}))
+    limit = compare_plot.axis_limit(result)
+    assert limit <= 8 * stats.THRESHOLD_PCT  # +2700% does not stretch the axis
+    fig, caption = compare_plot.plot_changes(result)
+    assert "clipped" in caption and fig.axes[0].get_xlim() == (-limit, limit)
+    assert fig.axes[0].get_title() and fig.axes[0].get_xlabel()
 
 
 def test_fixtures_compare_as_documented(capsys):
@@ -208,7 +366,8 @@ def test_google_benchmark_compare_py_geomean_without_skipped_rows(tmp_path):
 def test_real_sysgate_bench_files(tmp_path, capsys):
     """Two real runs of sysgate_bench on a busy 2-core VM, the second under an allow-all
     seccomp filter. Their figures are noise-dominated, so only what does not depend on the
-    timings is asserted: they load, file into the store, compare, and say why to doubt it."""
+    timings is asserted: they load, file into the store, compare, and list the seccomp
+    state as a differing condition."""
     plain = os.path.join(FIXTURES, "history_real_vm.json")
     seccomp = os.path.join(FIXTURES, "history_real_vm_seccomp.json")
     db = tmp_path / "h.sqlite"
@@ -216,50 +375,49 @@ def test_real_sysgate_bench_files(tmp_path, capsys):
     result = compare.compare_runs(load.load(plain), load.load(seccomp))
     assert {r.name for r in result.rows} >= {"baseline/call", "getpid/syscall",
                                              "getppid/syscall", "lmbench/close_ebadf"}
-    assert any("measurement conditions differ (seccomp: 0 -> 2" in w for w in result.warnings)
-    assert cli.main(["compare", plain, seccomp]) in (0, 1)
+    assert "seccomp: 0 -> 2" in compare.condition_lines(result)
+    assert all(r.result.verdict == compare.CONTROL for r in result.rows if r.is_control)
+    assert cli.main(["compare", plain, seccomp]) in (1, 3)
     assert "getpid/syscall/manual_time" in _gbench_compare(plain, seccomp)
 
 
 def _levelled(seed, level, noise=0.005):
     """A run whose every path sits `level` times the reference: a whole-run drift, as a
     VM host's load phase or another boot gives."""
-    shift = {name: level for name, _, base in synth.PATHS if not isinstance(base, str)}
-    return _run(seed=seed, noise=noise, shift=shift)
+    return _run(seed=seed, noise=noise, repetitions=12, shift=_everything(level))
 
 
 def test_several_runs_per_side_see_run_to_run_drift():
     base = [_levelled(1, 1.00), _levelled(2, 1.06), _levelled(3, 0.95)]
     new = [_levelled(4, 1.06), _levelled(5, 0.99), _levelled(6, 1.03)]
     # One run per side cannot tell a drift from a change ...
-    single = compare.compare_runs(base[0], new[0])
-    assert "getpid/syscall" in [r.name for r in single.regressions]
+    single = compare.compare_runs(base[0], new[0], force=True)
+    assert single.kernel_entry.verdict == compare.REGRESSION
     assert any(n.startswith("one run per side") for n in single.notes)
-    # ... three per side can: the hierarchical interval spans the drift.
+    # ... three per side can: the run-level interval spans the drift.
     pooled = compare.compare_runs(base, new)
     assert pooled.regressions == [] and pooled.improvements == []
-    assert pooled.notes == []
+    assert pooled.kernel_entry.verdict != compare.REGRESSION
     row = next(r for r in pooled.rows if r.name == "getpid/syscall")
-    assert len(row.base) == 30 and row.result.ci_low < 0 < row.result.ci_high
+    assert len(row.base) == 36 and row.result.ci_low < 0.05 < row.result.ci_high
 
 
 def test_several_runs_per_side_still_find_a_real_step():
     base = [_levelled(1, 1.00), _levelled(2, 1.01), _levelled(3, 0.99)]
-    new = [_run(seed=s, noise=0.005, shift={"getpid/syscall": 1.10}) for s in (4, 5, 6)]
+    shift = _everything(1.15, _kernel_paths)
+    new = [_run(seed=s, noise=0.005, repetitions=12, shift=shift) for s in (4, 5, 6)]
     result = compare.compare_runs(base, new)
-    assert [r.name for r in result.regressions] == ["getpid/syscall"]
-    assert result.regressions[0].result.ci_low > 0
+    assert result.kernel_entry.verdict == compare.REGRESSION
+    assert sorted(r.name for r in result.regressions) == sorted(shift)
 
 
 def test_cli_pools_comma_lists_and_kernel_releases(tmp_path, capsys):
-    files = [synth.write_results(tmp_path / f"b{i}.json", seed=i) for i in range(3)]
-    newer = [synth.write_results(tmp_path / f"n{i}.json", seed=10 + i,
-                                 shift={"getpid/syscall": 1.10},
-                                 context={"kernel_release": "6.18.1"}) for i in range(2)]
+    files = [_write(tmp_path, f"b{i}.json", seed=i) for i in range(3)]
+    newer = [_write(tmp_path, f"n{i}.json", seed=10 + i, shift={"getpid/syscall": 1.15},
+                    context={"kernel_release": "6.18.1"}) for i in range(2)]
     assert cli.main(["compare", ",".join(files), ",".join(newer)]) == 1
     out = capsys.readouterr().out
-    assert "6.1.0-47-cloud-amd64 (3 runs)" not in out  # labels go to the page and charts
-    assert f"base: {files[0]}, {files[1]}, {files[2]}" in out
+    assert out.count("base: bench-vm-1 · 6.1.0-47-cloud-amd64") == 3
     db = tmp_path / "h.sqlite"
     for path in files + newer:
         store.add_results(db, path)
@@ -267,17 +425,24 @@ def test_cli_pools_comma_lists_and_kernel_releases(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "6.1.0-47-cloud-amd64: pooling 3 run(s) of the same setup" in err
     assert "6.18.1: pooling 2 run(s) of the same setup" in err
-    traced = synth.write_results(tmp_path / "traced.json", seed=30,
-                                 context={"kernel_release": "6.18.1", "tracer_pid": "4242"})
-    store.add_results(db, traced)
-    assert cli.main(["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.18.1"]) == 0
-    err = capsys.readouterr().err  # the newest 6.18.1 run is traced: pooled alone
-    assert "6.18.1: pooling 1 run(s) of the same setup (#6); 2 with other" in err
 
 
 def test_holm_adjustment_controls_the_whole_comparison():
     assert compare.holm_adjust([]) == []
     assert compare.holm_adjust([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
-    # The k-th smallest is multiplied by m-k+1 and the sequence kept non-decreasing.
     assert compare.holm_adjust([0.001, 0.001]) == pytest.approx([0.002, 0.002])
     assert compare.holm_adjust([0.9, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_compare_shows_the_calibrated_detection_limit(tmp_path, capsys):
+    base = _write(tmp_path, "base.json", seed=1)
+    new = _write(tmp_path, "new.json", seed=2)
+    calibration = tmp_path / "calibration.json"
+    fingerprint = store.host_fingerprint(load.load(base).context)
+    calibration.write_text(json.dumps({"hosts": {fingerprint: {
+        "date": "2026-11-30T10:00:00+00:00",
+        "kernel_entry": {"mde_1run": 0.081, "mde_3runs": 0.047}}}}))
+    assert cli.main(["compare", base, new, "--calibration", str(calibration)]) == 0
+    out = capsys.readouterr().out
+    assert "detection limit on this machine (sysgate calibrate, 2026-11-30): kernel entry " \
+           "8.1% with one run per side, 4.7% with three" in out

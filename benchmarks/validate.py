@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""The validation protocol of `sysgate compare` (docs/methodology.md, "Validation").
+
+Runs, on this machine, the pairs that say whether compare's verdicts can be trusted, and
+prints the false-positive and detection rates as a Markdown table for the docs:
+
+  aa        A/A pairs on a quiet machine, one run per side: no regression allowed
+  load      A/A pairs, the new side under `stress-ng --cpu 2` (unpinned, so the load
+            reaches the measured CPU): no regression allowed; withheld is fine
+  seccomp   plain vs allow-all seccomp filter, one run per side (kernel entry must be a
+            REGRESSION, no control flagged), then all those runs pooled per side
+            (at least 80% of the kernel-entering paths flagged)
+  quick     a quick A/A pair and a quick plain-vs-seccomp pair: both must exit 3
+  spread    default runs alternated with `perf bench syscall basic`: the spread of
+            getpid/syscall's leading figure beside perf bench's
+
+Every run lands in --work (default reports/validate/) and is reused when the protocol is
+run again, so an interrupted protocol resumes where it stopped, and --only/--pairs run
+parts of it. Run it on a quiet machine: it takes about 1-2 minutes per default run.
+
+  /usr/bin/python3 benchmarks/validate.py --only aa --pairs 2
+  /usr/bin/python3 benchmarks/validate.py                 # everything, 30-40 runs
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from sysgatelib import calibrate, compare, deps, load, stats  # noqa: E402
+from sysgatelib.errors import UserError  # noqa: E402
+
+PARTS = ("aa", "load", "seccomp", "quick", "spread")
+DEFAULT_PAIRS = {"aa": 5, "load": 3, "seccomp": 3, "quick": 1, "spread": 5}
+SPREAD_PATH = "getpid/syscall"
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+class Protocol:
+    def __init__(self, args):
+        self.args = args
+        self.work = Path(args.work)
+        self.settings = {"repetitions": args.repetitions, "processes": args.processes,
+                         "min_time": args.min_time, "filter": args.filter, "cpu": args.cpu}
+        self.rows = []  # (part, what, outcome, ok)
+
+    def run(self, name, seccomp=False, quick=False):
+        settings = dict(self.settings, quick=quick or self.args.quick)
+        path = calibrate.measure_run(self.work / name, settings, seccomp=seccomp,
+                                     python=sys.executable, log=log)
+        return load.load(path)
+
+    def compare(self, base, new, force=False):
+        return compare.compare_runs(base, new, force=force)
+
+    def record(self, part, what, outcome, ok):
+        self.rows.append((part, what, outcome, ok))
+        log(f"  {part}: {what}: {outcome} [{'ok' if ok else 'FAIL'}]")
+
+
+def _flagged(c):
+    kernel = [r for r in c.rows if r.result and r.enters_kernel]
+    hit = [r for r in kernel if r.result.verdict == stats.REGRESSION]
+    controls = [r for r in c.rows if r.result and r.is_control
+                and r.result.verdict in (stats.REGRESSION, stats.IMPROVEMENT)]
+    return kernel, hit, controls
+
+
+def _family(c):
+    f = c.kernel_entry
+    return "none" if f is None else f"{f.verdict} {compare.format_pct(f.change)}"
+
+
+def part_aa(p, pairs):
+    false = 0
+    for i in range(pairs):
+        c = p.compare(p.run(f"aa-{i}-a"), p.run(f"aa-{i}-b"))
+        false += len(c.regressions)
+        p.record("aa", f"pair {i + 1}", f"exit {c.exit_code}, {len(c.regressions)} "
+                 f"regressions, kernel entry {_family(c)}", not c.regressions
+                 and (c.kernel_entry is None or c.kernel_entry.verdict != stats.REGRESSION))
+    return false
+
+
+def part_load(p, pairs):
+    if deps.missing(["stress-ng"]):
+        deps.ensure(["stress-ng"], log=log)
+    for i in range(pairs):
+        quiet = p.run(f"load-{i}-quiet")
+        target = p.work / f"load-{i}-busy" / "results.json"
+        busy = None
+        if target.exists():
+            busy = load.load(target)
+        else:
+            stress = subprocess.Popen(["stress-ng", "--cpu", "2", "--quiet"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(p.args.stress_wait)  # let the load average see the load
+                busy = p.run(f"load-{i}-busy")
+            finally:
+                stress.terminate()
+                try:
+                    stress.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    stress.kill()
+                    stress.wait()
+        c = p.compare(quiet, busy)
+        family_reg = c.kernel_entry is not None and c.kernel_entry.verdict == stats.REGRESSION
+        p.record("load", f"pair {i + 1}",
+                 f"exit {c.exit_code}, {len(c.regressions)} regressions, kernel entry "
+                 f"{_family(c)}" + (", withheld (machine changed)" if c.withheld else ""),
+                 not c.regressions and not family_reg)
+
+
+def part_seccomp(p, pairs):
+    plain, secc = [], []
+    for i in range(pairs):
+        plain.append(p.run(f"seccomp-{i}-plain"))
+        secc.append(p.run(f"seccomp-{i}-filter", seccomp=True))
+        c = p.compare(plain[-1], secc[-1])
+        kernel, hit, controls = _flagged(c)
+        ok = (c.kernel_entry is not None and c.kernel_entry.verdict == stats.REGRESSION
+              and not controls)
+        p.record("seccomp", f"pair {i + 1} (1 run a side)",
+                 f"kernel entry {_family(c)}, {len(hit)}/{len(kernel)} paths flagged, "
+                 f"{len(controls)} controls flagged", ok)
+    if pairs >= 2:
+        c = p.compare(plain, secc)
+        kernel, hit, controls = _flagged(c)
+        share = len(hit) / len(kernel) if kernel else 0.0
+        p.record("seccomp", f"pooled ({pairs} runs a side)",
+                 f"kernel entry {_family(c)}, {len(hit)}/{len(kernel)} paths flagged "
+                 f"({share:.0%}), {len(controls)} controls flagged",
+                 share >= 0.8 and not controls)
+
+
+def part_quick(p, pairs):
+    for i in range(pairs):
+        a, b = p.run(f"quick-{i}-a", quick=True), p.run(f"quick-{i}-b", quick=True)
+        s = p.run(f"quick-{i}-filter", seccomp=True, quick=True)
+        for what, c in (("A/A", p.compare(a, b)), ("plain vs seccomp", p.compare(a, s))):
+            p.record("quick", f"{what} #{i + 1}", f"exit {c.exit_code}", c.exit_code == 3)
+
+
+def _perf_bench():
+    """usecs per getppid call from `perf bench syscall basic`, or None."""
+    try:
+        done = subprocess.run(["perf", "bench", "syscall", "basic"], capture_output=True,
+                              text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"([\d.]+)\s+usecs/op", done.stdout)
+    return float(match.group(1)) * 1000 if match else None
+
+
+def part_spread(p, rounds):
+    figures, perf = [], []
+    state = p.work / "spread-perf.json"
+    saved = json.loads(state.read_text()) if state.exists() else {}
+    for i in range(rounds):
+        run = p.run(f"spread-{i}")
+        path = run.paths.get(SPREAD_PATH)
+        if path and path.samples_ns:
+            figures.append(stats.kbest_mean(path.samples_ns))
+        if str(i) not in saved:
+            saved[str(i)] = _perf_bench()
+            state.write_text(json.dumps(saved))
+        if saved[str(i)]:
+            perf.append(saved[str(i)])
+
+    def spread(values):
+        return max(values) / min(values) - 1 if len(values) >= 2 else float("nan")
+
+    ours = spread(figures)
+    p.record("spread", f"{SPREAD_PATH} leading figure, {len(figures)} runs",
+             f"spread {ours:.1%} ({', '.join(f'{v:.1f}' for v in figures)} ns)",
+             ours <= 0.03)
+    if perf:
+        p.record("spread", f"perf bench syscall basic, {len(perf)} rounds",
+                 f"spread {spread(perf):.1%} ({', '.join(f'{v:.1f}' for v in perf)} ns/op)",
+                 True)
+    else:
+        p.record("spread", "perf bench syscall basic", "unavailable", True)
+
+
+def table(rows):
+    lines = ["| part | pair | outcome | ok |", "|---|---|---|---|"]
+    lines += [f"| {part} | {what} | {outcome} | {'yes' if ok else '**no**'} |"
+              for part, what, outcome, ok in rows]
+    return "\n".join(lines)
+
+
+def summary(rows):
+    lines = []
+    for part in PARTS:
+        mine = [r for r in rows if r[0] == part]
+        if mine:
+            passed = len([r for r in mine if r[3]])
+            lines.append(f"{part}: {passed}/{len(mine)} as required")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("--only", action="append", choices=PARTS,
+                        help="run only this part (repeatable)")
+    parser.add_argument("--pairs", type=int,
+                        help="pairs (rounds for spread) per part; defaults: " + ", ".join(
+                            f"{k} {v}" for k, v in DEFAULT_PAIRS.items()))
+    parser.add_argument("--work", default=str(ROOT / "reports" / "validate"),
+                        help="folder for the runs; runs already there are reused")
+    parser.add_argument("--repetitions", type=int, help="as for `sysgate run`")
+    parser.add_argument("--processes", type=int, help="as for `sysgate run`")
+    parser.add_argument("--min-time", type=float, help="as for `sysgate run`")
+    parser.add_argument("--filter", help="as for `sysgate run` (a smoke test only)")
+    parser.add_argument("--cpu", help="as for `sysgate run`")
+    parser.add_argument("--quick", action="store_true",
+                        help="quick runs everywhere (a smoke test of the script only)")
+    parser.add_argument("--stress-wait", type=float, default=60.0, metavar="S",
+                        help="seconds of load before the loaded run starts, so that the "
+                        "load average the run records shows it (default 60)")
+    args = parser.parse_args(argv)
+    protocol = Protocol(args)
+    parts = args.only or list(PARTS)
+    try:
+        for part in PARTS:
+            if part in parts:
+                log(f"{part}:")
+                globals()[f"part_{part}"](protocol, args.pairs or DEFAULT_PAIRS[part])
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if not protocol.rows:
+            return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; run again to resume", file=sys.stderr)
+    print(table(protocol.rows))
+    print()
+    print("\n".join(summary(protocol.rows)))
+    return 0 if all(r[3] for r in protocol.rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""stats: the figure, the three answers and the detection-limit arithmetic, on synthetic
+samples."""
+
+import math
+import random
+
+import pytest
+
+from sysgatelib import envdiff, stats
+
+
+def test_low_mean_is_the_mean_of_the_fastest_quarter():
+    assert stats.low_mean([5.0, 1.0, 2.0, 3.0]) == 1.0
+    assert stats.low_mean(list(range(12, 0, -1))) == 2.0  # 1, 2, 3
+    assert stats.low_mean([7.0]) == 7.0
+    # rows of a (draws, n) array, NaN = absent
+    rows = stats.low_mean([[4.0, 1.0, 2.0, 3.0], [9.0, math.nan, math.nan, math.nan]])
+    assert list(rows) == [1.0, 9.0]
+
+
+@pytest.mark.parametrize("change, low, high, p, enough, expected", [
+    (0.10, 0.07, 0.13, 0.001, True, stats.REGRESSION),
+    (-0.10, -0.13, -0.07, 0.001, True, stats.IMPROVEMENT),
+    (0.10, 0.07, 0.13, 0.2, True, stats.INCONCLUSIVE),  # not significant
+    (0.06, 0.03, 0.09, 0.001, True, stats.INCONCLUSIVE),  # interval straddles 5%
+    (0.01, -0.02, 0.03, 0.5, True, stats.NO_CHANGE),  # a 5% change is ruled out
+    (0.01, -0.02, 0.03, 0.5, False, stats.INCONCLUSIVE),  # too few samples
+    (0.00, -0.08, 0.08, 0.9, True, stats.INCONCLUSIVE),  # too wide to rule anything out
+])
+def test_three_answers(change, low, high, p, enough, expected):
+    assert stats.verdict(change, low, high, p, 0.05, 0.05, enough) == expected
+
+
+def _samples(seed, n, level=100.0, noise=0.02):
+    rng = random.Random(seed)
+    return [level * rng.lognormvariate(0, noise) for _ in range(n)]
+
+
+def test_a_known_shift_is_found_and_none_is_no_change():
+    found = stats.shift([_samples(1, 12)], [_samples(2, 12, 115.0)])
+    assert found.verdict == stats.REGRESSION and found.ci_low > 0.05
+    same = stats.shift([_samples(3, 12)], [_samples(4, 12)])
+    assert same.verdict == stats.NO_CHANGE and -0.05 < same.ci_low < same.ci_high < 0.05
+
+
+def test_three_repetitions_are_never_enough():
+    for level in (100.0, 130.0):
+        result = stats.shift([_samples(5, 3)], [_samples(6, 3, level)])
+        assert result.verdict == stats.INCONCLUSIVE and not result.enough
+
+
+def test_the_permutation_p_value_holds_its_level():
+    # A/A pairs at 15% noise: p < 0.05 about 5% of the time, not 4x that.
+    small = sum(stats.permutation_p(_samples(i, 12, noise=0.15),
+                                    _samples(1000 + i, 12, noise=0.15), resamples=999) < 0.05
+                for i in range(60))
+    assert small <= 9
+
+
+def test_runs_are_the_unit_of_the_interval():
+    drift = [[x * level for x in _samples(i, 12, noise=0.005)]
+             for i, level in enumerate((1.0, 1.06, 0.95))]
+    one = stats.shift([drift[0]], [drift[1]])
+    pooled = stats.shift(drift, [[x * 1.0 for x in _samples(9 + i, 12, noise=0.005)]
+                                 for i in range(3)])
+    assert one.ci_high - one.ci_low < pooled.ci_high - pooled.ci_low
+
+
+def test_family_shift_is_the_median_of_the_paths():
+    shifts, draws = [], []
+    for i, level in enumerate((110.0, 112.0, 111.0, 100.0, 160.0)):
+        s, r = stats.shift([_samples(i, 12)], [_samples(50 + i, 12, level)],
+                           keep_replicates=True)
+        shifts.append(s)
+        draws.append(r)
+    family = stats.family_shift(shifts, draws)
+    assert family.ci_low < family.change < family.ci_high
+    assert 0.08 < family.change < 0.14  # neither the unchanged path nor the +60% one
+    assert stats.family_shift(shifts[:2], draws[:2]) is None
+
+
+def test_settle_factor_and_detection_limits():
+    assert stats.settle_factor(0.0, -0.08, 0.08, 0.05) == pytest.approx((0.08 / 0.05) ** 2)
+    assert stats.settle_factor(0.05, 0.0, 0.10, 0.05) is None  # sits on the threshold
+    assert stats.mde(0.03, 3) < stats.mde(0.03, 1)
+    assert stats.runs_needed(0.03, 0.05) >= 1
+    assert stats.mde(stats.math.nan, 1) != stats.mde(stats.math.nan, 1)  # NaN: unknown
+    needed = stats.runs_needed(0.03, 0.05)
+    assert stats.mde(0.03, needed) <= 0.05 < stats.mde(0.03, max(needed - 1, 1)) or needed == 1
+
+
+def test_run_conditions_come_from_the_context():
+    context = {"sysgate_command": "--benchmark_repetitions=4 --benchmark_min_time=0.03 "
+                                  "--benchmark_filter=^(a|b|c)/manual_time$",
+               "processes": "3", "quick": "false", "load_avg": "[0.5, 0.4, 0.3]"}
+    found = envdiff.run_conditions(context)
+    assert found == {"repetitions per process": "4", "min_time": "0.03", "filter": "3 paths",
+                     "processes": "3", "quick": "false"}
+    assert envdiff.load_average(context) == 0.5
+    busy = dict(context, load_avg="[2.5, 1.0, 0.5]", quick="true")
+    keys = [d.key for d in envdiff.run_differences(context, busy)]
+    assert keys == ["quick", "load_avg"]
