@@ -4,10 +4,11 @@ A series is one host (its fingerprint: name, CPU, hypervisor) and one kind of ti
 (hardware or emulated: they never share a chart unless --allow-emulated). In a series the
 kernels are ordered by version (kversion), and each kernel is represented by its runs
 that share the newest one's setup (boot options, conditions), pooled so that run-to-run
-variation counts. For each path: the median of the repetitions with its 95% bootstrap
-interval per kernel, and between consecutive kernels the same test `sysgate compare`
-applies (Mann-Whitney U, a minimum effect, the interval on one side of zero), so a marked
-step means what a failing compare would mean. Beside the steps: what else changed
+variation counts. For each path: compare's figure (the low-quarter mean) with its 95%
+run-level bootstrap interval per kernel, and between consecutive kernels the same test
+`sysgate compare` applies (permutation p-value, the interval beyond the threshold), so a
+marked step means what a failing compare would mean; over three kernels or more, change
+points by E-Divisive means (changepoint.py). Beside the steps: what else changed
 (mitigations, boot options, microcode).
 """
 
@@ -20,7 +21,7 @@ from . import changepoint, envdiff, stats, store, units
 from .plot import text as chart_text
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
-    format_p, format_pct, median_ci_runs, p_relation, template_environment,
+    format_p, format_pct, figure_ci, p_relation, template_environment,
 )
 from .errors import UserError
 
@@ -32,7 +33,7 @@ DEFAULT_OUT = store.REPO_ROOT / "reports" / "trend"
 class Point:
     kernel: str
     run_id: int
-    median: float
+    value: float  # the low-quarter mean, ns per call (stats.low_mean)
     ci: tuple
     n: int  # repetitions, all pooled runs together
     runs: int = 1
@@ -165,8 +166,10 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
                 trend.skipped[kernel] = found[0].skipped or "not measured"
                 continue
             pooled_samples = [x for g in groups for x in g]
+            # The figure compare tests (the low-quarter mean, its run-level interval), so a
+            # step's marker sits on the line it is a step of.
             trend.points[kernel] = Point(kernel, pooled[kernel][0].id,
-                                         stats.median(pooled_samples), median_ci_runs(groups),
+                                         stats.low_mean(pooled_samples), figure_ci(groups),
                                          len(pooled_samples), len(groups))
             if previous is not None:
                 before_kernel, before_groups = previous
@@ -192,7 +195,7 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
 # --- presentation ----------------------------------------------------------------------
 
 FIRST, PREVIOUS = "first", "previous"
-# The heatmap's colour scale saturates at this change of the median (either way).
+# The heatmap's colour scale saturates at this change of the figure (either way).
 HEATMAP_LIMIT = 0.25
 # Above this many kernels the heatmap's cells are colour only (no figures in them).
 HEATMAP_TEXT_KERNELS = 16
@@ -204,7 +207,7 @@ def _cell(trend, kernel, reasons=True):
         if kernel not in trend.skipped:
             return "-"
         return f"skipped: {trend.skipped[kernel]}" if reasons else "skipped"
-    text = units.ns(point.median)
+    text = units.ns(point.value)
     step = next((s for s in trend.steps if s.after == kernel), None)
     if step and step.change.verdict == REGRESSION:
         text += f" {format_pct(step.change.change)} REG"
@@ -258,7 +261,7 @@ def page_rows(series):
 
 
 def relative_changes(series, against=FIRST):
-    """{path: {kernel: change of the median}} against the first kernel the path was
+    """{path: {kernel: change of the figure}} against the first kernel the path was
     measured on, or against the kernel before."""
     changes = {}
     for trend in series.paths:
@@ -266,7 +269,7 @@ def relative_changes(series, against=FIRST):
         row = {}
         for i, kernel in enumerate(measured):
             base = trend.points[measured[0] if against == FIRST else measured[max(i - 1, 0)]]
-            row[kernel] = trend.points[kernel].median / base.median - 1 if base.median else 0.0
+            row[kernel] = trend.points[kernel].value / base.value - 1 if base.value else 0.0
         changes[trend.name] = row
     return changes
 
@@ -289,9 +292,10 @@ def step_lines(series):
 
 def render_terminal(all_series, alpha, threshold_pct):
     lines = [
-        f"a step is marked when p < {alpha:g} (Mann-Whitney U) and the median moved by at "
-        f"least {threshold_pct:g}%; REG = slower, IMP = faster; CP = a change point "
-        "(E-Divisive means over the whole series); figures are ns per call"
+        f"a step is marked when p < {alpha:g} (permutation test) and the interval of the "
+        f"change lies beyond {threshold_pct:g}%; REG = slower, IMP = faster; CP = a change "
+        "point (E-Divisive means over the whole series); figures are ns per call, the mean "
+        "of the fastest quarter of the repetitions"
     ]
     for series in all_series:
         lines += ["", f"== {series.title}, {len(series.kernels)} kernel(s), host "
@@ -343,7 +347,7 @@ def _figure():
 
 
 def plot_overview(series, against=FIRST):
-    """Paths x kernels, each cell the change of the median against the first (or the
+    """Paths x kernels, each cell the change of the figure against the first (or the
     previous) kernel, in the spirit of LEBench's figure across kernel versions; marked
     steps outlined, change points a bar on the cell's left edge. None for one kernel."""
     if len(series.kernels) < 2:
@@ -391,7 +395,7 @@ def plot_overview(series, against=FIRST):
                 continue
             if show_text:
                 first = kernel == next(k for k in series.kernels if k in trend.points)
-                label = (units.with_unit(trend.points[kernel].median) if first and
+                label = (units.with_unit(trend.points[kernel].value) if first and
                          against == FIRST else format_pct(value))
                 ax.text(j, i, label, ha="center", va="center", fontsize=6.5,
                         color="white" if abs(value) > HEATMAP_LIMIT * 0.6 else "#222222")
@@ -411,7 +415,7 @@ def plot_overview(series, against=FIRST):
     colourbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     colourbar.ax.tick_params(labelsize=7)
     what = "the first kernel" if against == FIRST else "the kernel before"
-    fig.suptitle(f"Change of the median against {what}: red slower, blue faster "
+    fig.suptitle(f"Change of the low-quarter mean against {what}: red slower, blue faster "
                  f"(saturated at ±{HEATMAP_LIMIT:.0%})\noutlined: a marked step; black bar on "
                  "a cell's left edge: a change point", x=0.01, ha="left", fontsize=9,
                  y=1 - 0.06 / height, va="top")
@@ -419,7 +423,7 @@ def plot_overview(series, against=FIRST):
 
 
 def plot_multiples(series):
-    """Small multiples: one panel per path measured on at least two kernels (median with
+    """Small multiples: one panel per path measured on at least two kernels (figure with
     its interval, marked steps, change points); None when no path has two."""
     trends = [t for t in series.paths if len(t.points) >= 2]
     if not trends:
@@ -442,18 +446,18 @@ def plot_multiples(series):
 def _plot_one(ax, series, trend, xs):
     points = [trend.points[k] for k in series.kernels if k in trend.points]
     x = [xs[p.kernel] for p in points]
-    y = [p.median for p in points]
-    err = [[max(p.median - p.ci[0], 0) for p in points],
-           [max(p.ci[1] - p.median, 0) for p in points]]
+    y = [p.value for p in points]
+    err = [[max(p.value - p.ci[0], 0) for p in points],
+           [max(p.ci[1] - p.value, 0) for p in points]]
     ax.errorbar(x, y, yerr=err, fmt="o-", color="#2c6fbb", capsize=2, linewidth=1,
                 markersize=3)
     for step in trend.marked():
         c = step.change
         regression = c.verdict == REGRESSION
         colour = "#c0392b" if regression else "#1e8449"
-        ax.plot(xs[step.after], c.new_median, marker="^" if regression else "v",
+        ax.plot(xs[step.after], c.new_value, marker="^" if regression else "v",
                 markersize=8, zorder=3, color=colour, linestyle="none")
-        ax.annotate(format_pct(c.change), (xs[step.after], c.new_median),
+        ax.annotate(format_pct(c.change), (xs[step.after], c.new_value),
                     textcoords="offset points", xytext=(5, 4), fontsize=7, color=colour)
     for kernel, _ in trend.change_points:
         ax.axvline(xs[kernel] - 0.5, color="black", linestyle="--", linewidth=1)
@@ -527,7 +531,7 @@ def _cmd_trend(args):
 def register(subparsers):
     parser = subparsers.add_parser(
         "trend", help="each path over kernel versions, from the history store",
-        description="Draw each path's median over kernel versions (per host) from the "
+        description="Draw each path's cost over kernel versions (per host) from the "
                     "history store, mark significant steps and list what else changed.",
     )
     parser.add_argument("--host", help="only this host (name or fingerprint); default all")
@@ -535,7 +539,7 @@ def register(subparsers):
                         help="write trend.html and its PNG charts here "
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT, metavar="PCT",
-                        help="smallest step of the median to mark, in percent "
+                        help="smallest step of the figure to mark, in percent "
                              f"(default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                         help=f"significance level of the U test (default {DEFAULT_ALPHA:g})")
