@@ -84,11 +84,15 @@ def is_vm(run):
 
 
 def _entry_pair(run, mechanism):
-    """(row of `mechanism`, the cheapest `syscall` row of its family and abi), preferring the
-    getpid family (the plainest system call), from the rows' facts; None when absent."""
+    """(row of `mechanism`, the row to judge it against), preferring the getpid family
+    (the plainest system call): the row's `peer` when the file states one, else the
+    cheapest `syscall` row of its family and abi; None when absent."""
     rows = [p for p in run.measured() if p.mechanism == mechanism and p.abi == "x86_64"]
     rows.sort(key=lambda p: p.family != "getpid")
     for row in rows:
+        peer = run.paths.get(getattr(row, "peer", "") or "")
+        if peer is not None and peer.samples_ns:
+            return row, peer
         peers = [p for p in run.measured() if p.mechanism == "syscall" and
                  p.family == row.family and p.abi == row.abi]
         if peers:

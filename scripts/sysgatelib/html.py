@@ -57,11 +57,17 @@ def _cycles(run, path):
 
 def kernel_entries(run, path):
     """Every way into the kernel the counting pass sees: system calls plus page faults
-    (a vsyscall-page call enters through a fault, not a syscall)."""
-    syscalls, faults = kbest_counter(path, "kernel_entries"), kbest_counter(path, "page_faults")
-    if syscalls is None and faults is None:
+    (a vsyscall-page call enters through a fault, not a syscall). Files that record
+    `syscall_entries` (counters.kernel_entries.source "derived") already sum them in
+    `kernel_entries`; older ones wrote the tracepoint count alone under that name."""
+    entries = kbest_counter(path, "kernel_entries")
+    if "syscall_entries" in path.counters or (
+            checks.counter_sources(run).get("kernel_entries") == "derived"):
+        return entries
+    faults = kbest_counter(path, "page_faults")
+    if entries is None and faults is None:
         return None
-    return (syscalls or 0.0) + (faults or 0.0)
+    return (entries or 0.0) + (faults or 0.0)
 
 
 def _ratio(run, path):

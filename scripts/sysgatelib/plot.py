@@ -198,35 +198,42 @@ def headline_rows(runs, family):
     return rows
 
 
+def entry_peer(run, path):
+    """The row `path` is best compared with to judge its way in: its `peer` fact when the
+    file states one, else the cheapest `syscall` row of its family and abi."""
+    peer = run.paths.get(getattr(path, "peer", "") or "")
+    if peer is not None and peer.samples_ns:
+        return peer
+    peers = [p for p in run.measured() if p.mechanism == "syscall" and p is not path
+             and p.family == path.family and p.abi == path.abi]
+    return min(peers, key=lambda p: stats.kbest_mean(p.samples_ns)) if peers else None
+
+
 def headline_notes(runs, vm):
     """{(run index, path name): one-line note} for bars far from their bare-metal ratio,
-    keyed on the mechanism: int 0x80 in a guest; a row whose `peer` is not its baseline
-    (the extra cost is what the row adds over that peer, e.g. a RET after SYSRET)."""
+    keyed on the mechanism: int 0x80 in a guest, against its peer; a row whose `peer` is
+    another row of its own mechanism and abi (a called stub beside the inline one: the
+    cost it adds over that peer, the RET right after SYSRET for a syscall stub)."""
     from . import checks  # checks imports nothing from here; late to keep imports acyclic
     notes = {}
     for r, run in enumerate(runs):
         for path in run.measured():
-            if path.mechanism == "int80" and vm[r]:
-                peers = [p for p in run.measured() if p.mechanism == "syscall"
-                         and p.family == path.family and p.abi == path.abi]
-                if not peers:
-                    continue
-                peer = min(peers, key=lambda p: stats.kbest_mean(p.samples_ns))
-                ratio = stats.kbest_mean(path.samples_ns) / stats.kbest_mean(peer.samples_ns)
-                if ratio > checks.INT80_RATIO_LIMIT:
-                    notes[(r, path.name)] = (
-                        f"{path.name}: {ratio:.0f}× {peer.name} (bare metal "
-                        f"{checks.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "
-                        "the APIC in-service register through a VM exit")
-            peer_name = getattr(path, "peer", "") or ""
-            if peer_name and peer_name != path.baseline:
-                base = leading_ns(run, peer_name)
-                if base:
-                    extra = stats.kbest_mean(path.samples_ns) - base
-                    why = (": the RET right after SYSRET returns" if path.mechanism ==
-                           "syscall" else "")
-                    notes.setdefault((r, path.name), f"{path.name}: "
-                                     f"{units.with_unit(extra)} over {peer_name}{why}")
+            peer = entry_peer(run, path)
+            if peer is None:
+                continue
+            ratio = stats.kbest_mean(path.samples_ns) / stats.kbest_mean(peer.samples_ns)
+            if path.mechanism == "int80" and vm[r] and ratio > checks.INT80_RATIO_LIMIT:
+                notes[(r, path.name)] = (
+                    f"{path.name}: {ratio:.0f}× {peer.name} (bare metal "
+                    f"{checks.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "
+                    "the APIC in-service register through a VM exit")
+            elif (getattr(path, "peer", "") == peer.name and peer.name != path.baseline
+                  and peer.mechanism == path.mechanism and peer.abi == path.abi):
+                extra = stats.kbest_mean(path.samples_ns) - stats.kbest_mean(peer.samples_ns)
+                why = (": the RET right after SYSRET returns" if path.mechanism == "syscall"
+                       else "")
+                notes[(r, path.name)] = (f"{path.name}: {units.with_unit(extra)} over "
+                                         f"{peer.name}{why}")
     return notes
 
 

@@ -353,3 +353,15 @@ def test_a_row_whose_peer_is_not_its_baseline_gets_a_note():
     note = notes[(0, "getpid/syscall_fn")]
     assert "over getpid/syscall" in note and "RET right after SYSRET" in note
     assert note.startswith("getpid/syscall_fn: 5.00 ns")
+
+
+def test_kernel_entries_already_summed_by_the_binary_are_not_summed_again(tmp_path):
+    # Files with syscall_entries: the binary's kernel_entries is syscalls plus faults
+    # already (counters.kernel_entries.source "derived", docs/results-format.md).
+    data = _vm_data()
+    data["context"]["counters.kernel_entries.source"] = "derived"
+    for row in data["benchmarks"]:
+        if "vsyscall_page" in row["name"] and row.get("run_type") == "iteration":
+            row.update(syscall_entries=0.0, page_faults=1.0, kernel_entries=1.0)
+    run = load.parse(data, "x.json")
+    assert page_html.kernel_entries(run, run.paths["time/vsyscall_page"]) == 1.0
