@@ -98,11 +98,6 @@ OPTIONAL_COLUMNS = (
      "per-call pass (rdtscp around each call, the empty pair subtracted)",
      _counter("p99_ns"), fmt_ns),
 )
-_PMU_COLUMNS = {"cycles", "mode_switches", "cycles_user", "cycles_kernel",
-                "instructions_user", "instructions_kernel"}
-# Counters a column is made of (kernel entries sums two), for its source line.
-_COLUMN_COUNTERS = {"kernel_entries": ("kernel_entries", "page_faults"),
-                    "cycles": ("cycles", "cycles_user", "cycles_kernel")}
 
 
 # CPU vulnerabilities whose mitigation runs on every kernel entry or exit (page-table
