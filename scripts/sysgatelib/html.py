@@ -181,15 +181,34 @@ def _timer(run):
 
 def counter_lines(run):
     """[(column, where its numbers came from)] and [(column, why it is missing)], from
-    the binary's records (checks.counter_sources / counter_unavailable)."""
+    the binary's records (checks.counter_sources / counter_unavailable); a column's
+    calibration ("user mode only: <why>", the mode-switch multiplier) joins its source."""
     sources = checks.counter_sources(run)
     missing = checks.counter_unavailable(run)
-    recorded = [(k, v) for k, v in sources.items()]
+    recorded = []
+    for column, source in sources.items():
+        calibration = run.context.get(f"counters.{column}.calibration")
+        recorded.append((column, f"{source}; {calibration}" if calibration else source))
     if not recorded and not missing and run.is_sysgate:
         counted = sorted({k for p in run.measured() for k in p.counters
                           if k in checks.COUNTING_PASS_COLUMNS})
         recorded = [(k, "not recorded in this file") for k in counted]
     return recorded, list(missing.items())
+
+
+def _counting_notes(run):
+    """The counting pass's other records: the PMU, multiplexed paths, paths not counted."""
+    ctx = run.context
+    notes = []
+    if ctx.get("counters.pmu", "none") != "none":
+        notes.append(f"PMU {ctx['counters.pmu']}")
+    if ctx.get("counters.multiplexed"):
+        notes.append(f"multiplexed, counts estimated: {ctx['counters.multiplexed']}")
+    if ctx.get("counters.skipped_paths"):
+        notes.append(f"paths not counted: {ctx['counters.skipped_paths']}")
+    if ctx.get("counters.ia32_helper"):
+        notes.append(f"32-bit rows: {ctx['counters.ia32_helper']}")
+    return notes
 
 
 def _cpu(ctx):
@@ -245,6 +264,9 @@ def summary_rows(runs):
         if missing:
             text += ("; " if text else "") + "not counted: " + "; ".join(
                 f"{k}: {v}" for k, v in missing)
+        notes = _counting_notes(run)
+        if notes:
+            text += ("; " if text else "") + "; ".join(notes)
         return text or None
 
     facts = (

@@ -365,3 +365,20 @@ def test_kernel_entries_already_summed_by_the_binary_are_not_summed_again(tmp_pa
             row.update(syscall_entries=0.0, page_faults=1.0, kernel_entries=1.0)
     run = load.parse(data, "x.json")
     assert page_html.kernel_entries(run, run.paths["time/vsyscall_page"]) == 1.0
+
+
+def test_counting_pass_records_reach_the_summary(tmp_path):
+    data = _vm_data()
+    data["context"].update({
+        "counters.pmu": "amd64_fam19h_zen3",
+        "counters.mode_switches.source": "pmu",
+        "counters.mode_switches.calibration": "r0c6 x 2 = user<->kernel transitions",
+        "counters.multiplexed": "getpid/int80",
+        "counters.skipped_paths": "getpid/ia32_syscall: the ia32 helper is not running",
+    })
+    _, text = _page_of(tmp_path, data)
+    counters = re.search(r'data-fact="Counters">(.*?)</tr>', text, re.S).group(1)
+    for needle in ("PMU amd64_fam19h_zen3", "mode_switches (pmu; r0c6 x 2",
+                   "multiplexed, counts estimated: getpid/int80",
+                   "paths not counted: getpid/ia32_syscall: the ia32 helper is not running"):
+        assert needle in counters, needle
