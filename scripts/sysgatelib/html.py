@@ -240,6 +240,15 @@ def _run_line(run):
         parts.append(f"{reps} repetitions")
     if ctx.get("pinned_cpu"):
         parts.append(f"pinned CPU {ctx['pinned_cpu']}")
+    if ctx.get("pinning_error"):
+        parts.append(f"not pinned: {ctx['pinning_error']}")
+    # The run's conditions (docs/results-format.md, run.*): time the host took from the
+    # pinned CPU, and how often the measuring thread was switched out.
+    for key, label in (("run.cpu_steal_ms", "steal on the pinned CPU {} ms"),
+                       ("run.involuntary_switches", "{} involuntary switches"),
+                       ("estimator", "estimator {}")):
+        if ctx.get(key) not in (None, "", "unknown"):
+            parts.append(label.format(ctx[key]))
     freq = [f"{label} {ctx[k]}" for k, label in
             (("cpufreq_governor", "governor"), ("turbo", "turbo"), ("smt", "SMT"))
             if k in ctx and ctx[k] != "unknown"]
