@@ -84,14 +84,14 @@ def is_vm(run):
 
 
 def _entry_pair(run, mechanism):
-    """(row of `mechanism`, the row to judge it against), preferring the getpid family
-    (the plainest system call): the row's `peer` when the file states one, else the
-    cheapest `syscall` row of its family and abi; None when absent."""
+    """(row of `mechanism`, the `syscall` row to judge it against), preferring the getpid
+    family (the plainest system call): the row's `peer` when that is a `syscall` row, else
+    the cheapest `syscall` row of its family and abi; None when absent."""
     rows = [p for p in run.measured() if p.mechanism == mechanism and p.abi == "x86_64"]
     rows.sort(key=lambda p: p.family != "getpid")
     for row in rows:
         peer = run.paths.get(getattr(row, "peer", "") or "")
-        if peer is not None and peer.samples_ns:
+        if peer is not None and peer.samples_ns and peer.mechanism == "syscall":
             return row, peer
         peers = [p for p in run.measured() if p.mechanism == "syscall" and
                  p.family == row.family and p.abi == row.abi]
@@ -309,6 +309,15 @@ def counter_unavailable(run):
     return missing
 
 
+def grouped_reasons(missing):
+    """[(columns, reason)]: the columns that share one reason named together, in order
+    (a machine without a PMU refuses five columns for one reason)."""
+    groups = {}
+    for column, reason in missing.items():
+        groups.setdefault(reason, []).append(column)
+    return [(", ".join(columns), reason) for reason, columns in groups.items()]
+
+
 def has_pmu_counts(run):
     sources = counter_sources(run)
     for name in _PMU_COUNTERS:
@@ -324,8 +333,8 @@ def check_pmu(run):
     if not run.is_sysgate or has_pmu_counts(run):
         return
     missing = counter_unavailable(run)
-    pmu_missing = [f"{column}: {reason}" for column, reason in missing.items()
-                   if column in _PMU_COUNTERS]
+    pmu_missing = [f"{columns}: {reason}" for columns, reason in grouped_reasons(
+        {c: r for c, r in missing.items() if c in _PMU_COUNTERS})]
     detail = "Core cycles, instructions and mode switches were not counted"
     detail += f" ({'; '.join(pmu_missing)})." if pmu_missing else "."
     # The recorded reason is the binary's own; blame perf_event_paranoid only when it

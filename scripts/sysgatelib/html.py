@@ -193,7 +193,7 @@ def counter_lines(run):
         counted = sorted({k for p in run.measured() for k in p.counters
                           if k in checks.COUNTING_PASS_COLUMNS})
         recorded = [(k, "not recorded in this file") for k in counted]
-    return recorded, list(missing.items())
+    return recorded, checks.grouped_reasons(missing)
 
 
 def _counting_notes(run):

@@ -198,15 +198,17 @@ def headline_rows(runs, family):
     return rows
 
 
-def entry_peer(run, path):
-    """The row `path` is best compared with to judge its way in: its `peer` fact when the
-    file states one, else the cheapest `syscall` row of its family and abi."""
+def syscall_peer(run, path):
+    """The `syscall` row to judge `path`'s way in against: its `peer` fact when that is a
+    `syscall` row, else the cheapest `syscall` row of its abi in its own family, else in
+    any family (a 32-bit clock row has no 32-bit syscall beside it); None when absent."""
     peer = run.paths.get(getattr(path, "peer", "") or "")
-    if peer is not None and peer.samples_ns:
+    if peer is not None and peer.samples_ns and peer.mechanism == "syscall":
         return peer
-    peers = [p for p in run.measured() if p.mechanism == "syscall" and p is not path
-             and p.family == path.family and p.abi == path.abi]
-    return min(peers, key=lambda p: stats.kbest_mean(p.samples_ns)) if peers else None
+    rows = [p for p in run.measured() if p.mechanism == "syscall" and p is not path
+            and p.abi == path.abi]
+    rows = [p for p in rows if p.family == path.family] or rows
+    return min(rows, key=lambda p: stats.kbest_mean(p.samples_ns)) if rows else None
 
 
 def headline_notes(runs, vm):
@@ -218,17 +220,21 @@ def headline_notes(runs, vm):
     notes = {}
     for r, run in enumerate(runs):
         for path in run.measured():
-            peer = entry_peer(run, path)
-            if peer is None:
+            peer = syscall_peer(run, path) if path.mechanism == "int80" else None
+            if peer is not None and vm[r]:
+                ratio = stats.kbest_mean(path.samples_ns) / stats.kbest_mean(peer.samples_ns)
+                if ratio > checks.INT80_RATIO_LIMIT:
+                    notes[(r, path.name)] = (
+                        f"{path.name}: {ratio:.0f}× {peer.name} (bare metal "
+                        f"{checks.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "
+                        "the APIC in-service register through a VM exit")
                 continue
-            ratio = stats.kbest_mean(path.samples_ns) / stats.kbest_mean(peer.samples_ns)
-            if path.mechanism == "int80" and vm[r] and ratio > checks.INT80_RATIO_LIMIT:
-                notes[(r, path.name)] = (
-                    f"{path.name}: {ratio:.0f}× {peer.name} (bare metal "
-                    f"{checks.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "
-                    "the APIC in-service register through a VM exit")
-            elif (getattr(path, "peer", "") == peer.name and peer.name != path.baseline
-                  and peer.mechanism == path.mechanism and peer.abi == path.abi):
+            # A called stub beside the inline one: its peer is a row of its own family,
+            # mechanism and abi other than its baseline.
+            peer = run.paths.get(getattr(path, "peer", "") or "")
+            if (peer is not None and peer.samples_ns and peer.name != path.baseline
+                    and (peer.family, peer.mechanism, peer.abi) ==
+                    (path.family, path.mechanism, path.abi)):
                 extra = stats.kbest_mean(path.samples_ns) - stats.kbest_mean(peer.samples_ns)
                 why = (": the RET right after SYSRET returns" if path.mechanism == "syscall"
                        else "")
@@ -303,7 +309,7 @@ def _bar_panel(ax, runs, rows, used, notes, numbered):
             values.append(value)
     ax.set_yticks(range(len(rows)), [text(n) for n in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    _log_axis(ax, values, right_room=12)
+    _log_axis(ax, values, label_share=0.36)
     ax.grid(axis="x", which="major", color="#dddddd", zorder=1)
     ax.set_xlabel("ns per call (log scale)", fontsize=8)
 
@@ -316,16 +322,18 @@ def _bar_style(runs, r, path, used):
     return colour, hatch
 
 
-def _log_axis(ax, values, right_room):
+def _log_axis(ax, values, label_share):
     """A log axis from a whole decade below the smallest value (so every bar, even a 1 ns
-    one, has a visible length) with room on the right for the labels."""
+    one, has a visible length), the largest value at 1 - label_share of the width so its
+    label fits on the right."""
     ax.set_xscale("log")
     positive = [v for v in values if v and v > 0]
     if not positive:
         return
-    low = 10 ** math.floor(math.log10(min(positive)))
-    high = max(positive)
-    ax.set_xlim(low, high * right_room)
+    low = math.floor(math.log10(min(positive)))
+    high = math.log10(max(positive))
+    span = max(high - low, 1.0)
+    ax.set_xlim(10 ** low, 10 ** (low + span / (1 - label_share)))
 
 
 def _handles(runs, used, extra=()):
@@ -440,7 +448,7 @@ def _hbars(runs, groups, value, *, title, xlabel, interval=None, symlog=False,
         ax.axvline(0, color="#444444", linewidth=0.8, zorder=2)
         ax.axvspan(-1, 1, color="#f5d776", alpha=0.35, zorder=1)
     else:
-        _log_axis(ax, drawn, right_room=6)
+        _log_axis(ax, drawn, label_share=0.12)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.grid(axis="x", which="major", color="#dddddd", zorder=1)
     fig.suptitle(text(title), x=0.01, ha="left", fontsize=11, va="top")
@@ -519,7 +527,7 @@ def distribution_chart(runs):
                         color=colour, markerfacecolor="white" if below else colour)
     ax.set_yticks(range(len(rows)), [text(n) for n in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    _log_axis(ax, shown, right_room=2)
+    _log_axis(ax, shown, label_share=0.03)
     if shown:
         ax.set_xlim(min(shown) * 0.7, ax.get_xlim()[1])
     handles = [Line2D([], [], color="black", marker=m, linestyle="none", label=lab)

@@ -382,3 +382,37 @@ def test_counting_pass_records_reach_the_summary(tmp_path):
                    "multiplexed, counts estimated: getpid/int80",
                    "paths not counted: getpid/ia32_syscall: the ia32 helper is not running"):
         assert needle in counters, needle
+
+
+def test_notes_stay_with_their_mechanism_across_families():
+    # Real files state a peer for many rows (a clock row's syscall beside getpid's, a
+    # 32-bit clock int 0x80 beside getpid's): only a called stub of its own family gets
+    # the extra-cost note, and every int 0x80 in a guest gets the APIC note.
+    data = _vm_data()
+    extra = [dict(row, name="clock_gettime_monotonic/ia32_int80/manual_time",
+                  run_name="clock_gettime_monotonic/ia32_int80/manual_time")
+             for row in data["benchmarks"] if row["name"].startswith("getpid/ia32_int80/")]
+    data["benchmarks"] += extra
+    run = load.parse(data, "x.json")
+    run.paths["clock_gettime_monotonic/syscall"].peer = "getpid/syscall"
+    run.paths["clock_gettime_monotonic/ia32_int80"].peer = "getpid/ia32_int80"
+    notes = plot.headline_notes([run], [True])
+    assert "clock_gettime_monotonic/syscall" not in {name for _, name in notes}
+    note = notes[(0, "clock_gettime_monotonic/ia32_int80")]
+    assert "getpid/ia32_syscall" in note and "APIC" in note
+
+
+def test_one_reason_for_several_counters_is_said_once(tmp_path):
+    data = _vm_data()
+    context = data["context"]
+    for key in [k for k in context if k.startswith("counter_missing.")]:
+        del context[key]
+    why = "no hardware PMU exposed (common in VMs)"
+    context["counters.unavailable"] = "; ".join(
+        f"{c}: {why}" for c in ("cycles_user", "cycles_kernel", "mode_switches"))
+    run = load.parse(data, "x.json")
+    assert page_html.counter_lines(run)[1] == [
+        ("cycles_user, cycles_kernel, mode_switches", why)]
+    _, text = _page_of(tmp_path, data)
+    counters = re.search(r'data-fact="Counters">(.*?)</tr>', text, re.S).group(1)
+    assert counters.count(why) == 1
