@@ -122,9 +122,16 @@ def _words(cmdline):
 
 
 def boot_options(cmdline):
-    """The kernel command line without the boot loader's own words (image, root, ro)."""
-    return " ".join(w for w in _words(cmdline)
+    """The kernel command line without the boot loader's own words (image, root, ro) and
+    without what follows "--", which the kernel hands to init, not to itself."""
+    words = _words(cmdline)
+    init = words[words.index("--") + 1:] if "--" in words else []
+    words = words[: len(words) - len(init) - (1 if init or "--" in words else 0)]
+    kept = " ".join(w for w in words
                     if not w.startswith(_BOOT_LOADER_WORDS) and w not in _BOOT_LOADER_FLAGS)
+    if init:
+        kept += f" (and {len(init)} arguments for init after --)"
+    return kept
 
 
 def _mitigations(context):

@@ -416,3 +416,13 @@ def test_one_reason_for_several_counters_is_said_once(tmp_path):
     _, text = _page_of(tmp_path, data)
     counters = re.search(r'data-fact="Counters">(.*?)</tr>', text, re.S).group(1)
     assert counters.count(why) == 1
+
+
+@pytest.mark.parametrize("cmdline, shown", [
+    ("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=1234 ro quiet mitigations=off", "quiet mitigations=off"),
+    ("console=ttyS0 quiet -- --addr 0.0.0.0:2024 --auth-required",
+     "console=ttyS0 quiet (and 3 arguments for init after --)"),
+    ("", ""),
+])
+def test_boot_options_are_the_kernels_own(cmdline, shown):
+    assert page_html.boot_options(cmdline) == shown
