@@ -139,6 +139,14 @@ def test_vm_report_in_chromium(tmp_path):
     _screenshot(index, "report_vm.png", tmp_path / "profile")
 
 
+def test_real_run_with_a_long_command_line_keeps_the_headline_above_the_fold(tmp_path):
+    # A real run on the development VM: Firecracker's long boot line and init arguments.
+    (run,), index = _render(tmp_path, "history_real_vm.json")
+    result = _probe(index, tmp_path / "profile")
+    _assert_fits_and_loads(result, index)
+    assert result["headline"] and result["headline"]["bottom"] <= result["view_height"]
+
+
 def test_two_runs_and_hostile_strings_in_chromium(tmp_path):
     runs, index = _render(tmp_path, "script_cmdline.json", "vm_run.json")
     result = _probe(index, tmp_path / "profile")
