@@ -13,7 +13,7 @@ _COMMAND_MODULES = (
     "deps",
     "report",
     "kernels",
-    "store",
+    "history",
     "compare",
     "calibrate",
     "trend",

@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, legacy, stats, store, units
+from . import envdiff, legacy, resolve, stats, store, units
 from .errors import UserError
 from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
 
@@ -665,8 +665,8 @@ def _cmd_compare(args):
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
     if not 0 < args.alpha < 1:
         raise UserError(f"--alpha {args.alpha}: must be between 0 and 1")
-    base = store.resolve_side(args.base, args.db, args.host)
-    new = store.resolve_side(args.new, args.db, args.host)
+    base = resolve.resolve_side(args.base, args.db, args.host)
+    new = resolve.resolve_side(args.new, args.db, args.host)
     from . import calibrate
 
     detection = calibrate.limits_for(new[0].context, args.calibration)

@@ -26,6 +26,7 @@ from pathlib import Path
 from . import build, deps, initramfs, qemu
 from . import run as host_run
 from .errors import UserError
+from .store import db_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sysgate"
@@ -457,8 +458,9 @@ def register(subparsers):
     p.add_argument("--timeout", type=float, metavar="S",
                    help=f"seconds one guest may take, boot included (default "
                         f"{DEFAULT_TIMEOUT_S:g}, {QUICK_TIMEOUT_S:g} with --quick)")
-    p.add_argument("--db", type=Path, metavar="PATH",
-                   help="history store (default: the store's default, reports/history.sqlite)")
+    p.add_argument("--db", type=db_target, metavar="PATH|URL",
+                   help="history store: an SQLite file or postgresql://USER@HOST[:PORT]/DB "
+                        "(default: the store's default, reports/history.sqlite)")
     p.add_argument("--no-db", action="store_true", help="do not file the results")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="where results and console logs go (default reports/kernels/<time>)")

@@ -113,7 +113,8 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
             for run in runs:
                 if run not in pooled[kernel]:
                     excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
-        loaded = {k: [store.load_run(conn, r.id) for r in pooled[k]] for k in kernels}
+        loaded = {k: store.load_runs(conn, [r.id for r in pooled[k]], counters=False)
+                  for k in kernels}
         one = _series(group[0], kernels, pooled, by_kernel, loaded, alpha,
                       threshold_pct / 100.0)
         one.excluded = excluded

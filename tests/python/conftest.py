@@ -1,3 +1,4 @@
+import itertools
 import os
 import subprocess
 import sys
@@ -32,3 +33,29 @@ def sysgate(*args, **kwargs):
 def run_bench(binary, *args, timeout=120):
     return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server in a temporary folder for the whole session (pg_server.py);
+    the test skips, with the reason, only where the server or psycopg is missing."""
+    import pg_server as pg
+
+    reason = pg.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = pg.Server(fsync=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_DATABASES = itertools.count()
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """A fresh, empty database on the session's server, as a postgresql:// URL."""
+    name = "".join(c if c.isalnum() else "_" for c in request.node.name)[:40].lower()
+    return pg_server.create_database(f"t{next(_DATABASES)}_{name}")

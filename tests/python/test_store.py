@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import history_synth as synth
-from sysgatelib import cli, store
+from sysgatelib import cli, resolve, store
 
 
 def _digest(path):
@@ -182,18 +182,18 @@ def test_resolve_by_run_id_and_kernel_release(tmp_path, results, capsys):
     db = tmp_path / "h.sqlite"
     for path in results:
         store.add_results(db, path)
-    assert store.resolve("2", db).kernel == "6.1.0-50-cloud-amd64"
-    assert store.resolve("#3", db).kernel == "6.12.57+deb13-cloud-amd64"
-    assert store.resolve("6.18.1", db).source.startswith("run #4")
+    assert resolve.resolve("2", db).kernel == "6.1.0-50-cloud-amd64"
+    assert resolve.resolve("#3", db).kernel == "6.12.57+deb13-cloud-amd64"
+    assert resolve.resolve("6.18.1", db).source.startswith("run #4")
     newer = synth.write_results(tmp_path / "again.json", seed=9,
                                 context={"kernel_release": "6.18.1", "date": "2026-12-01T00:00:00"})
     store.add_results(db, newer)
-    assert store.resolve("6.18.1", db).source.startswith("run #5")
+    assert resolve.resolve("6.18.1", db).source.startswith("run #5")
     assert "using run #5" in capsys.readouterr().err
     with pytest.raises(store.UserError, match="no such file, run id or kernel release"):
-        store.resolve("5.4.0", db)
+        resolve.resolve("5.4.0", db)
     with pytest.raises(store.UserError, match="no run #99"):
-        store.resolve("99", db)
+        resolve.resolve("99", db)
 
 
 def test_runs_of_another_host_get_another_fingerprint():
