@@ -110,8 +110,9 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
         for kernel in kernels:
             runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
             pooled[kernel] = [r for r in runs if store.same_setup(runs[0].context, r.context)]
+            kept = {r.id for r in pooled[kernel]}
             for run in runs:
-                if run not in pooled[kernel]:
+                if run.id not in kept:
                     excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
         loaded = {k: store.load_runs(conn, [r.id for r in pooled[k]], counters=False)
                   for k in kernels}
