@@ -100,7 +100,8 @@ def e_divisive(series, alpha=DEFAULT_ALPHA, candidates=None, min_size=DEFAULT_MI
 
     candidates: the indices a new level may start at (all by default); min_size: the
     fewest samples each side of a split keeps. Splitting stops when the best split of
-    every segment has p >= alpha.
+    every segment has p >= alpha. Memory and time grow with the square of the length
+    (the pairwise distances): summarise long series first (trend keeps 1,200 values).
     """
     import random
 

@@ -132,6 +132,21 @@ def _why_left_out(newest, run):
             + "; ".join(f"{d.kind} {d}" for d in diffs))
 
 
+# E-Divisive keeps an n x n distance matrix: over this many samples in a series, each
+# kernel's repetitions are summarised by evenly spaced quantiles (a store of 10,000 runs
+# holds thousands of repetitions per kernel).
+CHANGEPOINT_MAX_SAMPLES = 1200
+
+
+def _summarised(samples, count):
+    """`count` evenly spaced quantiles of `samples` (all of them when there are fewer)."""
+    if len(samples) <= count:
+        return list(samples)
+    ordered = sorted(samples)
+    step = (len(ordered) - 1) / (count - 1)
+    return [ordered[round(i * step)] for i in range(count)]
+
+
 def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA):
     """E-Divisive means over the path's repetitions in kernel order, split only between
     kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
@@ -139,10 +154,11 @@ def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA):
     kernels = [k for k in groups_by_kernel if groups_by_kernel[k]]
     if len(kernels) < 3:
         return []
+    per_kernel = max(4, CHANGEPOINT_MAX_SAMPLES // len(kernels))
     values, starts = [], {}
     for kernel in kernels:
         starts[len(values)] = kernel
-        values += groups_by_kernel[kernel]
+        values += _summarised(groups_by_kernel[kernel], per_kernel)
     boundaries = sorted(i for i in starts if i > 0)
     found = changepoint.e_divisive(values, alpha=alpha, candidates=boundaries)
     return [(starts[point.index], point) for point in found]

@@ -212,3 +212,14 @@ def test_cli_without_runs_is_an_error(tmp_path, db, capsys):
     assert cli.main(["trend", "--db", str(db), "--host", "nobody", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("error: ") == 2 and "no runs of host nobody" in err
+
+
+def test_change_points_over_many_repetitions_stay_small():
+    # A large store holds thousands of repetitions per kernel; the series is summarised
+    # (quantiles per kernel) before E-Divisive's n x n distances.
+    rng = random.Random(3)
+    groups = {f"6.{i}.0": [rng.gauss(100.0 if i < 2 else 105.0, 2.0) for _ in range(5000)]
+              for i in range(4)}
+    found = trend.change_points(None, groups)
+    assert [kernel for kernel, _ in found] == ["6.2.0"]
+    assert found[0][1].change == pytest.approx(0.05, abs=0.01)
