@@ -147,10 +147,13 @@ def _summarised(samples, count):
     return [ordered[round(i * step)] for i in range(count)]
 
 
-def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA):
+def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, threshold=0.0):
     """E-Divisive means over the path's repetitions in kernel order, split only between
     kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
-    the pairwise verdict's) and two repetitions each side."""
+    the pairwise verdict's) and two repetitions each side. A level that moved the mean by
+    less than `threshold` (a fraction, the steps' threshold) is left out, as Otava filters
+    by magnitude: with thousands of repetitions a 0.2% shift is significant and
+    irrelevant."""
     kernels = [k for k in groups_by_kernel if groups_by_kernel[k]]
     if len(kernels) < 3:
         return []
@@ -161,7 +164,8 @@ def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA):
         values += _summarised(groups_by_kernel[kernel], per_kernel)
     boundaries = sorted(i for i in starts if i > 0)
     found = changepoint.e_divisive(values, alpha=alpha, candidates=boundaries)
-    return [(starts[point.index], point) for point in found]
+    return [(starts[point.index], point) for point in found
+            if abs(point.change) >= threshold]
 
 
 def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
@@ -195,7 +199,7 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
                 trend.steps.append(Step(before_kernel, kernel, name, change))
             previous = (kernel, groups)
             samples_by_kernel[kernel] = pooled_samples
-        trend.change_points = change_points(trend, samples_by_kernel)
+        trend.change_points = change_points(trend, samples_by_kernel, threshold=threshold)
         trends.append(trend)
     env_changes = []
     for before, after in zip(kernels, kernels[1:]):

@@ -223,3 +223,11 @@ def test_change_points_over_many_repetitions_stay_small():
     found = trend.change_points(None, groups)
     assert [kernel for kernel, _ in found] == ["6.2.0"]
     assert found[0][1].change == pytest.approx(0.05, abs=0.01)
+
+
+def test_change_points_smaller_than_the_threshold_are_left_out():
+    rng = random.Random(4)
+    groups = {f"6.{i}.0": [rng.gauss(100.0 if i < 2 else 101.0, 0.5) for _ in range(400)]
+              for i in range(4)}
+    assert [k for k, _ in trend.change_points(None, groups)] == ["6.2.0"]
+    assert trend.change_points(None, groups, threshold=0.02) == []
