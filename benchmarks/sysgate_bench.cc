@@ -1,83 +1,104 @@
 // sysgate_bench: every path of the table as a Google Benchmark row, timed with the TSC.
 //
-// Google Benchmark's flags work as usual (--benchmark_filter, --benchmark_repetitions,
-// --benchmark_out=FILE --benchmark_out_format=json, ...). sysgate's own:
-//   --cpu=N        pin the measuring thread to CPU N (default: the last allowed CPU)
-//   --cpu=none     do not pin
-//   --list-paths   print the path table with each path's availability and exit
-//   --ia32-helper=PATH  the 32-bit helper behind the getpid/ia32_* rows (default:
-//                  $SYSGATE_IA32_HELPER, else sysgate_ia32_helper next to this binary)
-//   --counters=auto|none|LIST
-//                  the counting pass before timing (docs/perf_counters.md): auto (default)
-//                  counts what this machine allows; none skips it; LIST is comma-separated
-//                  event names (cycles:k,raw_syscalls:sys_enter) or default column names
-//   --list-events  print the perf events this machine's PMUs offer and the default set
+// This file is flag parsing, listing, registration and output; how a path is measured
+// lives in harness/runner.h. `sysgate_bench --help` lists sysgate's own flags, then
+// Google Benchmark's (--benchmark_filter, --benchmark_repetitions, --benchmark_out=FILE
+// --benchmark_out_format=json, ...).
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <cerrno>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
+#include <memory>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "harness/check.h"
 #include "harness/counting_pass.h"
 #include "harness/cycle_clock.h"
 #include "harness/environment.h"
 #include "harness/ia32_client.h"
 #include "harness/ia32_paths.h"
 #include "harness/paths.h"
-#include "harness/per_call.h"
 #include "harness/pinning.h"
+#include "harness/reporters.h"
+#include "harness/run_facts.h"
+#include "harness/runner.h"
 #include "harness/vdso.h"
-#include "harness/vdso_paths.h"
 #include "harness/vsyscall.h"
 
 namespace sysgate {
 namespace {
 
-// Each batch should take about this long: long enough that the rdtscp pair and Google
-// Benchmark's loop bookkeeping (tens of ns) vanish in it, short enough that a batch rarely
-// contains a timer interrupt.
-constexpr double kBatchSeconds = 20e-6;
-constexpr uint64_t kMaxBatch = 1u << 20;
-// The per-call pass: at most this many single calls, or this long, per repetition.
-constexpr size_t kPerCallSamples = 2000;
-constexpr double kPerCallSeconds = 0.005;
+// sysgate's own flags, one line each, for --help and the usage line.
+constexpr const char* kHelp[][2] = {
+    {"--cpu=N", "pin the measuring thread to CPU N (default: the last allowed CPU)"},
+    {"--cpu=none", "do not pin"},
+    {"--list-paths", "print the path table (facts, availability) and exit"},
+    {"--format=text|json", "how --list-paths prints: a table (default), or JSON"},
+    {"--counters=auto|none|LIST", "the counting pass before timing (docs/perf_counters.md)"},
+    {"--list-events", "print the perf events this machine offers, and the default set"},
+    {"--ia32-helper=PATH", "the 32-bit helper (default: $SYSGATE_IA32_HELPER, or beside this)"},
+    {"--benchmark_out=FILE", "write the results JSON there; a short write exits 1"},
+    {"--help", "this list, then Google Benchmark's flags"},
+};
 
 struct Options {
   std::optional<int> cpu;  // nullopt: the default CPU
   bool pin = true;
   bool list_paths = false;
+  bool json = false;              // --format=json
   std::string counters = "auto";  // auto | none | comma-separated events
   bool list_events = false;
+  bool help = false;
+  std::string out_file;             // --benchmark_out, written by WriteResults
+  std::string display = "console";  // --benchmark_format
 };
 
-// What every row needs from start-up: the clock and the baseline.
-struct Calibration {
-  double tsc_hz = 0;
-  uint64_t pair_overhead = 0;     // ticks of an empty TscStart/TscStop pair
-  double call_ticks = 0;          // ticks per baseline/call
-};
-
-Calibration g_calibration;
-// Per-path results of the counting pass, added to each row by RunPath.
-CountingResult g_counts;
+void PrintHelp() {
+  std::printf(
+      "sysgate_bench: the latency of every way into the Linux kernel, one row per path\n"
+      "(docs/methodology.md, docs/results-format.md)\n\nsysgate flags:\n");
+  for (const auto& [flag, what] : kHelp) std::printf("  %-27s %s\n", flag, what);
+  std::printf("\nGoogle Benchmark flags:\n");
+  std::fflush(stdout);
+}
 
 [[noreturn]] void Usage(const std::string& problem) {
-  std::fprintf(stderr, "error: %s\nusage: sysgate_bench [--cpu=N|none] [--list-paths] "
-               "[--ia32-helper=PATH] [--counters=auto|none|LIST] [--list-events] "
-               "[google benchmark flags; --help lists them]\n", problem.c_str());
+  std::string flags;
+  for (const auto& [flag, what] : kHelp) flags += std::string(" [") + flag + "]";
+  std::fprintf(stderr, "error: %s\nusage: sysgate_bench%s [google benchmark flags]\n",
+               problem.c_str(), flags.c_str());
   std::exit(2);
 }
 
-// Takes sysgate's flags out of argv so Google Benchmark sees only its own.
+// The value of `--name=value` or `--name value` (advancing *i), or nullopt when argv[*i]
+// is not that flag.
+std::optional<std::string> FlagValue(std::string_view name, int* i, int argc, char** argv,
+                                     const char* needs = "a value") {
+  std::string_view arg = argv[*i];
+  if (arg.rfind(name, 0) != 0) return std::nullopt;
+  std::string_view rest = arg.substr(name.size());
+  if (rest.empty()) {
+    if (*i + 1 >= argc) Usage(std::string(name) + " needs " + needs);
+    return std::string(argv[++*i]);
+  }
+  if (rest[0] != '=') return std::nullopt;
+  return std::string(rest.substr(1));
+}
+
+// Takes sysgate's flags (and the output flags sysgate writes itself) out of argv so
+// Google Benchmark sees only the rest.
 Options ParseOptions(int* argc, char** argv) {
   Options opt;
   int out = 1;
@@ -85,35 +106,38 @@ Options ParseOptions(int* argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg == "--list-paths") {
       opt.list_paths = true;
-    } else if (arg.rfind("--ia32-helper=", 0) == 0) {
-      Ia32Client::SetHelperPath(std::string(arg.substr(14)));
     } else if (arg == "--list-events") {
       opt.list_events = true;
-    } else if (arg == "--counters" || arg.rfind("--counters=", 0) == 0) {
-      if (arg == "--counters") {
-        if (i + 1 >= *argc) Usage("--counters needs auto, none or a list of events");
-        opt.counters = argv[++i];
-      } else {
-        opt.counters = std::string(arg.substr(11));
+    } else if (arg == "--help" || arg == "-h") {
+      opt.help = true;
+      argv[out++] = argv[i];  // Google Benchmark prints its own flags after ours
+    } else if (auto v = FlagValue("--format", &i, *argc, argv)) {
+      if (*v != "text" && *v != "json") Usage("--format must be text or json, not '" + *v + "'");
+      opt.json = *v == "json";
+    } else if (auto v = FlagValue("--ia32-helper", &i, *argc, argv)) {
+      Ia32Client::SetHelperPath(*v);
+    } else if (auto v =
+                   FlagValue("--counters", &i, *argc, argv, "auto, none or a list of events")) {
+      if (v->empty()) Usage("--counters needs auto, none or a list of events");
+      opt.counters = *v;
+    } else if (auto v = FlagValue("--benchmark_out_format", &i, *argc, argv)) {
+      if (*v != "json") Usage("--benchmark_out_format: sysgate writes json only, not '" + *v + "'");
+    } else if (auto v = FlagValue("--benchmark_out", &i, *argc, argv)) {
+      if (v->empty()) Usage("--benchmark_out needs a file name");
+      opt.out_file = *v;
+    } else if (auto v = FlagValue("--benchmark_format", &i, *argc, argv)) {
+      if (*v != "console" && *v != "json") {
+        Usage("--benchmark_format must be console or json, not '" + *v + "'");
       }
-      if (opt.counters.empty()) Usage("--counters needs auto, none or a list of events");
-    } else if (arg == "--cpu" || arg.rfind("--cpu=", 0) == 0) {
-      std::string value;
-      if (arg == "--cpu") {
-        if (i + 1 >= *argc) Usage("--cpu needs a CPU number or 'none'");
-        value = argv[++i];
-      } else {
-        value = std::string(arg.substr(6));
-      }
-      if (value == "none") {
+      opt.display = *v;
+    } else if (auto v = FlagValue("--cpu", &i, *argc, argv, "a CPU number or 'none'")) {
+      if (*v == "none") {
         opt.pin = false;
         continue;
       }
       char* end = nullptr;
-      long cpu = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || cpu < 0) {
-        Usage("--cpu: '" + value + "' is not a CPU number");
-      }
+      long cpu = std::strtol(v->c_str(), &end, 10);
+      if (v->empty() || *end != '\0' || cpu < 0) Usage("--cpu: '" + *v + "' is not a CPU number");
       opt.cpu = static_cast<int>(cpu);
     } else {
       argv[out++] = argv[i];
@@ -124,139 +148,6 @@ Options ParseOptions(int* argc, char** argv) {
   return opt;
 }
 
-// Runs one batch of `path` and returns the TSC ticks it took.
-bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
-                  uint64_t* result, std::string* error) {
-  if (path.timed) return path.timed(n, arg, ticks, result, error);
-  uint64_t t0 = TscStart();
-  *result = path.loop(n, arg);
-  *ticks = TscStop() - t0;
-  return true;
-}
-
-// A power of two near kBatchSeconds worth of calls, from the best of three short trials.
-// Chosen once per path and kept: Google Benchmark requires every repetition of a row to
-// run the same number of iterations (statistics.cc checks it), and KeepRunningBatch
-// rounds the count to a multiple of the batch.
-bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error) {
-  static std::map<const Path*, uint64_t> chosen;
-  if (auto it = chosen.find(&path); it != chosen.end()) {
-    *batch = it->second;
-    return true;
-  }
-  constexpr uint64_t kTrial = 8;
-  uint64_t best = UINT64_MAX, ticks = 0, result = 0;
-  for (int i = 0; i < 3; ++i) {
-    if (!MeasureBatch(path, kTrial, arg, &ticks, &result, error)) return false;
-    best = std::min(best, ticks);
-  }
-  double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
-  double want = kBatchSeconds * g_calibration.tsc_hz / per_call;
-  uint64_t b = 1;
-  while (b * 2 <= want && b < kMaxBatch) b *= 2;
-  *batch = chosen[&path] = b;
-  return true;
-}
-
-Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) {
-  std::vector<uint64_t> samples;
-  samples.reserve(kPerCallSamples);
-  const uint64_t budget = static_cast<uint64_t>(kPerCallSeconds * g_calibration.tsc_hz);
-  if (path.per_call) {
-    path.per_call(kPerCallSamples, budget, arg, &samples, error);
-    return ComputePercentiles(std::move(samples), g_calibration.pair_overhead,
-                              g_calibration.tsc_hz);
-  }
-  const uint64_t start = TscStart();
-  uint64_t ticks = 0, result = 0;
-  while (samples.size() < kPerCallSamples && TscStart() - start < budget) {
-    if (!MeasureBatch(path, 1, arg, &ticks, &result, error)) break;
-    samples.push_back(ticks);
-  }
-  return ComputePercentiles(std::move(samples), g_calibration.pair_overhead,
-                            g_calibration.tsc_hz);
-}
-
-// The row's message for a probe's reason: "failed: ..." (a correctness check) as it is,
-// anything else as "skipped: <reason>".
-std::string RowMessage(const std::string& reason) {
-  return reason.rfind("failed: ", 0) == 0 ? reason : "skipped: " + reason;
-}
-
-void RunPath(benchmark::State& state, const Path* path, const std::string& skip_reason) {
-  state.SetLabel(std::string(path->mechanism));
-  if (!skip_reason.empty()) {
-    state.SkipWithError(RowMessage(skip_reason).c_str());
-    return;
-  }
-  const uint64_t arg = path->arg ? path->arg() : 0;
-  std::string error;
-  uint64_t batch = 1;
-  if (!ChooseBatch(*path, arg, &batch, &error)) {
-    state.SkipWithError(("skipped: " + error).c_str());
-    return;
-  }
-  uint64_t total_ticks = 0, result = 0;
-  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(batch))) {
-    uint64_t ticks = 0;
-    if (!MeasureBatch(*path, batch, arg, &ticks, &result, &error)) {
-      state.SkipWithError(("skipped: " + error).c_str());
-      break;
-    }
-    total_ticks += ticks;
-    state.SetIterationTime(static_cast<double>(ticks) / g_calibration.tsc_hz);
-  }
-  if (state.error_occurred()) return;
-  if (path->expect && result != path->expect()) {
-    char message[160];
-    std::snprintf(message, sizeof message,
-                  "failed: last call returned %" PRIu64 ", expected %" PRIu64, result,
-                  path->expect());
-    state.SkipWithError(message);
-    return;
-  }
-  using benchmark::Counter;
-  state.counters["tsc_ticks"] = Counter(static_cast<double>(total_ticks), Counter::kAvgIterations);
-  state.counters["ratio_to_call"] =
-      Counter(static_cast<double>(total_ticks) / g_calibration.call_ticks, Counter::kAvgIterations);
-  state.counters["batch"] = static_cast<double>(batch);
-
-  Percentiles pc = PerCallPass(*path, arg, &error);
-  state.counters["p50_ns"] = pc.p50_ns;
-  state.counters["p90_ns"] = pc.p90_ns;
-  state.counters["p99_ns"] = pc.p99_ns;
-  state.counters["p999_ns"] = pc.p999_ns;
-  state.counters["percall_samples"] = static_cast<double>(pc.samples);
-  state.counters["percall_outliers"] = static_cast<double>(pc.outliers);
-
-  // vDSO rows: did the call stay in user mode? (docs/vdso.md, "Fallback detection")
-  if (std::optional<FallbackVerdict> verdict = CheckVdsoFallback(*path)) {
-    state.counters["vdso_fallback"] = verdict->fallback ? 1 : 0;
-    state.counters["vdso_to_syscall_ratio"] = verdict->ratio;
-  }
-
-  // The counting pass's figures (already per call; absent when not counted here).
-  auto counted = g_counts.by_path.find(path->name);
-  if (counted == g_counts.by_path.end()) return;
-  for (const auto& [column, value] : counted->second.per_call) state.counters[column] = value;
-  const double ticks_per_call =
-      static_cast<double>(total_ticks) / static_cast<double>(state.iterations());
-  if (ticks_per_call > 0) {
-    state.counters["observer_effect"] = counted->second.ticks_per_call / ticks_per_call;
-  }
-  if (counted->second.scale > GroupReading::kLargeScale) {
-    state.counters["counters_scale"] = counted->second.scale;
-  }
-  if (ExpectedKernelEntries(path->mechanism)) {
-    state.counters["counts_mismatch"] = counted->second.mismatch ? 1 : 0;
-    // The counting pass saw this vDSO row enter the kernel: that is a fallback whatever
-    // the paired timing check concluded.
-    if (path->mechanism == "vdso" && counted->second.mismatch) {
-      state.counters["vdso_fallback"] = 1;
-    }
-  }
-}
-
 // The probe's reason, or "" when the path can run here.
 std::string SkipReason(const Path& path) {
   if (!path.probe) return "";
@@ -264,15 +155,35 @@ std::string SkipReason(const Path& path) {
   return reason ? *reason : "";
 }
 
-void ListPaths() {
-  std::printf("%-40s %-12s %-22s %s\n", "path", "mechanism", "baseline", "status");
+std::vector<std::string> Statuses() {
+  std::vector<std::string> statuses;
   for (const Path& path : AllPaths()) {
     std::string reason = SkipReason(path);
-    std::printf("%-40.*s %-12.*s %-22.*s %s\n", static_cast<int>(path.name.size()),
-                path.name.data(), static_cast<int>(path.mechanism.size()),
-                path.mechanism.data(), static_cast<int>(path.baseline.size()),
-                path.baseline.data(),
-                reason.empty() ? "available" : RowMessage(reason).c_str());
+    statuses.push_back(reason.empty() ? "available" : RowMessage(reason));
+  }
+  return statuses;
+}
+
+void ListPaths(bool json) {
+  const std::vector<std::string> statuses = Statuses();
+  if (json) {
+    std::fputs(PathsJson(statuses).c_str(), stdout);
+    return;
+  }
+  std::printf("%-40s %-14s %-6s %-20s %-7s %s\n", "path", "mechanism", "abi", "baseline", "entries",
+              "status");
+  for (size_t i = 0; i < AllPaths().size(); ++i) {
+    const Path& path = AllPaths()[i];
+    const std::string_view mechanism = MechanismName(path.mechanism);
+    const std::string_view abi = AbiName(path.abi);
+    char entries[16] = "?";
+    if (path.expected_entries_known()) {
+      std::snprintf(entries, sizeof entries, "%g", path.expected_entries);
+    }
+    std::printf("%-40.*s %-14.*s %-6.*s %-20.*s %-7s %s\n", static_cast<int>(path.name.size()),
+                path.name.data(), static_cast<int>(mechanism.size()), mechanism.data(),
+                static_cast<int>(abi.size()), abi.data(), static_cast<int>(path.baseline.size()),
+                path.baseline.data(), entries, statuses[i].c_str());
   }
   std::printf("\nvDSO (%s, version %s) exports: %s\n", kVdsoSoname, kVdsoVersion,
               VdsoSymbolsString(Vdso::Process()).c_str());
@@ -310,7 +221,9 @@ void ListEvents() {
   for (const EventFailure& f : plan.unavailable) {
     std::printf("  %-20s %-45s %s\n", f.event.c_str(), "-", f.reason.c_str());
   }
-  std::printf("\nevents libpfm4 knows for the PMUs it detects (any can go in --counters=LIST; PMU events still need the kernel to expose the PMU, see above):\n");
+  std::printf(
+      "\nevents libpfm4 knows for the PMUs it detects (any can go in --counters=LIST; "
+      "PMU events still need the kernel to expose the PMU, see above):\n");
   for (const std::string& line : ListSupportedEvents(encoder)) std::printf("  %s\n", line.c_str());
 }
 
@@ -328,12 +241,12 @@ bool FilterSelects(const std::string& filter, const Path& path) {
   }
 }
 
-// The counting pass (before any timing), its context keys and warnings. Every perf fd it
-// opens is closed when it returns.
-void CountPaths(const std::string& counters, const std::vector<std::string>& skip_reasons,
-                std::vector<std::pair<std::string, std::string>>* ctx) {
+// The counting pass (before any timing) and its context keys. Every perf fd it opens is
+// closed when it returns.
+CountingResult CountPaths(const std::string& counters, const std::vector<std::string>& skip_reasons,
+                          double tsc_hz, std::vector<std::pair<std::string, std::string>>* ctx) {
   ctx->emplace_back("counters", counters);
-  if (counters == "none") return;
+  if (counters == "none") return {};
   EventEncoder encoder;
   PerfPermissions perms = ReadPerfPermissions();
   CounterPlan plan;
@@ -353,45 +266,27 @@ void CountPaths(const std::string& counters, const std::vector<std::string>& ski
   }
   // The ia32 helper's rows are counted on its pid (it is already running: the probes
   // started it).
-  g_counts = RunCountingPass(selected, plan, encoder, perms, g_calibration.tsc_hz, 0.01,
-                             Ia32Client::Shared().helper_pid());
-  for (const auto& kv : g_counts.context) ctx->push_back(kv);
-  for (const std::string& w : g_counts.warnings) {
-    std::fprintf(stderr, "warning: %s\n", w.c_str());
-  }
+  CountingResult counts = RunCountingPass(selected, plan, encoder, perms, tsc_hz, 0.01,
+                                          Ia32Client::Shared().helper_pid());
+  for (const auto& kv : counts.context) ctx->push_back(kv);
+  // What the counts say about the paths (mismatches, multiplexing) is for this run's
+  // reader, on stderr; checks.py reads the same facts from the file.
+  for (const std::string& w : counts.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  return counts;
 }
 
-Calibration Calibrate(const TscInfo& tsc) {
-  Calibration c;
-  c.tsc_hz = tsc.hz;
-  c.pair_overhead = MeasureTscPairOverhead();
-  // Best of several long batches: the divisor of every ratio must not carry a spike.
-  constexpr uint64_t kCalls = 1u << 16;
-  uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 7; ++i) {
-    uint64_t t0 = TscStart();
-    sysgate_call_loop(kCalls, 0);
-    best = std::min(best, TscStop() - t0);
+// Pins the measuring thread; returns the CPU, or -1 (unpinned, with the reason in ctx).
+int Pin(const Options& opt, std::vector<std::pair<std::string, std::string>>* ctx) {
+  if (!opt.pin) return -1;
+  const int cpu = opt.cpu.value_or(DefaultCpu());
+  std::string error;
+  if (PinToCpu(cpu, &error)) return cpu;
+  if (opt.cpu) {
+    std::fprintf(stderr, "error: --cpu=%d: %s\n", cpu, error.c_str());
+    std::exit(2);
   }
-  c.call_ticks = static_cast<double>(best) / kCalls;
-  return c;
-}
-
-void Warn(const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); }
-
-// Warnings about things that make every number of this run wrong, with the remedy.
-void WarnAboutEnvironment(const std::vector<std::pair<std::string, std::string>>& ctx) {
-  for (const auto& [key, value] : ctx) {
-    if (key == "tracing_active" && value != "none" && value != kUnknown) {
-      Warn("tracing is active (" + value + "): every syscall takes the slow path; "
-           "echo nop > /sys/kernel/tracing/current_tracer and clear set_event");
-    } else if (key == "seccomp" && value != "0" && value != kUnknown) {
-      Warn("a seccomp filter is attached to this process (Seccomp: " + value +
-           "): each syscall runs it; run outside the container or sandbox");
-    } else if (key == "tracer_pid" && value != "0" && value != kUnknown) {
-      Warn("this process is being ptraced (TracerPid " + value + "): syscalls are slowed");
-    }
-  }
+  ctx->emplace_back("pinning_error", error);  // pinned_cpu says "none"; checks.py warns
+  return -1;
 }
 
 }  // namespace
@@ -400,45 +295,32 @@ void WarnAboutEnvironment(const std::vector<std::pair<std::string, std::string>>
 int main(int argc, char** argv) {
   using namespace sysgate;
   Options opt = ParseOptions(&argc, argv);
+  if (opt.help) PrintHelp();  // then Google Benchmark prints its flags and exits
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  if (opt.list_paths) {
-    ListPaths();
-    return 0;
-  }
-  if (opt.list_events) {
-    ListEvents();
-    return 0;
-  }
-
-  int cpu = -1;
-  if (opt.pin) {
-    cpu = opt.cpu.value_or(DefaultCpu());
-    std::string error;
-    if (!PinToCpu(cpu, &error)) {
-      if (opt.cpu) {
-        std::fprintf(stderr, "error: --cpu=%d: %s\n", cpu, error.c_str());
-        return 2;
-      }
-      Warn(error + "; running unpinned");
-      cpu = -1;
+  if (opt.list_paths || opt.list_events) {
+    if (opt.list_paths) {
+      ListPaths(opt.json);
+    } else {
+      ListEvents();
     }
+    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
   }
 
-  TscInfo tsc = CalibrateTsc();
-  if (!tsc.invariant) {
-    Warn("the TSC is not invariant (no constant_tsc/nonstop_tsc): ns figures may drift "
-         "with frequency changes");
-  }
-  g_calibration = Calibrate(tsc);
+  std::vector<std::pair<std::string, std::string>> ctx;
+  const int cpu = Pin(opt, &ctx);
+  const TscInfo tsc = CalibrateTsc();
 
-  auto ctx = CaptureEnvironment("", cpu);
+  auto env = CaptureEnvironment("", cpu);
+  ctx.insert(ctx.begin(), env.begin(), env.end());
+  const Calibration calibration = Calibrate(tsc);
   ctx.emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
   ctx.emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
   ctx.emplace_back("tsc_calibration", tsc.how);
-  ctx.emplace_back("tsc_pair_overhead_ticks", std::to_string(g_calibration.pair_overhead));
-  ctx.emplace_back("baseline_call_tsc_ticks", std::to_string(g_calibration.call_ticks));
+  ctx.emplace_back("tsc_pair_overhead_ticks", std::to_string(calibration.pair_overhead));
+  ctx.emplace_back("baseline_call_tsc_ticks", std::to_string(calibration.call_ticks));
   ctx.emplace_back("sysgate_version", SYSGATE_VERSION);
+  ctx.emplace_back("estimator", "median_of_unpreempted_batches");
   {
     // Starts the ia32 helper (it inherits this thread's pinning); its rows say why if not.
     const Ia32Client& ia32 = Ia32Client::Shared();
@@ -446,20 +328,15 @@ int main(int argc, char** argv) {
                      ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
     for (auto& kv : Ia32Context()) ctx.push_back(std::move(kv));
   }
-  WarnAboutEnvironment(ctx);
 
   std::vector<std::string> skip_reasons;
   for (const Path& path : AllPaths()) skip_reasons.push_back(SkipReason(path));
-  CountPaths(opt.counters, skip_reasons, &ctx);
-  // Broken invariant if the counting pass left a perf fd open: it would slow every
-  // syscall of the timing pass (an open tracepoint counter does even while disabled).
-  if (int left = CountPerfEventFds("/proc", getpid()); left != 0) {
-    std::fprintf(stderr, "%s:%d: the counting pass left %d perf_event fds open\n", __FILE__,
-                 __LINE__, left);
-    std::abort();
-  }
+  const CountingResult counts = CountPaths(opt.counters, skip_reasons, tsc.hz, &ctx);
+  // An fd left open would slow every syscall of the timing pass (an open tracepoint
+  // counter does even while disabled).
+  SYSGATE_CHECK(CountPerfEventFds("/proc", getpid()) == 0);
   // Someone else's counters (a system-wide `perf stat -e raw_syscalls:*`) slow every
-  // syscall on the machine.
+  // syscall on the machine: recorded here, turned into a warning by checks.py.
   std::vector<std::string> holders = OtherPerfEventHolders("/proc", getpid());
   std::string holders_text;
   for (const std::string& h : holders) holders_text += (holders_text.empty() ? "" : "; ") + h;
@@ -467,27 +344,55 @@ int main(int argc, char** argv) {
                                      : geteuid() == 0 ? "none"
                                                       : "unknown (not root: other users' "
                                                         "fds are not visible)");
-  if (!holders.empty()) {
-    Warn("other processes hold perf_event file descriptors (" + holders_text +
-         "): an open tracepoint or counter slows every syscall on the machine; stop them "
-         "(perf, bpftrace, profilers) before timing");
-  }
   for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
 
+  Runner runner(calibration, counts);
   for (size_t i = 0; i < AllPaths().size(); ++i) {
-    const Path& path = AllPaths()[i];
-    benchmark::RegisterBenchmark(std::string(path.name).c_str(), RunPath, &path,
-                                 skip_reasons[i])
+    const Path* path = &AllPaths()[i];
+    benchmark::RegisterBenchmark(std::string(path->name).c_str(),
+                                 [&runner, path, reason = skip_reasons[i]](benchmark::State& s) {
+                                   runner.Run(s, *path, reason);
+                                 })
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);
   }
+
+  // The console table (or JSON on stdout), and the results JSON buffered for the file.
+  std::unique_ptr<benchmark::BenchmarkReporter> display;
+  if (opt.display == "json") {
+    display = std::make_unique<benchmark::JSONReporter>();
+  } else {
+    display = std::make_unique<CompactConsoleReporter>();
+  }
+  std::ostringstream buffer;
+  benchmark::JSONReporter file_json;
+  file_json.SetOutputStream(&buffer);
+  file_json.SetErrorStream(&buffer);
+  TeeReporter tee(display.get(), &file_json);
+
+  const RunSnapshot start = TakeRunSnapshot(cpu);
   // Rows are named <path>/manual_time, and --benchmark_filter matches that full name.
-  size_t ran = benchmark::RunSpecifiedBenchmarks();
+  const size_t ran = benchmark::RunSpecifiedBenchmarks(opt.out_file.empty() ? display.get() : &tee);
+  const RunSnapshot end = TakeRunSnapshot(cpu);
   benchmark::Shutdown();
   if (ran == 0) {
-    std::fprintf(stderr, "error: no path matches --benchmark_filter (rows are named "
+    std::fprintf(stderr,
+                 "error: no path matches --benchmark_filter (rows are named "
                  "<path>/manual_time; see --list-paths)\n");
     return 2;
+  }
+  if (!opt.out_file.empty()) {
+    std::string error;
+    const std::string text = AddContextKeys(buffer.str(), RunFactsContext(start, end));
+    if (!WriteFileCompletely(opt.out_file, text, &error)) {
+      std::fprintf(stderr, "error: results not written: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  std::fflush(stdout);
+  if (std::ferror(stdout)) {
+    std::fprintf(stderr, "error: writing to standard output failed\n");
+    return 1;
   }
   return 0;
 }

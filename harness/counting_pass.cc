@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "harness/check.h"
 #include "harness/cycle_clock.h"
 #include "harness/environment.h"
 
@@ -32,7 +33,7 @@ constexpr DefaultColumn kDefaultColumns[] = {
   {"instructions_user",     "instructions:u",         false,  ""},
   {"instructions_kernel",   "instructions:k",         true,   ""},
   {"mode_switches",         nullptr,                  true,   ""},
-  {"kernel_entries",        "raw_syscalls:sys_enter", true,   ""},
+  {"syscall_entries",       "raw_syscalls:sys_enter", true,   ""},
   {"context_switches",      "context-switches",       true,   ""},
   {"page_faults",           "page-faults",            true,   "page-faults:u"},
   {"task_clock_ns",         "task-clock",             true,   "task-clock:u"},
@@ -114,7 +115,7 @@ uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double sec
   for (int i = 0; i < 3; ++i) {
     uint64_t ticks = 0, result = 0;
     std::string error;
-    if (!path.timed(kTrial, arg, &ticks, &result, &error)) return 0;
+    if (!path.timed(kTrial, arg, &ticks, &result, &error, nullptr)) return 0;
     best = std::min(best, ticks);
   }
   const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
@@ -165,7 +166,15 @@ std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEn
     }
     auto it = std::find_if(std::begin(kDefaultColumns), std::end(kDefaultColumns),
                            [&](const DefaultColumn& c) { return item == c.column; });
-    if (it != std::end(kDefaultColumns)) {
+    if (item == kKernelEntriesColumn) {
+      // The derived column: what it is the sum of.
+      for (const DefaultColumn& c : kDefaultColumns) {
+        if (std::string_view(c.column) == "syscall_entries" ||
+            std::string_view(c.column) == "page_faults") {
+          AddDefaultColumn(c, encoder, perms, &plan);
+        }
+      }
+    } else if (it != std::end(kDefaultColumns)) {
       AddDefaultColumn(*it, encoder, perms, &plan);
     } else {
       plan.counters.push_back({ColumnName(item), std::string(item), 1, ""});
@@ -175,36 +184,265 @@ std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEn
   return plan;
 }
 
-std::optional<double> ExpectedKernelEntries(std::string_view mechanism) {
-  if (mechanism == "loop" || mechanism == "call" || mechanism == "vdso") return 0.0;
-  if (mechanism == "syscall" || mechanism == "int80" || mechanism == "sysenter" ||
-      mechanism == "ia32_int80" || mechanism == "ia32_syscall" || mechanism == "vdso32") {
-    return 1.0;  // vdso32: __kernel_vsyscall, a real syscall entered through the vDSO
+std::optional<std::string> CheckKernelEntries(const Path& path, double per_call) {
+  if (!path.expected_entries_known()) return std::nullopt;
+  const double expected = path.expected_entries;
+  const std::string_view mechanism = MechanismName(path.mechanism);
+  char text[240];
+  if (expected == 0 && per_call > 0.5) {
+    std::snprintf(text, sizeof text, "%.2f kernel entries per call on a %.*s path (expected 0)%s",
+                  per_call, static_cast<int>(mechanism.size()), mechanism.data(),
+                  path.mechanism == Mechanism::kVdso
+                      ? ": the vDSO fell back to a syscall (clocksource not vDSO-capable?)"
+                      : "");
+    return text;
+  }
+  if (expected >= 1 && per_call < 0.9 * expected) {
+    std::snprintf(text, sizeof text, "%.2f kernel entries per call on a %.*s path (expected %g)",
+                  per_call, static_cast<int>(mechanism.size()), mechanism.data(), expected);
+    return text;
   }
   return std::nullopt;
 }
 
-std::optional<std::string> CheckKernelEntries(std::string_view mechanism, double per_call) {
-  auto expected = ExpectedKernelEntries(mechanism);
-  if (!expected) return std::nullopt;
-  char text[240];
-  if (*expected == 0 && per_call > 0.5) {
-    std::snprintf(text, sizeof text,
-                  "%.2f kernel entries per call on a %.*s path (expected 0)%s", per_call,
-                  static_cast<int>(mechanism.size()), mechanism.data(),
-                  mechanism == "vdso" ? ": the vDSO fell back to a syscall (clocksource "
-                                        "not vDSO-capable?)"
-                                      : "");
-    return text;
+const Path* CalibrationRow(const std::vector<const Path*>& paths) {
+  for (const Path* p : paths) {
+    if (p->mechanism == Mechanism::kSyscall && p->abi == Abi::kX86_64 && p->loop != nullptr &&
+        p->expected_entries == 1 && p->peer.empty()) {
+      return p;
+    }
   }
-  if (*expected >= 1 && per_call < 0.9 * *expected) {
-    std::snprintf(text, sizeof text,
-                  "%.2f kernel entries per call on a %.*s path (expected %.0f)", per_call,
-                  static_cast<int>(mechanism.size()), mechanism.data(), *expected);
-    return text;
+  return nullptr;
+}
+
+namespace {
+
+// The counters of one path: each group's counts over one batch, per call.
+using GroupPlan = std::pair<std::vector<EncodedEvent>, std::vector<const CounterSpec*>>;
+
+// Step 1: encode the plan. PMU events form one group (counted together, scaled
+// together). Software and tracepoint events are never multiplexed, so each is its own
+// single-event group: as siblings in a software group, task-clock and the tracepoint read
+// 0 for some intervals on 6.18 (only the leader's value was brought up to date); and a
+// hardware group the PMU cannot schedule does not take the software counts down with it.
+std::vector<GroupPlan> PlanGroups(const CounterPlan& plan, const EventEncoder& encoder,
+                                  std::vector<std::string>* unavailable) {
+  std::vector<EncodedEvent> pmu_events, other_events;
+  std::vector<const CounterSpec*> pmu_specs, other_specs;
+  for (const CounterSpec& spec : plan.counters) {
+    EncodeResult enc = encoder.Encode(spec.event);
+    if (!enc.event) {
+      unavailable->push_back(spec.column + ": " + enc.error);
+      continue;
+    }
+    enc.event->name = spec.column;  // failures are reported by column
+    const bool pmu = enc.event->source == CounterSource::kPmu;
+    (pmu ? pmu_events : other_events).push_back(*enc.event);
+    (pmu ? pmu_specs : other_specs).push_back(&spec);
+  }
+  std::vector<GroupPlan> groups;
+  if (!pmu_events.empty()) groups.emplace_back(pmu_events, pmu_specs);
+  for (size_t i = 0; i < other_events.size(); ++i) {
+    groups.push_back({{other_events[i]}, {other_specs[i]}});
+  }
+  return groups;
+}
+
+// Step 2: open every planned group on `pid` (0: this thread). With `context`, adds each
+// column's source keys (once, for this thread's groups).
+std::vector<OpenedGroup> OpenGroups(const std::vector<GroupPlan>& plans, pid_t pid,
+                                    const PerfPermissions& perms, CountingResult* context,
+                                    std::vector<std::string>* failed) {
+  std::vector<OpenedGroup> opened_groups;
+  for (const auto& [events, specs] : plans) {
+    std::vector<EventFailure> failures;
+    OpenedGroup opened;
+    opened.group = PerfGroup::Open(events, pid, perms, &failures);
+    for (const EventFailure& f : failures) failed->push_back(f.event + ": " + f.reason);
+    for (const EncodedEvent& e : opened.group.events()) {
+      auto it = std::find_if(specs.begin(), specs.end(),
+                             [&](const CounterSpec* s) { return s->column == e.name; });
+      SYSGATE_CHECK(it != specs.end());
+      opened.specs.push_back(*it);
+      if (!context) continue;
+      context->context.emplace_back("counters." + e.name + ".source", SourceName(e.source));
+      context->context.emplace_back("counters." + e.name + ".event", e.canonical);
+      if (!(*it)->calibration.empty()) {
+        context->context.emplace_back("counters." + e.name + ".calibration", (*it)->calibration);
+      }
+    }
+    if (!opened.group.empty()) opened_groups.push_back(std::move(opened));
+  }
+  return opened_groups;
+}
+
+// What happened to one path in the counting pass.
+struct PathOutcome {
+  std::optional<PathCounts> counts;   // nullopt: not counted
+  std::string skipped;                // why not, when not
+  std::vector<std::string> warnings;  // groups that did not count
+  bool multiplexed = false;
+};
+
+// Step 3: count one path: warm it, then one batch of `n` calls inside every group (for a
+// path run by the helper, an empty batch before and after, whose mean is subtracted:
+// the helper's side of the request, reading the request line and writing the reply).
+PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, double tsc_hz,
+                      double seconds) {
+  PathOutcome out;
+  const uint64_t arg = path.arg ? path.arg() : 0;
+  const bool timed = path.timed != nullptr;
+  const uint64_t n =
+      timed ? TimedCallsFor(path, arg, tsc_hz, seconds) : CallsFor(path, arg, tsc_hz, seconds);
+  if (n == 0) {
+    out.skipped = std::string(path.name) + " (its trial batch failed)";
+    return out;
+  }
+  std::string error;
+  uint64_t ticks = 0;
+  // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
+  // ticks around the loop.
+  auto batch = [&](uint64_t calls) {
+    if (!timed) {
+      const uint64_t t0 = TscStart();
+      path.loop(calls, arg);
+      ticks = TscStop() - t0;
+      return true;
+    }
+    uint64_t result = 0;
+    return path.timed(calls, arg, &ticks, &result, &error, nullptr);
+  };
+  batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
+
+  bool ran = true, ran_empty = true;
+  std::vector<std::optional<GroupReading>> empty_before, empty_after;
+  if (timed)
+    empty_before = CountAround(
+        groups, [&] { return batch(0); }, &ran_empty, &error);
+  std::vector<std::optional<GroupReading>> readings = CountAround(
+      groups, [&] { return batch(n); }, &ran, &error);
+  const uint64_t batch_ticks = ticks;
+  if (timed && ran) {
+    bool ran_after = true;
+    empty_after = CountAround(
+        groups, [&] { return batch(0); }, &ran_after, &error);
+    ran_empty = ran_empty && ran_after;
+  }
+  if (!ran || !ran_empty) {
+    out.skipped = std::string(path.name) + " (a batch failed: " + error + ")";
+    return out;
+  }
+
+  PathCounts counts;
+  counts.calls = n;
+  counts.ticks_per_call = static_cast<double>(batch_ticks) / static_cast<double>(n);
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const auto& reading = readings[gi];
+    const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
+                                            empty_after[gi] && empty_after[gi]->Counted());
+    if (!reading || !reading->Counted() || !empties_counted) {
+      out.warnings.push_back(std::string(path.name) + ": counter group did not count" +
+                             (error.empty() ? " (never scheduled on the PMU: too many "
+                                              "events, or the NMI watchdog holds a "
+                                              "counter: sysctl kernel.nmi_watchdog=0)"
+                                            : ": " + error));
+      continue;
+    }
+    counts.scale = std::max(counts.scale, reading->ScaleFactor());
+    std::vector<double> scaled = reading->Scaled();
+    if (timed) {
+      const std::vector<double> before = empty_before[gi]->Scaled();
+      const std::vector<double> after = empty_after[gi]->Scaled();
+      for (size_t i = 0; i < scaled.size(); ++i) {
+        // Clamped at 0: the request's own counts vary by one or two between intervals
+        // (whether the helper re-entered read() before the group was disabled).
+        scaled[i] = std::max(0.0, scaled[i] - (before[i] + after[i]) / 2);
+      }
+    }
+    for (size_t i = 0; i < scaled.size(); ++i) {
+      const CounterSpec* spec = groups[gi].specs[i];
+      counts.per_call.emplace_back(spec->column,
+                                   scaled[i] * spec->multiplier / static_cast<double>(n));
+    }
+    if (reading->LargelyScaled()) out.multiplexed = true;
+  }
+  out.counts = std::move(counts);
+  return out;
+}
+
+std::optional<double> Column(const PathCounts& counts, std::string_view column) {
+  for (const auto& [name, value] : counts.per_call) {
+    if (name == column) return value;
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+std::optional<double> KernelEntries(const PathCounts& counts) {
+  // The tracepoint's count first; else the PMU's transitions, 2 per entry.
+  std::optional<double> syscalls = Column(counts, "syscall_entries");
+  if (!syscalls) {
+    if (auto transitions = Column(counts, "mode_switches")) syscalls = *transitions / 2;
+  }
+  if (!syscalls) return std::nullopt;
+  // The vsyscall page enters by a page fault, which no syscall counter sees.
+  return *syscalls + Column(counts, "page_faults").value_or(0);
+}
+
+namespace {
+
+// Step 4: the derived column and the check against the row: kernel_entries = syscalls +
+// page faults, compared with the row's expected_entries.
+void AddKernelEntries(const Path& path, PathCounts* counts) {
+  std::optional<double> entries = KernelEntries(*counts);
+  if (!entries) return;
+  counts->per_call.emplace_back(kKernelEntriesColumn, *entries);
+  counts->mismatch = CheckKernelEntries(path, *entries);
+}
+
+// Step 5: the mode-switch event's calibration, against the tracepoint on a plain syscall.
+void CheckModeSwitchCalibration(const std::vector<const Path*>& paths, CountingResult* result) {
+  const Path* row = CalibrationRow(paths);
+  if (row == nullptr) return;
+  auto it = result->by_path.find(row->name);
+  if (it == result->by_path.end()) return;
+  const double e = Column(it->second, "syscall_entries").value_or(0);
+  const double t = Column(it->second, "mode_switches").value_or(0);
+  if (e <= 0 || t <= 0) return;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", t / e);
+  result->context.emplace_back("counters.mode_switches.per_kernel_entry", text);
+  if (t / e < 1.8 || t / e > 2.5) {
+    result->warnings.push_back(std::string("mode-switch event counts ") + text +
+                               " transitions per kernel entry on " + std::string(row->name) +
+                               " (expected 2): its calibration is wrong on this CPU");
+  }
+}
+
+// Where the derived column comes from, for the context.
+void DescribeKernelEntries(const std::vector<OpenedGroup>& groups,
+                           std::vector<std::string>* unavailable, CountingResult* result) {
+  bool syscalls = false, transitions = false, faults = false;
+  for (const OpenedGroup& g : groups) {
+    for (const CounterSpec* spec : g.specs) {
+      syscalls |= spec->column == "syscall_entries";
+      transitions |= spec->column == "mode_switches";
+      faults |= spec->column == "page_faults";
+    }
+  }
+  if (!syscalls && !transitions) {
+    unavailable->push_back(std::string(kKernelEntriesColumn) +
+                           ": needs syscall_entries or mode_switches, neither counted here");
+    return;
+  }
+  std::string sum = syscalls ? "syscall_entries" : "mode_switches / 2";
+  sum += faults ? " + page_faults" : " (page faults not counted)";
+  result->context.emplace_back("counters.kernel_entries.source", "derived");
+  result->context.emplace_back("counters.kernel_entries.event", sum);
+}
+
+}  // namespace
 
 CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
                                const EventEncoder& encoder, const PerfPermissions& perms,
@@ -213,57 +451,8 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
   std::vector<std::string> unavailable;
   for (const EventFailure& f : plan.unavailable) unavailable.push_back(f.event + ": " + f.reason);
 
-  // Encode; PMU events in one group, software and tracepoint events in another, so a
-  // hardware group the PMU cannot schedule (too many events, the NMI watchdog holding a
-  // counter) does not take the software counts down with it.
-  std::vector<EncodedEvent> pmu_events, other_events;
-  std::vector<const CounterSpec*> pmu_specs, other_specs;
-  for (const CounterSpec& spec : plan.counters) {
-    EncodeResult enc = encoder.Encode(spec.event);
-    if (!enc.event) {
-      unavailable.push_back(spec.column + ": " + enc.error);
-      continue;
-    }
-    enc.event->name = spec.column;  // failures are reported by column
-    const bool pmu = enc.event->source == CounterSource::kPmu;
-    (pmu ? pmu_events : other_events).push_back(*enc.event);
-    (pmu ? pmu_specs : other_specs).push_back(&spec);
-  }
-
-  // The PMU events form one group (counted together, scaled together). Software and
-  // tracepoint events are never multiplexed, so each is its own single-event group: as
-  // siblings in a software group, task-clock and the tracepoint read 0 for some
-  // intervals on 6.18 (only the leader's value was brought up to date).
-  std::vector<std::pair<std::vector<EncodedEvent>, std::vector<const CounterSpec*>>> plans;
-  if (!pmu_events.empty()) plans.emplace_back(pmu_events, pmu_specs);
-  for (size_t i = 0; i < other_events.size(); ++i) {
-    plans.push_back({{other_events[i]}, {other_specs[i]}});
-  }
-  // Opens every planned group on `pid` (0: this thread); `context` adds each column's
-  // source keys (once, for this thread's groups).
-  auto open_groups = [&](pid_t pid, bool context, std::vector<std::string>* failed) {
-    std::vector<OpenedGroup> opened_groups;
-    for (const auto& [events, specs] : plans) {
-      std::vector<EventFailure> failures;
-      OpenedGroup opened;
-      opened.group = PerfGroup::Open(events, pid, perms, &failures);
-      for (const EventFailure& f : failures) failed->push_back(f.event + ": " + f.reason);
-      for (const EncodedEvent& e : opened.group.events()) {
-        auto it = std::find_if(specs.begin(), specs.end(),
-                               [&](const CounterSpec* s) { return s->column == e.name; });
-        opened.specs.push_back(*it);
-        if (!context) continue;
-        result.context.emplace_back("counters." + e.name + ".source", SourceName(e.source));
-        result.context.emplace_back("counters." + e.name + ".event", e.canonical);
-        if (!(*it)->calibration.empty()) {
-          result.context.emplace_back("counters." + e.name + ".calibration", (*it)->calibration);
-        }
-      }
-      if (!opened.group.empty()) opened_groups.push_back(std::move(opened));
-    }
-    return opened_groups;
-  };
-  std::vector<OpenedGroup> groups = open_groups(0, true, &unavailable);
+  const std::vector<GroupPlan> plans = PlanGroups(plan, encoder, &unavailable);
+  std::vector<OpenedGroup> groups = OpenGroups(plans, 0, perms, &result, &unavailable);
   result.context.emplace_back("counters.pmu",
                               encoder.CorePmu().empty() ? "none" : encoder.CorePmu());
   if (groups.empty()) {
@@ -274,20 +463,20 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
                               Join(unavailable, "; ") + ")");
     return result;
   }
+  DescribeKernelEntries(groups, &unavailable, &result);
 
   // The ia32 helper's rows run in the helper: the same groups, opened on its pid (it
   // runs on the measuring CPU, inherited), counted around each batch request.
-  std::vector<std::string> skipped, multiplexed, mismatches;
   std::vector<OpenedGroup> helper_groups;
+  std::string helper_problem;
   const bool any_timed =
       std::any_of(paths.begin(), paths.end(), [](const Path* p) { return p->timed != nullptr; });
-  std::string helper_problem;
   if (any_timed) {
     if (timed_pid <= 0) {
       helper_problem = "the ia32 helper is not running";
     } else {
       std::vector<std::string> failed;
-      helper_groups = open_groups(timed_pid, false, &failed);
+      helper_groups = OpenGroups(plans, timed_pid, perms, nullptr, &failed);
       if (helper_groups.empty()) {
         helper_problem = "no counter opens on the ia32 helper (pid " + std::to_string(timed_pid) +
                          "): " + Join(failed, "; ");
@@ -297,101 +486,29 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     }
   }
 
+  std::vector<std::string> skipped, multiplexed, mismatches;
   for (const Path* path : paths) {
-    const uint64_t arg = path->arg ? path->arg() : 0;
     const bool timed = path->timed != nullptr;
     if (timed && !helper_problem.empty()) {
       skipped.push_back(std::string(path->name) + " (" + helper_problem + ")");
       continue;
     }
-    const std::vector<OpenedGroup>& path_groups = timed ? helper_groups : groups;
-    const uint64_t n = timed ? TimedCallsFor(*path, arg, tsc_hz, seconds_per_path)
-                             : CallsFor(*path, arg, tsc_hz, seconds_per_path);
-    if (n == 0) {
-      skipped.push_back(std::string(path->name) + " (its trial batch failed)");
+    PathOutcome outcome =
+        CountPath(*path, timed ? helper_groups : groups, tsc_hz, seconds_per_path);
+    for (std::string& w : outcome.warnings) result.warnings.push_back(std::move(w));
+    if (!outcome.counts) {
+      skipped.push_back(outcome.skipped);
       continue;
     }
-    std::string error;
-    uint64_t ticks = 0;
-    // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
-    // ticks around the loop.
-    auto batch = [&](uint64_t calls) {
-      if (!timed) {
-        const uint64_t t0 = TscStart();
-        path->loop(calls, arg);
-        ticks = TscStop() - t0;
-        return true;
-      }
-      uint64_t result = 0;
-      return path->timed(calls, arg, &ticks, &result, &error);
-    };
-    batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
-
-    // In process the counts are the loop's. In the helper they also hold its side of the
-    // request (reading the request line, writing the reply: a few syscalls and context
-    // switches), so an empty batch (n = 0) is counted before and after the real one and
-    // the mean of the two is subtracted.
-    bool ran = true, ran_empty = true;
-    std::vector<std::optional<GroupReading>> empty_before, empty_after;
-    if (timed)
-      empty_before = CountAround(
-          path_groups, [&] { return batch(0); }, &ran_empty, &error);
-    std::vector<std::optional<GroupReading>> readings = CountAround(
-        path_groups, [&] { return batch(n); }, &ran, &error);
-    const uint64_t batch_ticks = ticks;
-    if (timed && ran) {
-      bool ran_after = true;
-      empty_after = CountAround(
-          path_groups, [&] { return batch(0); }, &ran_after, &error);
-      ran_empty = ran_empty && ran_after;
+    if (outcome.multiplexed) multiplexed.push_back(std::string(path->name));
+    AddKernelEntries(*path, &*outcome.counts);
+    if (outcome.counts->mismatch) {
+      mismatches.push_back(std::string(path->name) + ": " + *outcome.counts->mismatch);
     }
-    if (!ran || !ran_empty) {
-      skipped.push_back(std::string(path->name) + " (a batch failed: " + error + ")");
-      continue;
-    }
-
-    PathCounts counts;
-    counts.calls = n;
-    counts.ticks_per_call = static_cast<double>(batch_ticks) / static_cast<double>(n);
-    std::optional<double> entries, transitions;
-    for (size_t gi = 0; gi < path_groups.size(); ++gi) {
-      const auto& reading = readings[gi];
-      const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
-                                              empty_after[gi] && empty_after[gi]->Counted());
-      if (!reading || !reading->Counted() || !empties_counted) {
-        result.warnings.push_back(std::string(path->name) + ": counter group did not count" +
-                                  (error.empty() ? " (never scheduled on the PMU: too many "
-                                                   "events, or the NMI watchdog holds a "
-                                                   "counter: sysctl kernel.nmi_watchdog=0)"
-                                                 : ": " + error));
-        continue;
-      }
-      counts.scale = std::max(counts.scale, reading->ScaleFactor());
-      std::vector<double> scaled = reading->Scaled();
-      if (timed) {
-        const std::vector<double> before = empty_before[gi]->Scaled();
-        const std::vector<double> after = empty_after[gi]->Scaled();
-        for (size_t i = 0; i < scaled.size(); ++i) {
-          // Clamped at 0: the request's own counts vary by one or two between intervals
-          // (whether the helper re-entered read() before the group was disabled).
-          scaled[i] = std::max(0.0, scaled[i] - (before[i] + after[i]) / 2);
-        }
-      }
-      for (size_t i = 0; i < scaled.size(); ++i) {
-        const CounterSpec* spec = path_groups[gi].specs[i];
-        double per_call = scaled[i] * spec->multiplier / static_cast<double>(n);
-        counts.per_call.emplace_back(spec->column, per_call);
-        if (spec->column == "kernel_entries") entries = per_call;
-        if (spec->column == "mode_switches") transitions = per_call;
-      }
-      if (reading->LargelyScaled()) multiplexed.push_back(std::string(path->name));
-    }
-    // Tracepoint count first; else the PMU's transitions, 2 per entry.
-    if (!entries && transitions) entries = *transitions / 2;
-    if (entries) counts.mismatch = CheckKernelEntries(path->mechanism, *entries);
-    if (counts.mismatch) mismatches.push_back(std::string(path->name) + ": " + *counts.mismatch);
-    result.by_path.emplace(std::string(path->name), std::move(counts));
+    result.by_path.emplace(std::string(path->name), std::move(*outcome.counts));
   }
+
+  // Step 6: what the pass says about itself, in the context and as warnings.
   if (any_timed && helper_problem.empty()) {
     result.context.emplace_back("counters.ia32_helper",
                                 "counted on the helper's pid around each batch; the mean of "
@@ -400,24 +517,7 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
   if (!unavailable.empty()) {
     result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
   }
-  // Calibration of the mode-switch event against the tracepoint on a plain syscall.
-  if (auto it = result.by_path.find("getpid/syscall"); it != result.by_path.end()) {
-    double e = 0, t = 0;
-    for (const auto& [column, value] : it->second.per_call) {
-      if (column == "kernel_entries") e = value;
-      if (column == "mode_switches") t = value;
-    }
-    if (e > 0 && t > 0) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%.3f", t / e);
-      result.context.emplace_back("counters.mode_switches.per_kernel_entry", text);
-      if (t / e < 1.8 || t / e > 2.5) {
-        result.warnings.push_back(std::string("mode-switch event counts ") + text +
-                                  " transitions per kernel entry on getpid/syscall "
-                                  "(expected 2): its calibration is wrong on this CPU");
-      }
-    }
-  }
+  CheckModeSwitchCalibration(paths, &result);
   if (!skipped.empty()) {
     result.context.emplace_back("counters.skipped_paths", Join(skipped, "; "));
   }
@@ -428,7 +528,7 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
                               ") on: " + Join(multiplexed, " ") + "; their counts are estimates");
   }
   for (const std::string& m : mismatches) {
-    result.warnings.push_back("counts contradict the mechanism: " + m);
+    result.warnings.push_back("counts contradict the row's expected kernel entries: " + m);
   }
   return result;  // `groups` closes every fd here
 }

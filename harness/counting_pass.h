@@ -42,8 +42,9 @@ struct CounterPlan {
 };
 
 // --counters=auto: cycles and instructions split user/kernel, the mode-switch event of the
-// detected core PMU, raw_syscalls:sys_enter as kernel_entries, context switches, page
-// faults and task-clock; what `perms` forbids goes to `unavailable` with the remedy.
+// detected core PMU, raw_syscalls:sys_enter as syscall_entries, context switches, page
+// faults and task-clock (kernel_entries is derived from them, see kKernelEntriesColumn); what
+// `perms` forbids goes to `unavailable` with the remedy.
 CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms);
 
 // --counters=LIST: comma-separated event names (anything EventEncoder takes); each
@@ -53,13 +54,13 @@ CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermission
 std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEncoder& encoder,
                                             const PerfPermissions& perms, std::string* error);
 
-// What a path's counts should be, from its mechanism: a syscall path enters the kernel
-// once per call, a vDSO path and the baselines never; nullopt when the mechanism does not
-// say (a glibc wrapper may or may not enter the kernel).
-std::optional<double> ExpectedKernelEntries(std::string_view mechanism);
+// The reason `per_call` kernel entries (syscalls plus page faults) contradict the row's
+// expected_entries, or nullopt (also when the row does not know what to expect).
+std::optional<std::string> CheckKernelEntries(const Path& path, double per_call);
 
-// The reason a path's kernel entries per call contradict its mechanism, or nullopt.
-std::optional<std::string> CheckKernelEntries(std::string_view mechanism, double per_call);
+// The row the mode-switch event is calibrated on: the first in-process x86-64 row that
+// makes exactly one raw SYSCALL per call; nullptr when the table has none.
+const Path* CalibrationRow(const std::vector<const Path*>& paths);
 
 struct PathCounts {
   std::vector<std::pair<std::string, double>> per_call;  // column -> value per call
@@ -68,6 +69,15 @@ struct PathCounts {
   double scale = 1;           // enabled / running of the group for this path
   std::optional<std::string> mismatch;
 };
+
+// The derived column: kernel entries per call, every way the pass can see them: syscalls
+// (`syscall_entries`, the raw_syscalls:sys_enter tracepoint; else `mode_switches` / 2)
+// plus page faults (`page_faults`: the vsyscall page enters by one). In a --counters
+// list, `kernel_entries` selects the columns it is the sum of.
+inline constexpr char kKernelEntriesColumn[] = "kernel_entries";
+
+// kernel_entries of one path's counts; nullopt when no syscall count was taken.
+std::optional<double> KernelEntries(const PathCounts& counts);
 
 struct CountingResult {
   std::map<std::string, PathCounts, std::less<>> by_path;

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "harness/probe.h"
+
 extern char** environ;
 
 namespace sysgate {
@@ -27,7 +29,7 @@ constexpr int kReplyTimeoutMs = 60'000;
 constexpr int kExitTimeoutMs = 1'000;
 // The line protocol's version (benchmarks/ia32/sysgate_ia32_helper.cc); 2 added describe,
 // read, lookup, symbols and the vDSO-family variants.
-constexpr int kProtocolVersion = 2;
+constexpr int kProtocolVersion = 3;
 
 // "err <message>" -> message; anything else unexpected -> "ia32 helper: <reply>".
 std::string ReplyError(const std::string& reply) {
@@ -138,13 +140,18 @@ std::optional<std::string> Ia32Client::Probe(std::string_view variant) {
 }
 
 bool Ia32Client::Run(std::string_view variant, uint64_t iterations, uint64_t* ticks,
-                     uint64_t* result, std::string* error) {
+                     uint64_t* result, std::string* error, bool* preempted) {
   std::string reply;
   if (!Request("run " + std::string(variant) + " " + std::to_string(iterations), &reply,
                error)) {
     return false;
   }
-  if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64, ticks, result) == 2) return true;
+  uint64_t switches = 0;
+  if (std::sscanf(reply.c_str(), "ok %" SCNu64 " %" SCNu64 " %" SCNu64, ticks, result,
+                  &switches) == 3) {
+    if (preempted) *preempted = switches != 0;
+    return true;
+  }
   *error = reply.rfind("err ", 0) == 0 ? reply.substr(4) : "ia32 helper: " + reply;
   return false;
 }
@@ -284,30 +291,37 @@ bool Ia32Client::ReadLine(int timeout_ms, std::string* line) {
 
 void Ia32Client::Fail(std::string error) {
   error_ = std::move(error);
-  Stop();
+  const std::string how = Stop();
+  if (!how.empty()) error_ += "; the helper " + how;
 }
 
 // Closes our end (the helper sees EOF and exits) and reaps it, killing it if it lingers.
-void Ia32Client::Stop() {
+std::string Ia32Client::Stop() {
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;
   }
-  if (pid_ <= 0) return;
+  if (pid_ <= 0) return "";
   int status = 0;
+  bool reaped = false, killed = false;
   for (int waited_ms = 0;; ++waited_ms) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) reaped = true;
     if (r == pid_ || (r < 0 && errno != EINTR)) break;
     if (waited_ms >= kExitTimeoutMs) {
       kill(pid_, SIGKILL);
+      killed = true;
       while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
       }
+      reaped = true;
       break;
     }
     timespec ms{0, 1'000'000};
     nanosleep(&ms, nullptr);
   }
   pid_ = -1;
+  if (!reaped || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return "";
+  return DescribeExit(status, killed);
 }
 
 }  // namespace sysgate

@@ -60,9 +60,10 @@ class Ia32Client {
   std::optional<std::string> Probe(std::string_view variant);
 
   // Runs `variant` `iterations` times in the helper; *ticks is the TSC ticks the helper
-  // measured around its loop, *result the loop's last result.
+  // measured around its loop, *result the loop's last result, *preempted (when given)
+  // whether the helper was involuntarily switched out during the loop.
   bool Run(std::string_view variant, uint64_t iterations, uint64_t* ticks, uint64_t* result,
-           std::string* error);
+           std::string* error, bool* preempted = nullptr);
 
   // One call of a vDSO-family variant ("vdso_clock", "int80_clock", "vdso_getcpu",
   // "int80_getcpu"): *ret is what it returned, *value what it read (CLOCK_MONOTONIC in
@@ -103,7 +104,8 @@ class Ia32Client {
   bool Request(const std::string& line, std::string* reply, std::string* error);
   bool ReadLine(int timeout_ms, std::string* line);
   void Fail(std::string error);
-  void Stop();
+  // Closes the socket and reaps the helper; how it ended when it did not exit 0, else "".
+  std::string Stop();
 
   std::string helper_path_;
   std::string error_;

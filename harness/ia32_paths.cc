@@ -7,46 +7,39 @@
 #include <cstdio>
 
 #include "harness/ia32_client.h"
+#include "harness/ia32_variants.h"
 
 namespace sysgate {
 namespace {
 
-// The helper's variant names (benchmarks/ia32/sysgate_ia32_helper.cc, kVariants).
-constexpr char kCall[] = "call";
-constexpr char kInt80[] = "int80";
-constexpr char kSysenter[] = "sysenter";
-constexpr char kVdso[] = "vdso";
-constexpr char kSyscall[] = "syscall";
-constexpr char kVdsoClock[] = "vdso_clock";
-constexpr char kInt80Clock[] = "int80_clock";
-constexpr char kVdsoGetcpu[] = "vdso_getcpu";
-constexpr char kInt80Getcpu[] = "int80_getcpu";
+using V = Ia32Variant;
 
 // The 32-bit vDSO-family rows, for Ia32Context.
-constexpr std::pair<const char*, const char*> kValueRows[] = {
-    {"clock_gettime_monotonic/ia32_vdso", kVdsoClock},
-    {"clock_gettime_monotonic/ia32_int80", kInt80Clock},
-    {"getcpu/ia32_vdso", kVdsoGetcpu},
-    {"getcpu/ia32_int80", kInt80Getcpu},
+constexpr std::pair<const char*, Ia32Variant> kValueRows[] = {
+    {"clock_gettime_monotonic/ia32_vdso", V::kVdsoClock},
+    {"clock_gettime_monotonic/ia32_int80", V::kInt80Clock},
+    {"getcpu/ia32_vdso", V::kVdsoGetcpu},
+    {"getcpu/ia32_int80", V::kInt80Getcpu},
 };
 
 constexpr int kCheckAttempts = 3;
 
-template <const char* kVariant>
+template <Ia32Variant kVariant>
 bool Timed(uint64_t iterations, uint64_t /*arg*/, uint64_t* ticks, uint64_t* result,
-           std::string* error) {
-  return Ia32Client::Shared().Run(kVariant, iterations, ticks, result, error);
+           std::string* error, bool* preempted) {
+  return Ia32Client::Shared().Run(Ia32VariantName(kVariant), iterations, ticks, result, error,
+                                  preempted);
 }
 
-template <const char* kVariant>
+template <Ia32Variant kVariant>
 bool PerCall(uint64_t max_samples, uint64_t budget_ticks, uint64_t /*arg*/,
              std::vector<uint64_t>* ticks, std::string* error) {
-  return Ia32Client::Shared().PerCall(kVariant, max_samples, budget_ticks, ticks, error);
+  return Ia32Client::Shared().PerCall(Ia32VariantName(kVariant), max_samples, budget_ticks, ticks, error);
 }
 
-template <const char* kVariant>
+template <Ia32Variant kVariant>
 std::optional<std::string> Probe() {
-  return Ia32Client::Shared().Probe(kVariant);
+  return Ia32Client::Shared().Probe(Ia32VariantName(kVariant));
 }
 
 bool ReadShared(const char* variant, int64_t* ret, int64_t* value, std::string* error) {
@@ -55,16 +48,16 @@ bool ReadShared(const char* variant, int64_t* ret, int64_t* value, std::string* 
 
 // The helper's probe, then (once, cached) the row's correctness check: "failed: <why>"
 // when the values are wrong.
-template <const char* kVariant, bool kClock>
+template <Ia32Variant kVariant, bool kClock>
 std::optional<std::string> ProbeValue() {
-  if (auto reason = Ia32Client::Shared().Probe(kVariant)) return reason;
+  if (auto reason = Ia32Client::Shared().Probe(Ia32VariantName(kVariant))) return reason;
   static const std::optional<std::string> verdict = []() -> std::optional<std::string> {
     Ia32ReadFn read = [](int64_t* ret, int64_t* value, std::string* error) {
-      return ReadShared(kVariant, ret, value, error);
+      return ReadShared(Ia32VariantName(kVariant), ret, value, error);
     };
     std::optional<std::string> why =
-        kClock ? CheckIa32Clock(kVariant, read)
-               : CheckIa32Getcpu(kVariant, read, AllowedCpus(Ia32Client::Shared().helper_pid()));
+        kClock ? CheckIa32Clock(Ia32VariantName(kVariant), read)
+               : CheckIa32Getcpu(Ia32VariantName(kVariant), read, AllowedCpus(Ia32Client::Shared().helper_pid()));
     if (!why) return std::nullopt;
     return "failed: " + *why;
   }();
@@ -150,7 +143,7 @@ std::vector<std::pair<std::string, std::string>> Ia32Context() {
   }
   std::string calls;
   for (const auto& [row, variant] : kValueRows) {
-    std::optional<std::string> what = client.Describe(variant);
+    std::optional<std::string> what = client.Describe(Ia32VariantName(variant));
     if (!calls.empty()) calls += "; ";
     calls += std::string(row) + ": " + what.value_or("unknown");
   }
@@ -163,19 +156,22 @@ std::vector<std::pair<std::string, std::string>> Ia32Context() {
 
 // clang-format off
 std::vector<Path> Ia32Paths() {
+  using M = Mechanism;
+  constexpr Abi k32 = Abi::kIa32;
   return {
-    // name                                  mechanism       loop     baseline              arg      expect           probe                              timed                per_call
-    {"baseline/ia32_call",                   "call",         nullptr, "baseline/call",      nullptr, ExpectIa32Dummy, Probe<kCall>,                      Timed<kCall>,        PerCall<kCall>},
-    {"getpid/ia32_int80",                    "ia32_int80",   nullptr, "baseline/ia32_call", nullptr, ExpectHelperPid, Probe<kInt80>,                     Timed<kInt80>,       PerCall<kInt80>},
-    {"getpid/ia32_sysenter",                 "sysenter",     nullptr, "baseline/ia32_call", nullptr, ExpectHelperPid, Probe<kSysenter>,                  Timed<kSysenter>,    PerCall<kSysenter>},
-    {"getpid/ia32_vdso",                     "vdso32",       nullptr, "baseline/ia32_call", nullptr, ExpectHelperPid, Probe<kVdso>,                      Timed<kVdso>,        PerCall<kVdso>},
-    {"getpid/ia32_syscall",                  "ia32_syscall", nullptr, "baseline/ia32_call", nullptr, ExpectHelperPid, Probe<kSyscall>,                   Timed<kSyscall>,     PerCall<kSyscall>},
-    // The 32-bit vDSO (issue 4): mechanism `vdso` like the 64-bit rows (0 kernel entries
-    // expected); the int 0x80 rows are compared with the bare ia32 int 0x80 entry.
-    {"clock_gettime_monotonic/ia32_vdso",    "vdso",         nullptr, "baseline/ia32_call", nullptr, ExpectZero,      ProbeValue<kVdsoClock, true>,      Timed<kVdsoClock>,   PerCall<kVdsoClock>},
-    {"clock_gettime_monotonic/ia32_int80",   "ia32_int80",   nullptr, "getpid/ia32_int80",  nullptr, ExpectZero,      ProbeValue<kInt80Clock, true>,     Timed<kInt80Clock>,  PerCall<kInt80Clock>},
-    {"getcpu/ia32_vdso",                     "vdso",         nullptr, "baseline/ia32_call", nullptr, ExpectZero,      ProbeValue<kVdsoGetcpu, false>,    Timed<kVdsoGetcpu>,  PerCall<kVdsoGetcpu>},
-    {"getcpu/ia32_int80",                    "ia32_int80",   nullptr, "getpid/ia32_int80",  nullptr, ExpectZero,      ProbeValue<kInt80Getcpu, false>,   Timed<kInt80Getcpu>, PerCall<kInt80Getcpu>},
+    // name                                  mechanism     entries loop     peer                 arg      expect           probe                                timed                   per_call                   abi  baseline
+    {"baseline/ia32_call",                   M::kCall,     0,      nullptr, "baseline/call",     nullptr, ExpectIa32Dummy, Probe<V::kCall>,                     Timed<V::kCall>,        PerCall<V::kCall>,        k32, kLoopBaseline},
+    {"getpid/ia32_int80",                    M::kInt80,    1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kInt80>,                    Timed<V::kInt80>,       PerCall<V::kInt80>,       k32},
+    {"getpid/ia32_sysenter",                 M::kSysenter, 1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kSysenter>,                 Timed<V::kSysenter>,    PerCall<V::kSysenter>,    k32},
+    // __kernel_vsyscall: called through the vDSO, enters the kernel (SYSENTER or SYSCALL).
+    {"getpid/ia32_vdso",                     M::kVdso,     1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kVdso>,                     Timed<V::kVdso>,        PerCall<V::kVdso>,        k32},
+    {"getpid/ia32_syscall",                  M::kSyscall,  1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kSyscall>,                  Timed<V::kSyscall>,     PerCall<V::kSyscall>,     k32},
+    // The 32-bit vDSO (issue 4): 0 kernel entries expected, like the 64-bit vDSO rows;
+    // the int 0x80 rows are best read next to the bare ia32 int 0x80 entry.
+    {"clock_gettime_monotonic/ia32_vdso",    M::kVdso,     0,      nullptr, "",                  nullptr, ExpectZero,      ProbeValue<V::kVdsoClock, true>,     Timed<V::kVdsoClock>,   PerCall<V::kVdsoClock>,   k32},
+    {"clock_gettime_monotonic/ia32_int80",   M::kInt80,    1,      nullptr, "getpid/ia32_int80", nullptr, ExpectZero,      ProbeValue<V::kInt80Clock, true>,    Timed<V::kInt80Clock>,  PerCall<V::kInt80Clock>,  k32},
+    {"getcpu/ia32_vdso",                     M::kVdso,     0,      nullptr, "",                  nullptr, ExpectZero,      ProbeValue<V::kVdsoGetcpu, false>,   Timed<V::kVdsoGetcpu>,  PerCall<V::kVdsoGetcpu>,  k32},
+    {"getcpu/ia32_int80",                    M::kInt80,    1,      nullptr, "getpid/ia32_int80", nullptr, ExpectZero,      ProbeValue<V::kInt80Getcpu, false>,  Timed<V::kInt80Getcpu>, PerCall<V::kInt80Getcpu>, k32},
   };
 }
 // clang-format on

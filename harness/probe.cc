@@ -46,4 +46,34 @@ std::optional<std::string> ProbeInChild(const std::function<bool()>& body, int t
   return "unknown child status " + std::to_string(status);
 }
 
+std::string DescribeExit(int status, bool we_killed) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (!WIFSIGNALED(status)) return "ended with wait status " + std::to_string(status);
+  const int sig = WTERMSIG(status);
+  std::string text = "killed by ";
+  text +=
+      sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "signal " + std::to_string(sig);
+  text += std::string(" (") + strsignal(sig) + ")";
+  switch (sig) {
+    case SIGSYS:
+      return text +
+             ": a seccomp filter refused one of its system calls (container runtimes "
+             "often deny 32-bit ones: docker run --security-opt seccomp=unconfined)";
+    case SIGKILL:
+      if (we_killed) return text + ": sysgate stopped it after it did not exit";
+      return text +
+             ": a seccomp filter that kills (SECCOMP_RET_KILL, e.g. one denying 32-bit "
+             "system calls), or the OOM killer";
+    case SIGILL:
+      return text + ": the CPU refused an instruction";
+    case SIGSEGV:
+    case SIGBUS:
+      return text +
+             ": it crashed (a bad address; without ia32 emulation a 32-bit "
+             "entry faults)";
+    default:
+      return text;
+  }
+}
+
 }  // namespace sysgate

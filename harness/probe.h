@@ -15,6 +15,12 @@ namespace sysgate {
 std::optional<std::string> ProbeInChild(const std::function<bool()>& body,
                                         int timeout_ms = 2000);
 
+// How a child process ended, from its wait status, for a skip reason: "exited with
+// status 3", or the signal with its name and what it usually means here ("killed by
+// SIGSYS (Bad system call): a seccomp filter refused one of its system calls ...").
+// `we_killed`: the SIGKILL was ours (it did not exit when asked).
+std::string DescribeExit(int status, bool we_killed = false);
+
 }  // namespace sysgate
 
 #endif  // SYSGATE_HARNESS_PROBE_H_

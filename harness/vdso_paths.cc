@@ -597,9 +597,17 @@ std::optional<std::string> FamilyCheck(std::string_view family) {
 // --- Fallback detection ------------------------------------------------------------------------
 
 std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
-  if (vdso_row.mechanism != "vdso" || vdso_row.loop == nullptr) return std::nullopt;
-  const Path* sys = FindPath(std::string(vdso_row.family()) + "/syscall");
-  if (sys == nullptr || sys->loop == nullptr) return std::nullopt;
+  if (vdso_row.mechanism != Mechanism::kVdso || vdso_row.loop == nullptr) return std::nullopt;
+  // Its sibling in the same family that makes the raw syscall, in the same process.
+  const Path* sys = nullptr;
+  for (const Path& p : AllPaths()) {
+    if (p.family() == vdso_row.family() && p.mechanism == Mechanism::kSyscall &&
+        p.abi == vdso_row.abi && p.loop != nullptr) {
+      sys = &p;
+      break;
+    }
+  }
+  if (sys == nullptr) return std::nullopt;
   for (const Path* p : {&vdso_row, sys}) {
     if (p->probe && p->probe()) return std::nullopt;
   }
@@ -630,41 +638,45 @@ std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
 
 // clang-format off
 std::vector<Path> VdsoPaths() {
+  using M = Mechanism;
+  // The glibc rows call the vDSO (0 entries), except getrandom/glibc: glibc 2.41+ uses
+  // the vDSO state, older ones the syscall. The vsyscall page enters by a page fault.
+  constexpr double kUnknown = kEntriesUnknown;
   return {
-    // name                                     mechanism   loop                      baseline                         arg                            expect             probe
-    {"clock_gettime_monotonic/vdso",            "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kMonotonic>,           ExpectZero,        ProbeVdsoRow<kMonotonic>},
-    {"clock_gettime_monotonic/glibc",           "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kMonotonic>,           ExpectZero,        ProbeRow<kMonotonic>},
-    {"clock_gettime_monotonic/syscall",         "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kMonotonic>,        ExpectZero,        ProbeRow<kMonotonic>},
-    {"clock_gettime_realtime/vdso",             "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kRealtime>,            ExpectZero,        ProbeVdsoRow<kRealtime>},
-    {"clock_gettime_realtime/glibc",            "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kRealtime>,            ExpectZero,        ProbeRow<kRealtime>},
-    {"clock_gettime_realtime/syscall",          "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kRealtime>,         ExpectZero,        ProbeRow<kRealtime>},
-    {"clock_gettime_monotonic_coarse/vdso",     "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kMonotonicCoarse>,     ExpectZero,        ProbeVdsoRow<kMonotonicCoarse>},
-    {"clock_gettime_monotonic_coarse/glibc",    "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kMonotonicCoarse>,     ExpectZero,        ProbeRow<kMonotonicCoarse>},
-    {"clock_gettime_monotonic_coarse/syscall",  "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kMonotonicCoarse>,  ExpectZero,        ProbeRow<kMonotonicCoarse>},
-    {"clock_gettime_monotonic_raw/vdso",        "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kMonotonicRaw>,        ExpectZero,        ProbeVdsoRow<kMonotonicRaw>},
-    {"clock_gettime_monotonic_raw/glibc",       "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kMonotonicRaw>,        ExpectZero,        ProbeRow<kMonotonicRaw>},
-    {"clock_gettime_monotonic_raw/syscall",     "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kMonotonicRaw>,     ExpectZero,        ProbeRow<kMonotonicRaw>},
-    {"clock_gettime_boottime/vdso",             "vdso",     VdsoClockGettimeLoop,     "baseline/call",                 SlotArg<kBoottime>,            ExpectZero,        ProbeVdsoRow<kBoottime>},
-    {"clock_gettime_boottime/glibc",            "glibc",    GlibcClockGettimeLoop,    "baseline/call",                 SlotArg<kBoottime>,            ExpectZero,        ProbeRow<kBoottime>},
-    {"clock_gettime_boottime/syscall",          "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kBoottime>,         ExpectZero,        ProbeRow<kBoottime>},
-    {"gettimeofday/vdso",                       "vdso",     VdsoGettimeofdayLoop,     "baseline/call",                 SlotArg<kGettimeofday>,        ExpectZero,        ProbeVdsoRow<kGettimeofday>},
-    {"gettimeofday/glibc",                      "glibc",    GlibcGettimeofdayLoop,    "baseline/call",                 SlotArg<kGettimeofday>,        ExpectZero,        ProbeRow<kGettimeofday>},
-    {"gettimeofday/syscall",                    "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kGettimeofday>,     ExpectZero,        ProbeRow<kGettimeofday>},
-    {"gettimeofday/vsyscall_page",              "vsyscall", VsyscallGettimeofdayLoop, "gettimeofday/syscall",          SlotArg<kGettimeofday>,        ExpectZero,        ProbeVsyscallRow<kGettimeofday>},
-    {"time/vdso",                               "vdso",     VdsoTimeLoop,             "baseline/call",                 SlotArg<kTime>,                nullptr,           ProbeVdsoRow<kTime>},
-    {"time/glibc",                              "glibc",    GlibcTimeLoop,            "baseline/call",                 SlotArg<kTime>,                nullptr,           ProbeRow<kTime>},
-    {"time/syscall",                            "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kTime>,             nullptr,           ProbeRow<kTime>},
-    {"time/vsyscall_page",                      "vsyscall", VsyscallTimeLoop,         "time/syscall",                  SlotArg<kTime>,                nullptr,           ProbeVsyscallRow<kTime>},
-    {"getcpu/vdso",                             "vdso",     VdsoGetcpuLoop,           "baseline/call",                 SlotArg<kGetcpu>,              ExpectZero,        ProbeVdsoRow<kGetcpu>},
-    {"getcpu/glibc",                            "glibc",    GlibcGetcpuLoop,          "baseline/call",                 SlotArg<kGetcpu>,              ExpectZero,        ProbeRow<kGetcpu>},
-    {"getcpu/syscall",                          "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kGetcpu>,           ExpectZero,        ProbeRow<kGetcpu>},
-    {"getcpu/vsyscall_page",                    "vsyscall", VsyscallGetcpuLoop,       "getcpu/syscall",                SlotArg<kGetcpu>,              ExpectZero,        ProbeVsyscallRow<kGetcpu>},
-    {"clock_getres/vdso",                       "vdso",     VdsoClockGetresLoop,      "baseline/call",                 SlotArg<kClockGetres>,         ExpectZero,        ProbeVdsoRow<kClockGetres>},
-    {"clock_getres/glibc",                      "glibc",    GlibcClockGetresLoop,     "baseline/call",                 SlotArg<kClockGetres>,         ExpectZero,        ProbeRow<kClockGetres>},
-    {"clock_getres/syscall",                    "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kClockGetres>,      ExpectZero,        ProbeRow<kClockGetres>},
-    {"getrandom/vdso",                          "vdso",     VdsoGetrandomLoop,        "baseline/call",                 SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeVdsoRow<kGetrandom>},
-    {"getrandom/glibc",                         "glibc",    GlibcGetrandomLoop,       "baseline/call",                 SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeRow<kGetrandom>},
-    {"getrandom/syscall",                       "syscall",  sysgate_syscall_args_loop, "getpid/syscall",               SyscallArg<kGetrandom>,        ExpectRandomBytes, ProbeRow<kGetrandom>},
+    // name                                     mechanism         entries   loop                       peer                    arg                            expect             probe
+    {"clock_gettime_monotonic/vdso",            M::kVdso,         0,        VdsoClockGettimeLoop,      "",                     SlotArg<kMonotonic>,           ExpectZero,        ProbeVdsoRow<kMonotonic>},
+    {"clock_gettime_monotonic/glibc",           M::kGlibc,        0,        GlibcClockGettimeLoop,     "",                     SlotArg<kMonotonic>,           ExpectZero,        ProbeRow<kMonotonic>},
+    {"clock_gettime_monotonic/syscall",         M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kMonotonic>,        ExpectZero,        ProbeRow<kMonotonic>},
+    {"clock_gettime_realtime/vdso",             M::kVdso,         0,        VdsoClockGettimeLoop,      "",                     SlotArg<kRealtime>,            ExpectZero,        ProbeVdsoRow<kRealtime>},
+    {"clock_gettime_realtime/glibc",            M::kGlibc,        0,        GlibcClockGettimeLoop,     "",                     SlotArg<kRealtime>,            ExpectZero,        ProbeRow<kRealtime>},
+    {"clock_gettime_realtime/syscall",          M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kRealtime>,         ExpectZero,        ProbeRow<kRealtime>},
+    {"clock_gettime_monotonic_coarse/vdso",     M::kVdso,         0,        VdsoClockGettimeLoop,      "",                     SlotArg<kMonotonicCoarse>,     ExpectZero,        ProbeVdsoRow<kMonotonicCoarse>},
+    {"clock_gettime_monotonic_coarse/glibc",    M::kGlibc,        0,        GlibcClockGettimeLoop,     "",                     SlotArg<kMonotonicCoarse>,     ExpectZero,        ProbeRow<kMonotonicCoarse>},
+    {"clock_gettime_monotonic_coarse/syscall",  M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kMonotonicCoarse>,  ExpectZero,        ProbeRow<kMonotonicCoarse>},
+    {"clock_gettime_monotonic_raw/vdso",        M::kVdso,         0,        VdsoClockGettimeLoop,      "",                     SlotArg<kMonotonicRaw>,        ExpectZero,        ProbeVdsoRow<kMonotonicRaw>},
+    {"clock_gettime_monotonic_raw/glibc",       M::kGlibc,        0,        GlibcClockGettimeLoop,     "",                     SlotArg<kMonotonicRaw>,        ExpectZero,        ProbeRow<kMonotonicRaw>},
+    {"clock_gettime_monotonic_raw/syscall",     M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kMonotonicRaw>,     ExpectZero,        ProbeRow<kMonotonicRaw>},
+    {"clock_gettime_boottime/vdso",             M::kVdso,         0,        VdsoClockGettimeLoop,      "",                     SlotArg<kBoottime>,            ExpectZero,        ProbeVdsoRow<kBoottime>},
+    {"clock_gettime_boottime/glibc",            M::kGlibc,        0,        GlibcClockGettimeLoop,     "",                     SlotArg<kBoottime>,            ExpectZero,        ProbeRow<kBoottime>},
+    {"clock_gettime_boottime/syscall",          M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kBoottime>,         ExpectZero,        ProbeRow<kBoottime>},
+    {"gettimeofday/vdso",                       M::kVdso,         0,        VdsoGettimeofdayLoop,      "",                     SlotArg<kGettimeofday>,        ExpectZero,        ProbeVdsoRow<kGettimeofday>},
+    {"gettimeofday/glibc",                      M::kGlibc,        0,        GlibcGettimeofdayLoop,     "",                     SlotArg<kGettimeofday>,        ExpectZero,        ProbeRow<kGettimeofday>},
+    {"gettimeofday/syscall",                    M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kGettimeofday>,     ExpectZero,        ProbeRow<kGettimeofday>},
+    {"gettimeofday/vsyscall_page",              M::kVsyscallPage, 1,        VsyscallGettimeofdayLoop,  "gettimeofday/syscall", SlotArg<kGettimeofday>,        ExpectZero,        ProbeVsyscallRow<kGettimeofday>},
+    {"time/vdso",                               M::kVdso,         0,        VdsoTimeLoop,              "",                     SlotArg<kTime>,                nullptr,           ProbeVdsoRow<kTime>},
+    {"time/glibc",                              M::kGlibc,        0,        GlibcTimeLoop,             "",                     SlotArg<kTime>,                nullptr,           ProbeRow<kTime>},
+    {"time/syscall",                            M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kTime>,             nullptr,           ProbeRow<kTime>},
+    {"time/vsyscall_page",                      M::kVsyscallPage, 1,        VsyscallTimeLoop,          "time/syscall",         SlotArg<kTime>,                nullptr,           ProbeVsyscallRow<kTime>},
+    {"getcpu/vdso",                             M::kVdso,         0,        VdsoGetcpuLoop,            "",                     SlotArg<kGetcpu>,              ExpectZero,        ProbeVdsoRow<kGetcpu>},
+    {"getcpu/glibc",                            M::kGlibc,        0,        GlibcGetcpuLoop,           "",                     SlotArg<kGetcpu>,              ExpectZero,        ProbeRow<kGetcpu>},
+    {"getcpu/syscall",                          M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kGetcpu>,           ExpectZero,        ProbeRow<kGetcpu>},
+    {"getcpu/vsyscall_page",                    M::kVsyscallPage, 1,        VsyscallGetcpuLoop,        "getcpu/syscall",       SlotArg<kGetcpu>,              ExpectZero,        ProbeVsyscallRow<kGetcpu>},
+    {"clock_getres/vdso",                       M::kVdso,         0,        VdsoClockGetresLoop,       "",                     SlotArg<kClockGetres>,         ExpectZero,        ProbeVdsoRow<kClockGetres>},
+    {"clock_getres/glibc",                      M::kGlibc,        0,        GlibcClockGetresLoop,      "",                     SlotArg<kClockGetres>,         ExpectZero,        ProbeRow<kClockGetres>},
+    {"clock_getres/syscall",                    M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kClockGetres>,      ExpectZero,        ProbeRow<kClockGetres>},
+    {"getrandom/vdso",                          M::kVdso,         0,        VdsoGetrandomLoop,         "",                     SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeVdsoRow<kGetrandom>},
+    {"getrandom/glibc",                         M::kGlibc,        kUnknown, GlibcGetrandomLoop,        "",                     SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeRow<kGetrandom>},
+    {"getrandom/syscall",                       M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kGetrandom>,        ExpectRandomBytes, ProbeRow<kGetrandom>},
   };
 }
 // clang-format on

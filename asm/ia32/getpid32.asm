@@ -130,9 +130,3 @@ SYSGATE32_FUNC vdso_getpid_loop
     jnz .loop
     pop edi
     LOOP_EPILOGUE
-
-; sysgate32_ud2_loop: not a path. Executes ud2, so tests can check that the helper's probe
-; turns a #UD into a skip reason instead of a crash.
-;   out: never returns (SIGILL)
-SYSGATE32_FUNC ud2_loop
-    ud2

@@ -7,30 +7,35 @@
 // ticks, which sysgate_bench reports as manual time (harness/ia32_client.h).
 //
 // Protocol: one request line, one reply line, ASCII, '\n'-terminated.
-//   on start      <- "sysgate-ia32 2 pid=<pid> vendor=<CPUID vendor> sysinfo=<hex>"
+//   on start      <- "sysgate-ia32 3 pid=<pid> vendor=<CPUID vendor> sysinfo=<hex>"
 //   probe V       <- "ok" | "skip <reason>"
 //   describe V    <- "ok <what V calls>" (which vDSO symbol, which syscall number)
 //   read V        <- "ok <return value> <value read>" | "err <message>": one call of a
 //                    vDSO-family variant; the value is CLOCK_MONOTONIC in ns for the clock
 //                    variants, the CPU number for the getcpu variants
-//   lookup S VER [L] <- "ok <offset> <address>" (hex) | "skip 32-bit vDSO has no S" |
-//                    "err <why the image is unreadable>": symbol S with version VER ("-":
-//                    any) in the 32-bit vDSO, reading at most its first L bytes (tests)
 //   symbols       <- "ok <name@version> ...": what the 32-bit vDSO exports
-//   run V N       <- "ok <tsc ticks> <last result>" | "err <message>"
+//   run V N       <- "ok <tsc ticks> <last result> <switches>" | "err <message>":
+//                    <switches> is the helper's involuntary context switches during
+//                    the loop (getrusage, read outside the timed region)
 //   percall V N T <- "ok <k> <ticks_1> ... <ticks_k>" | "err <message>": up to N single
 //                    calls, each between its own TSC pair, stopping once T ticks have
 //                    passed (k <= N; T = 0: no time limit)
+//   quit or EOF   -> the helper exits 0
+// The test build (sysgate_ia32_test_helper) also answers:
+//   lookup S VER [L] <- "ok <offset> <address>" (hex) | "skip 32-bit vDSO has no S" |
+//                    "err <why the image is unreadable>": symbol S with version VER ("-":
+//                    any) in the 32-bit vDSO, reading at most its first L bytes
 //   check V N     <- "ok <last result>" | "err <message>": runs V with known values in
 //                    ebx, esi, edi, ebp and says which ones it failed to preserve
-//   quit or EOF   -> the helper exits 0
 // V is a variant: call, int80, sysenter, vdso, syscall (getpid and its baseline),
 // vdso_clock, int80_clock, vdso_getcpu, int80_getcpu (clock_gettime(CLOCK_MONOTONIC) and
-// getcpu through the 32-bit vDSO and through int 0x80), and ud2 (a test path that always
-// faults). `run` and `percall` refuse a path whose probe failed. N < 2^32.
+// getcpu through the 32-bit vDSO and through int 0x80) (harness/ia32_variants.h), and in
+// the test build ud2 (a path that always faults). `run` and `percall` refuse a path
+// whose probe failed. N < 2^32.
 #include <cpuid.h>
 #include <errno.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +52,7 @@
 
 #include "harness/cycle_clock.h"
 #include "harness/elf32_symbols.h"
+#include "harness/ia32_variants.h"
 #include "harness/probe.h"
 
 extern "C" {
@@ -56,16 +62,21 @@ uint32_t sysgate32_int80_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_sysenter_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_syscall_getpid_loop(uint32_t iterations, uint32_t arg);
 uint32_t sysgate32_vdso_getpid_loop(uint32_t iterations, uint32_t arg);
-uint32_t sysgate32_ud2_loop(uint32_t iterations, uint32_t arg);
 // asm/ia32/syscall_args32.asm (arg: an Int80Args*)
 uint32_t sysgate32_int80_args_loop(uint32_t iterations, uint32_t arg);
-// asm/ia32/checkasm32.asm: eax = result, edx = mask of clobbered callee-saved registers
+#ifdef SYSGATE_IA32_TEST_VERBS
+// tests/cpp/checkasm32.asm: eax = result, edx = mask of clobbered callee-saved registers
 uint64_t sysgate32_checked_call(uint32_t (*stub)(uint32_t, uint32_t), uint32_t iterations,
                                 uint32_t arg);
+// tests/cpp/checkasm32.asm: executes ud2 (the always-faulting test path)
+uint32_t sysgate32_ud2_loop(uint32_t iterations, uint32_t arg);
+#endif
 }
 
 namespace sysgate {
 namespace {
+
+using V = Ia32Variant;
 
 constexpr uint32_t kDummyId32 = 0x32334753;  // asm/ia32/getpid32.asm: DUMMY_ID_32
 
@@ -143,8 +154,18 @@ uint32_t VdsoGetcpuLoop(uint32_t n, uint32_t arg) {
 enum class Returns { kPid, kDummy, kZero };
 enum class Reads { kNothing, kClock, kCpu };
 
+// The test build (sysgate_ia32_test_helper, SYSGATE_IA32_TEST_VERBS) adds the `lookup`
+// and `check` requests and the `ud2` path; the production helper has none of them.
+#ifdef SYSGATE_IA32_TEST_VERBS
+constexpr bool kTestVerbs = true;
+constexpr int kUd2Id = -1;  // the test-only path (not a variant of harness/ia32_variants.h)
+#else
+constexpr bool kTestVerbs = false;
+#endif
+
 struct Variant {
-  const char* name;
+  int id;                   // an Ia32Variant, or kUd2Id
+  const char* name;         // its name on the wire (kIa32VariantNames)
   Loop32 loop;
   Returns returns;          // what a working loop returns (ud2 never returns)
   Reads reads;              // what `read` reports
@@ -152,20 +173,43 @@ struct Variant {
 };
 
 // clang-format off
+#define ROW(id) static_cast<int>(Ia32Variant::id), Ia32VariantName(Ia32Variant::id)
 constexpr Variant kVariants[] = {
-  // name           loop                             returns          reads            instruction
-  {"call",          sysgate32_call_loop,             Returns::kDummy, Reads::kNothing, "CALL"},
-  {"int80",         sysgate32_int80_getpid_loop,     Returns::kPid,   Reads::kNothing, "INT 0x80"},
-  {"sysenter",      sysgate32_sysenter_getpid_loop,  Returns::kPid,   Reads::kNothing, "SYSENTER"},
-  {"vdso",          sysgate32_vdso_getpid_loop,      Returns::kPid,   Reads::kNothing, "__kernel_vsyscall"},
-  {"syscall",       sysgate32_syscall_getpid_loop,   Returns::kPid,   Reads::kNothing, "SYSCALL"},
-  {"vdso_clock",    VdsoClockLoop,                   Returns::kZero,  Reads::kClock,   "the 32-bit vDSO clock_gettime"},
-  {"int80_clock",   sysgate32_int80_args_loop,       Returns::kZero,  Reads::kClock,   "INT 0x80"},
-  {"vdso_getcpu",   VdsoGetcpuLoop,                  Returns::kZero,  Reads::kCpu,     "the 32-bit vDSO getcpu"},
-  {"int80_getcpu",  sysgate32_int80_args_loop,       Returns::kZero,  Reads::kCpu,     "INT 0x80"},
-  {"ud2",           sysgate32_ud2_loop,              Returns::kDummy, Reads::kNothing, "UD2 (the always-faulting test path)"},
+  // id / name             loop                             returns          reads            instruction
+  {ROW(kCall),  sysgate32_call_loop,             Returns::kDummy, Reads::kNothing, "CALL"},
+  {ROW(kInt80), sysgate32_int80_getpid_loop,     Returns::kPid,   Reads::kNothing, "INT 0x80"},
+  {ROW(kSysenter), sysgate32_sysenter_getpid_loop,  Returns::kPid,   Reads::kNothing, "SYSENTER"},
+  {ROW(kVdso),  sysgate32_vdso_getpid_loop,      Returns::kPid,   Reads::kNothing, "__kernel_vsyscall"},
+  {ROW(kSyscall), sysgate32_syscall_getpid_loop,   Returns::kPid,   Reads::kNothing, "SYSCALL"},
+  {ROW(kVdsoClock), VdsoClockLoop,                   Returns::kZero,  Reads::kClock,   "the 32-bit vDSO clock_gettime"},
+  {ROW(kInt80Clock), sysgate32_int80_args_loop,       Returns::kZero,  Reads::kClock,   "INT 0x80"},
+  {ROW(kVdsoGetcpu), VdsoGetcpuLoop,                  Returns::kZero,  Reads::kCpu,     "the 32-bit vDSO getcpu"},
+  {ROW(kInt80Getcpu), sysgate32_int80_args_loop,       Returns::kZero,  Reads::kCpu,     "INT 0x80"},
+#ifdef SYSGATE_IA32_TEST_VERBS
+  {kUd2Id, "ud2",        sysgate32_ud2_loop,              Returns::kDummy, Reads::kNothing, "UD2 (the always-faulting test path)"},
+#endif
 };
 // clang-format on
+#undef ROW
+
+// The shared variants come first, in the shared order, so a variant added to
+// harness/ia32_variants.h without a row here fails the build.
+constexpr bool SharedVariantsInOrder() {
+  for (int i = 0; i < kIa32VariantCount; ++i) {
+    if (kVariants[i].id != i) return false;
+  }
+  return sizeof kVariants / sizeof kVariants[0] >= static_cast<size_t>(kIa32VariantCount);
+}
+static_assert(SharedVariantsInOrder(), "kVariants must list harness/ia32_variants.h in order");
+
+// This process's involuntary context switches so far (it is single-threaded).
+long InvoluntarySwitches() {
+  rusage usage{};
+  return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_nivcsw : 0;
+}
+
+// Whether `v` is the shared variant `id`.
+constexpr bool Is(const Variant& v, Ia32Variant id) { return v.id == static_cast<int>(id); }
 
 const Variant* FindVariant(std::string_view name) {
   for (const Variant& v : kVariants) {
@@ -255,12 +299,11 @@ class Helper {
   }
 
   uint32_t ArgFor(const Variant& v) const {
-    const std::string_view name = v.name;
-    if (name == "vdso") return sysinfo_;
-    if (name == "vdso_clock") return Addr(&clock_vdso_);
-    if (name == "int80_clock") return Addr(&clock_int80_.sys);
-    if (name == "vdso_getcpu") return Addr(&cpu_vdso_);
-    if (name == "int80_getcpu") return Addr(&cpu_int80_.sys);
+    if (Is(v, V::kVdso)) return sysinfo_;
+    if (Is(v, V::kVdsoClock)) return Addr(&clock_vdso_);
+    if (Is(v, V::kInt80Clock)) return Addr(&clock_int80_.sys);
+    if (Is(v, V::kVdsoGetcpu)) return Addr(&cpu_vdso_);
+    if (Is(v, V::kInt80Getcpu)) return Addr(&cpu_int80_.sys);
     return 0;
   }
 
@@ -292,7 +335,7 @@ class Helper {
   }
 
   void Serve() {
-    Reply("sysgate-ia32 2 pid=" + std::to_string(getpid()) + " vendor=" + vendor_ +
+    Reply("sysgate-ia32 3 pid=" + std::to_string(getpid()) + " vendor=" + vendor_ +
           " sysinfo=" + Hex(sysinfo_));
     char* line = nullptr;
     size_t cap = 0;
@@ -321,23 +364,22 @@ class Helper {
 
   // Why `v` cannot even be tried here (a missing symbol, no working int 0x80), or nullopt.
   std::optional<std::string> Unavailable(const Variant& v) {
-    const std::string_view name = v.name;
-    if (name == "vdso" && sysinfo_ == 0) {
+    if (Is(v, V::kVdso) && sysinfo_ == 0) {
       return "the kernel passed no AT_SYSINFO (__kernel_vsyscall) in the auxiliary vector";
     }
-    if (name == "vdso_clock" || name == "vdso_getcpu") {
+    if (Is(v, V::kVdsoClock) || Is(v, V::kVdsoGetcpu)) {
       if (!image_.base) return "no 32-bit vDSO: " + image_.error;
       if (!symbols_.ok()) return "cannot read the 32-bit vDSO's symbols: " + symbols_.error();
-      if (name == "vdso_clock" && !clock_vdso_.vdso) {
+      if (Is(v, V::kVdsoClock) && !clock_vdso_.vdso) {
         return "32-bit vDSO has no __vdso_clock_gettime64 or __vdso_clock_gettime";
       }
-      if (name == "vdso_getcpu" && !cpu_vdso_.vdso) return "32-bit vDSO has no __vdso_getcpu";
+      if (Is(v, V::kVdsoGetcpu) && !cpu_vdso_.vdso) return "32-bit vDSO has no __vdso_getcpu";
     }
-    if (name == "int80_clock" || name == "int80_getcpu") {
+    if (Is(v, V::kInt80Clock) || Is(v, V::kInt80Getcpu)) {
       // The int 0x80 getpid probe runs in a child; only once int 0x80 is known to work
       // may the helper itself execute one.
-      if (auto reason = Probe(*FindVariant("int80"))) return reason;
-      if (name == "int80_clock" &&
+      if (auto reason = Probe(*FindVariant(Ia32VariantName(V::kInt80)))) return reason;
+      if (Is(v, V::kInt80Clock) &&
           static_cast<int32_t>(sysgate32_int80_args_loop(1, Addr(&clock_int80_.sys))) == -ENOSYS) {
         // A kernel older than 5.1: only the 32-bit-seconds clock_gettime.
         clock_int80_.sys = {kNrClockGettime, CLOCK_MONOTONIC, Addr(&clock_int80_.ts32), 0};
@@ -358,15 +400,15 @@ class Helper {
   }
 
   std::string Describe(const Variant& v) const {
-    const std::string_view name = v.name;
-    if (name == "vdso_clock") return clock_vdso_.what;
-    if (name == "int80_clock") return clock_int80_.what;
-    if (name == "vdso_getcpu") return cpu_vdso_.what;
-    if (name == "int80_getcpu") return cpu_int80_.what;
-    if (name == "vdso") return "__kernel_vsyscall (AT_SYSINFO), eax=20 (getpid)";
+    if (Is(v, V::kVdsoClock)) return clock_vdso_.what;
+    if (Is(v, V::kInt80Clock)) return clock_int80_.what;
+    if (Is(v, V::kVdsoGetcpu)) return cpu_vdso_.what;
+    if (Is(v, V::kInt80Getcpu)) return cpu_int80_.what;
+    if (Is(v, V::kVdso)) return "__kernel_vsyscall (AT_SYSINFO), eax=20 (getpid)";
     return std::string(v.instruction) + (v.returns == Returns::kPid ? ", eax=20 (getpid)" : "");
   }
 
+#ifdef SYSGATE_IA32_TEST_VERBS
   // lookup S VER [L]: the symbol reader on the live image, optionally cut to L bytes.
   std::string Lookup(const std::string& request) const {
     char name[128] = {}, version[64] = {};
@@ -388,9 +430,12 @@ class Helper {
     }
     return "ok " + Hex(*offset) + " " + Hex(Addr(image_.base + *offset));
   }
+#endif
 
   std::string Handle(const std::string& request) {
+#ifdef SYSGATE_IA32_TEST_VERBS
     if (request.rfind("lookup ", 0) == 0) return Lookup(request);
+#endif
     if (request == "symbols") {
       if (!symbols_.ok()) return "err " + (image_.base ? symbols_.error() : image_.error);
       std::string out = "ok";
@@ -408,7 +453,7 @@ class Helper {
       return reason ? "skip " + *reason : "ok";
     }
     if (cmd == "describe") return "ok " + Describe(*v);
-    if (cmd != "run" && cmd != "percall" && cmd != "check" && cmd != "read") {
+    if (cmd != "run" && cmd != "percall" && cmd != "read" && !(kTestVerbs && cmd == "check")) {
       return "err unknown verb: '" + request + "'";
     }
     const int want_fields = cmd == "percall" ? 4 : cmd == "read" ? 2 : 3;
@@ -421,15 +466,15 @@ class Helper {
     if (cmd == "read") {
       if (v->reads == Reads::kNothing) return "err " + std::string(v->name) + " reads no value";
       const int32_t r = static_cast<int32_t>(v->loop(1, arg));
-      const std::string_view vn = v->name;
       int64_t value = 0;
       if (v->reads == Reads::kClock) {
-        value = (vn == "vdso_clock" ? clock_vdso_ : clock_int80_).Nanos();
+        value = (Is(*v, V::kVdsoClock) ? clock_vdso_ : clock_int80_).Nanos();
       } else {
-        value = (vn == "vdso_getcpu" ? cpu_vdso_ : cpu_int80_).cpu;
+        value = (Is(*v, V::kVdsoGetcpu) ? cpu_vdso_ : cpu_int80_).cpu;
       }
       return "ok " + std::to_string(r) + " " + std::to_string(value);
     }
+#ifdef SYSGATE_IA32_TEST_VERBS
     if (cmd == "check") {
       uint64_t r = sysgate32_checked_call(v->loop, count, arg);
       uint32_t clobbered = static_cast<uint32_t>(r >> 32);
@@ -441,12 +486,16 @@ class Helper {
       }
       return "err clobbered:" + names;
     }
+#endif
     if (cmd == "run") {
+      const long switches_before = InvoluntarySwitches();
       uint64_t t0 = TscStart();
       uint32_t result = v->loop(count, arg);
       uint64_t ticks = TscStop() - t0;
-      char reply[64];
-      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32, ticks, result);
+      const long switches = InvoluntarySwitches() - switches_before;
+      char reply[96];
+      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32 " %ld", ticks, result,
+                    switches);
       return reply;
     }
     // percall: single calls, each between its own fenced TSC pair, as sysgate_bench's

@@ -178,15 +178,9 @@ def _image_dependency(deb):
 
 
 def guest_argv(quick, cpu=0, repetitions=None, min_time=None):
-    default_reps, default_min_time = QUICK_RUN if quick else FULL_RUN
-    repetitions = repetitions or default_reps
-    min_time = min_time or default_min_time
-    return [
-        f"--benchmark_out={initramfs.RESULTS_PATH}", "--benchmark_out_format=json",
-        f"--benchmark_repetitions={repetitions}", f"--benchmark_min_time={min_time}",
-        # As `sysgate run`: repetitions of all paths in random order.
-        "--benchmark_enable_random_interleaving=true", f"--cpu={cpu}",
-    ]
+    # The same flags as `sysgate run` (one process in the guest), from the same function.
+    return host_run.bench_flags(quick, initramfs.RESULTS_PATH, repetitions=repetitions,
+                                min_time=min_time, cpu=cpu)
 
 
 def annotate(raw, accel, append, release_from_console, status=0):

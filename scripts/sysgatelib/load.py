@@ -44,6 +44,7 @@ class PathResult:
     abi: str = "x86_64"
     baseline: str = ""
     expected_entries: float | None = None  # None: not stated and not derivable
+    peer: str = ""  # the row this one is best read next to (getpid/int80: getpid/syscall)
     skipped: str | None = None  # the reason, without the "skipped: " prefix
     samples_ns: list = field(default_factory=list)  # ns per call, one per repetition
     counters: dict = field(default_factory=dict)  # counter -> list, one per repetition
@@ -121,6 +122,28 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _read_label(result, label):
+    """The row's path facts from its label: `key=value` pairs (docs/results-format.md),
+    or, in files from before they were stated, the bare mechanism (legacy.py fills in
+    the rest)."""
+    if not isinstance(label, str) or not label.strip():
+        return
+    if "=" not in label:
+        result.mechanism = label.strip()
+        return
+    facts = dict(item.split("=", 1) for item in label.split() if "=" in item)
+    result.mechanism = facts.get("mechanism", result.mechanism)
+    result.abi = facts.get("abi", result.abi)
+    result.baseline = facts.get("baseline", result.baseline)
+    result.peer = facts.get("peer", result.peer)
+    entries = facts.get("expected_entries")
+    if entries is not None:
+        try:
+            result.expected_entries = float(entries)
+        except ValueError:
+            pass  # not a number: left to legacy.py, as for an old file
+
+
 def parse(data, source):
     """Build a Run from already-decoded JSON; raise UserError when it is not results."""
     if not isinstance(data, dict):
@@ -144,7 +167,7 @@ def parse(data, source):
         result = paths.setdefault(name, PathResult(name=name))
         family_index = row.get("family_index")
         order.setdefault(name, family_index if _number(family_index) else index)
-        result.mechanism = row.get("label", result.mechanism) or result.mechanism
+        _read_label(result, row.get("label"))
         if row.get("error_occurred"):
             message = str(row.get("error_message", "")).strip()
             result.skipped = message.removeprefix("skipped:").strip() or "no reason given"

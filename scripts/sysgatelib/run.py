@@ -101,17 +101,32 @@ def default_output_dir(now=None):
 
 
 def plan(args):
-    """(processes, repetitions per process) for this run."""
+    """The repetitions each worker process runs: exactly the number asked for in all,
+    spread as evenly as it goes (10 over 3 processes: 4, 3, 3)."""
     reps = args.repetitions or (QUICK_REPETITIONS if args.quick else DEFAULT_REPETITIONS)
     processes = min(args.processes or (1 if args.quick else DEFAULT_PROCESSES), reps)
-    return processes, -(-reps // processes)
+    share, extra = divmod(reps, processes)
+    return [share + (1 if i < extra else 0) for i in range(processes)]
 
 
-def bench_command(binary, args, out_file, names, reps, count=True):
-    min_time = args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)
-    command = [
-        str(binary),
-        f"--benchmark_repetitions={reps}",
+def bench_flags(quick, out_file, repetitions=None, min_time=None, cpu=None, names=None,
+                count=True):
+    """sysgate_bench's flags for one worker process: what `run` and `kernels` both use.
+
+    repetitions and min_time of None take the defaults (--quick's when `quick`); a value
+    given must be positive (0 is not "the default"). `names` (the paths to run) becomes
+    an exact --benchmark_filter; None runs every path.
+    """
+    if repetitions is None:
+        repetitions = QUICK_REPETITIONS if quick else DEFAULT_REPETITIONS
+    if min_time is None:
+        min_time = QUICK_MIN_TIME if quick else DEFAULT_MIN_TIME
+    if not isinstance(repetitions, int) or repetitions < 1:
+        raise UserError(f"--repetitions {repetitions}: must be a positive whole number")
+    if not min_time > 0:
+        raise UserError(f"--min-time {min_time}: must be positive")
+    flags = [
+        f"--benchmark_repetitions={repetitions}",
         f"--benchmark_min_time={min_time}",
         # Repetitions of all paths in random order: a slow phase of the host hits a few
         # repetitions of many paths instead of every repetition of one path.
@@ -120,27 +135,41 @@ def bench_command(binary, args, out_file, names, reps, count=True):
         "--benchmark_out_format=json",
     ]
     if not count:
-        command.append("--counters=none")  # the first process's counting pass is enough
-    if args.cpu is not None:
-        command.append(f"--cpu={args.cpu}")
-    if args.filter:
-        # --filter matches path names; Google Benchmark's filter sees <path>/manual_time.
+        flags.append("--counters=none")  # the first process's counting pass is enough
+    if cpu is not None:
+        flags.append(f"--cpu={cpu}")
+    if names is not None:
+        # Google Benchmark's filter sees <path>/manual_time.
         exact = "|".join(re.escape(n) for n in names)
-        command.append(f"--benchmark_filter=^({exact})/manual_time$")
-    return command
+        flags.append(f"--benchmark_filter=^({exact})/manual_time$")
+    return flags
+
+
+def bench_command(binary, args, out_file, names, reps, count=True):
+    return [str(binary)] + bench_flags(
+        args.quick, out_file, repetitions=reps, min_time=args.min_time, cpu=args.cpu,
+        names=names if args.filter else None, count=count)
+
+
+def list_paths(binary):
+    """The path table as the binary publishes it (--list-paths --format=json): one dict
+    per row with its facts and status."""
+    done = subprocess.run([str(binary), "--list-paths", "--format=json"], capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise UserError(f"{binary} --list-paths failed: {done.stderr.strip()}")
+    try:
+        table = json.loads(done.stdout)
+    except ValueError as exc:
+        raise UserError(f"{binary} --list-paths --format=json: not JSON: {exc}") from None
+    if not isinstance(table, list) or not all(isinstance(r, dict) and "name" in r for r in table):
+        raise UserError(f"{binary} --list-paths --format=json: not a list of path rows")
+    return table
 
 
 def select_paths(binary, args):
-    """The path names --list-paths prints, narrowed by --filter."""
-    done = subprocess.run([str(binary), "--list-paths"], capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        raise UserError(f"{binary} --list-paths failed: {done.stderr.strip()}")
-    names = []
-    for line in done.stdout.splitlines()[1:]:
-        if not line.strip():
-            break  # the table ends at the first blank line; vDSO facts follow it
-        names.append(line.split()[0])
+    """The path names of the binary's table, narrowed by --filter."""
+    names = [row["name"] for row in list_paths(binary)]
     if args.filter:
         try:
             pattern = re.compile(args.filter)
@@ -283,14 +312,15 @@ def command(args):
 
     out_dir.mkdir(parents=True, exist_ok=True)
     names = select_paths(binary, args)
-    processes, reps = plan(args)
+    shares = plan(args)
+    processes, total_reps = len(shares), sum(shares)
     partials = [out_dir / f"results.{i}.json.partial" for i in range(processes)]
     commands = [bench_command(binary, args, partial, names, reps, count=(i == 0))
-                for i, partial in enumerate(partials)]
-    phases.next(f"measure: {len(names)} paths x {reps * processes} repetitions "
+                for i, (partial, reps) in enumerate(zip(partials, shares))]
+    phases.next(f"measure: {len(names)} paths x {total_reps} repetitions "
                 f"({processes} process{'es' if processes > 1 else ''}), interleaved")
     started = datetime.datetime.now(datetime.timezone.utc)
-    seconds = measure(commands, len(names) * reps * processes)
+    seconds = measure(commands, len(names) * total_reps)
     phases.done()
 
     phases.next("results")
@@ -300,7 +330,7 @@ def command(args):
         "sysgate_command": " ".join(commands[0][1:]),
         # How the run was taken, for compare's list of differing conditions (envdiff).
         "quick": "true" if args.quick else "false",
-        "repetitions": str(reps * processes),
+        "repetitions": str(total_reps),
         "processes": str(processes),
         "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
         "filter": args.filter or "",

@@ -2,13 +2,19 @@
 
 from . import stats, units
 
-CALL = "baseline/call"
+
+def _baseline_ns(run, path, cache):
+    """The k-best ns/call of the row `path` divides by (its own `baseline`), or None."""
+    name = path.baseline
+    if name not in cache:
+        base = run.paths.get(name)
+        cache[name] = stats.kbest_mean(base.samples_ns) if base and base.samples_ns else None
+    return cache[name]
 
 
 def rows(run):
-    """(path, ns k-best, ns median, tsc ticks, ratio to call, p99 ns, note) per path."""
-    call = run.paths.get(CALL)
-    call_ns = stats.kbest_mean(call.samples_ns) if call and call.samples_ns else None
+    """(path, ns k-best, ns median, tsc ticks, ratio to baseline, p99 ns, note) per path."""
+    baselines = {}
     out = []
     families = {}  # family -> its paths, families in order of first appearance
     for path in run.paths.values():
@@ -20,7 +26,8 @@ def rows(run):
             out.append((path.name, None, None, None, None, None, note))
             continue
         lead = stats.kbest_mean(path.samples_ns)
-        ratio = lead / call_ns if call_ns else None
+        base_ns = _baseline_ns(run, path, baselines)
+        ratio = lead / base_ns if base_ns else None
         out.append((
             path.name, lead, stats.median(path.samples_ns),
             stats.kbest_mean(path.counters.get("tsc_ticks", [])) if "tsc_ticks" in path.counters else None,
@@ -30,7 +37,7 @@ def rows(run):
 
 
 def format_table(run):
-    header = ("path", "ns/call", "median", "TSC ticks", "x call", "p99 ns", "")
+    header = ("path", "ns/call", "median", "TSC ticks", "x base", "p99 ns", "")
     body = []
     family = None
     for name, lead, med, ticks, ratio, p99, note in rows(run):
@@ -56,6 +63,7 @@ def format_table(run):
     reps = max((len(p.samples_ns) for p in run.paths.values()), default=0)
     lines.append(
         f"ns/call: mean of the {stats.kbest_k(reps)} fastest of {reps} repetitions "
-        "(k-best); median beside it. x call: ns/call divided by baseline/call's."
+        "(k-best); median beside it. x base: ns/call divided by the row's baseline's\n"
+        "(baseline/call, or baseline/ia32_call for the 32-bit rows)."
     )
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 // the CPU refuses becomes a reason naming the signal and the vendor, and a missing or
 // unrunnable helper becomes a reason, never a crash. No timing is asserted.
 #include <sched.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,11 +13,13 @@
 #include <tuple>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "harness/elf32_symbols.h"
 #include "harness/ia32_client.h"
 #include "harness/ia32_paths.h"
 #include "harness/paths.h"
+#include "harness/probe.h"
 
 namespace sysgate {
 namespace {
@@ -347,33 +350,71 @@ TEST(Ia32Paths, TheRowsArePresentTimedAndComparedWithTheIa32Call) {
     EXPECT_NE(path->per_call, nullptr);
     EXPECT_NE(path->probe, nullptr);
     EXPECT_NE(path->expect, nullptr);
+    EXPECT_EQ(path->abi, Abi::kIa32);
     if (path->family() == "getpid") {
       EXPECT_EQ(path->baseline, "baseline/ia32_call");
+      EXPECT_EQ(path->expected_entries, 1) << "__kernel_vsyscall enters the kernel too";
       EXPECT_EQ(path->expect, ExpectHelperPid);
     }
   }
 }
 
 TEST(Ia32Paths, TheVdsoFamilyRowsAreComparedWithTheirIa32Baselines) {
-  for (const auto& [name, baseline, mechanism] :
-       {std::tuple{"clock_gettime_monotonic/ia32_vdso", "baseline/ia32_call", "vdso"},
-        std::tuple{"clock_gettime_monotonic/ia32_int80", "getpid/ia32_int80", "ia32_int80"},
-        std::tuple{"getcpu/ia32_vdso", "baseline/ia32_call", "vdso"},
-        std::tuple{"getcpu/ia32_int80", "getpid/ia32_int80", "ia32_int80"}}) {
+  for (const auto& [name, peer, mechanism] :
+       {std::tuple{"clock_gettime_monotonic/ia32_vdso", "", Mechanism::kVdso},
+        std::tuple{"clock_gettime_monotonic/ia32_int80", "getpid/ia32_int80", Mechanism::kInt80},
+        std::tuple{"getcpu/ia32_vdso", "", Mechanism::kVdso},
+        std::tuple{"getcpu/ia32_int80", "getpid/ia32_int80", Mechanism::kInt80}}) {
     SCOPED_TRACE(name);
     const Path* path = FindPath(name);
     ASSERT_NE(path, nullptr);
     EXPECT_EQ(path->loop, nullptr);
     EXPECT_NE(path->timed, nullptr);
     EXPECT_NE(path->per_call, nullptr);
-    EXPECT_EQ(path->baseline, baseline);
+    EXPECT_EQ(path->baseline, "baseline/ia32_call");
+    EXPECT_EQ(path->peer, peer);
+    EXPECT_EQ(path->abi, Abi::kIa32);
     EXPECT_EQ(path->mechanism, mechanism);
+    EXPECT_EQ(path->expected_entries, mechanism == Mechanism::kVdso ? 0 : 1);
     if (kHelper) {
       // The probe runs the helper's check: consistent values, or a skip reason.
       std::optional<std::string> reason = path->probe();
       if (reason) EXPECT_EQ(reason->rfind("32-bit vDSO has no ", 0), 0u) << *reason;
     }
   }
+}
+
+}  // namespace
+}  // namespace sysgate
+
+namespace sysgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Ia32HelperDeath, TheSignalAndWhatItMeansAreInTheReason) {
+  EXPECT_THAT(DescribeExit(SIGSYS), HasSubstr("killed by SIGSYS"));
+  EXPECT_THAT(DescribeExit(SIGSYS), HasSubstr("seccomp filter refused"));
+  EXPECT_THAT(DescribeExit(SIGKILL), HasSubstr("SECCOMP_RET_KILL"));
+  EXPECT_THAT(DescribeExit(SIGKILL, true), HasSubstr("did not exit"));
+  EXPECT_EQ(DescribeExit(3 << 8), "exited with status 3");
+}
+
+// A "helper" that dies of SIGSYS at start, as a 32-bit process does under a container's
+// seccomp filter that denies 32-bit system calls: every ia32 row says so.
+TEST(Ia32HelperDeath, AHelperKilledBySigsysNamesTheSignal) {
+  const std::string path = ::testing::TempDir() + "/sysgate_sigsys_helper.sh";
+  {
+    std::ofstream out(path);
+    out << "#!/bin/sh\nkill -SYS $$\n";
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0755), 0);
+  Ia32Client client(path);
+  EXPECT_FALSE(client.ok());
+  EXPECT_THAT(client.error(), HasSubstr("did not start"));
+  EXPECT_THAT(client.error(), HasSubstr("killed by SIGSYS"));
+  EXPECT_THAT(client.error(), HasSubstr("seccomp"));
+  EXPECT_THAT(client.Probe("int80").value_or(""), HasSubstr("SIGSYS"));
 }
 
 }  // namespace

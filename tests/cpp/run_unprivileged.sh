@@ -11,7 +11,9 @@ out=$(run "$bench" --cpu=none --benchmark_filter='getpid/syscall/' \
 echo "$out" | grep -q '"tsc_ticks"' || { echo "no timing row"; exit 1; }
 paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
 if [ "$paranoid" -ge 2 ]; then
-  echo "$out" | grep -q '"counters.unavailable": ".*kernel_entries: .*perf_event_paranoid' ||
-    { echo "no paranoid reason for kernel_entries"; echo "$out" | grep counters; exit 1; }
+  echo "$out" | grep -q '"counters.unavailable": ".*syscall_entries: .*perf_event_paranoid' ||
+    { echo "no paranoid reason for syscall_entries"; echo "$out" | grep counters; exit 1; }
+  echo "$out" | grep -q '"counters.unavailable": ".*kernel_entries: needs syscall_entries' ||
+    { echo "no reason for kernel_entries"; echo "$out" | grep counters; exit 1; }
 fi
 echo "$out" | grep '"counters'

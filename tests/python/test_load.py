@@ -83,3 +83,43 @@ def test_kbest_mean_and_median():
     assert stats.median(samples) == pytest.approx(115.5)
     low, high = stats.bootstrap_median_ci(samples)
     assert low <= stats.median(samples) <= high
+
+
+def test_row_facts_come_from_the_label_and_old_labels_still_load(tmp_path):
+    rows = [
+        row("getcpu/ia32_vdso", 30.0, label="mechanism=vdso abi=ia32 family=getcpu "
+            "variant=ia32_vdso baseline=baseline/ia32_call expected_entries=0"),
+        row("new/thing", 5.0, label="mechanism=runtime abi=x86_64 family=new variant=thing "
+            "baseline=baseline/call peer=getpid/syscall"),
+        row("getpid/ia32_int80", 900.0, label="ia32_int80"),  # sysgate 0.x: the mechanism only
+        row("time/vsyscall_page", 900.0, label="vsyscall"),
+    ]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(gb_file(rows)))
+    run = load.load(path)
+    vdso = run.paths["getcpu/ia32_vdso"]
+    assert (vdso.mechanism, vdso.abi, vdso.baseline, vdso.expected_entries) == (
+        "vdso", "ia32", "baseline/ia32_call", 0.0)
+    new = run.paths["new/thing"]
+    assert (new.mechanism, new.baseline, new.peer) == ("runtime", "baseline/call", "getpid/syscall")
+    assert new.expected_entries is None and new.enters_kernel is None
+    old = run.paths["getpid/ia32_int80"]
+    assert (old.mechanism, old.abi, old.baseline, old.expected_entries) == (
+        "int80", "ia32", "baseline/ia32_call", 1.0)
+    page = run.paths["time/vsyscall_page"]
+    assert (page.mechanism, page.expected_entries) == ("vsyscall_page", 1.0)
+
+
+REAL_QUICK = __import__("pathlib").Path(__file__).parent / "fixtures" / "real_quick.json"
+
+
+@pytest.mark.skipif(not REAL_QUICK.exists(),
+                    reason="fixtures/real_quick.json not generated (make_fixtures.py --from-run)")
+def test_a_real_run_states_every_fact_in_every_row():
+    run = load.load(REAL_QUICK)
+    assert run.paths
+    for path in run.paths.values():
+        assert path.mechanism in load.MECHANISMS, path.name
+        assert path.abi in ("x86_64", "ia32"), path.name
+        assert path.baseline in run.paths or path.skipped, path.name
+    assert run.context.get("estimator")

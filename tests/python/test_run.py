@@ -74,6 +74,46 @@ def test_repetitions_spread_over_processes(bench, tmp_path):
     assert not list(out.glob("*.partial"))
 
 
+def test_plan_runs_exactly_the_repetitions_asked_for():
+    from types import SimpleNamespace
+
+    from sysgatelib.run import plan
+
+    def shares(reps, processes, quick=False):
+        return plan(SimpleNamespace(repetitions=reps, processes=processes, quick=quick))
+
+    assert shares(10, 3) == [4, 3, 3]
+    assert shares(12, 3) == [4, 4, 4]
+    assert shares(2, 3) == [1, 1], "never a process with nothing to run"
+    assert shares(None, None, quick=True) == [3]
+    assert sum(shares(None, None)) == 12
+
+
+def test_kernels_and_run_build_their_flags_alike():
+    from sysgatelib import initramfs, kernels
+    from sysgatelib.errors import UserError
+    from sysgatelib.run import bench_flags
+
+    guest = kernels.guest_argv(quick=True, repetitions=5)
+    assert guest == bench_flags(True, initramfs.RESULTS_PATH, repetitions=5, cpu=0)
+    assert "--benchmark_repetitions=5" in guest
+    for bad in ({"repetitions": 0}, {"min_time": 0}):
+        try:
+            bench_flags(False, "x.json", **bad)
+        except UserError as err:
+            assert "must be" in str(err)
+        else:
+            raise AssertionError(f"{bad} accepted")
+
+
+def test_list_paths_reads_the_published_table(bench):
+    from sysgatelib.run import list_paths
+
+    table = list_paths(bench)
+    assert CORE_PATHS <= {row["name"] for row in table}
+    assert all({"mechanism", "abi", "baseline", "expected_entries"} <= set(r) for r in table)
+
+
 def test_merge_keeps_every_repetition_and_the_first_context():
     from sysgatelib.run import merge_processes
 

@@ -1,6 +1,7 @@
 ; checkasm32.asm: calls a 32-bit stub the way dav1d's checkasm does, with known values in
 ; every cdecl callee-saved register, and reports which ones the stub did not preserve.
-; Linked into the helper only for its `check` request (tests/cpp/ia32_test.cc).
+; Linked into the test build of the helper only (sysgate_ia32_test_helper), for its
+; `check` request (tests/cpp/ia32_test.cc).
 %include "sysgate32.inc"
 
 %define MAGIC_EBX 0x1b1b1b1b
@@ -57,3 +58,9 @@ SYSGATE32_FUNC checked_call
     pop ebx
     pop ebp
     ret
+
+; sysgate32_ud2_loop: not a path. Executes ud2, so tests can check that the helper's probe
+; turns a #UD into a skip reason instead of a crash.
+;   out: never returns (SIGILL)
+SYSGATE32_FUNC ud2_loop
+    ud2
