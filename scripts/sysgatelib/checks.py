@@ -232,9 +232,20 @@ def check_variation(run):
         f"Coefficient of variation over repetitions above {CV_LIMIT:.0%}: {listed}{more}. "
         "The leading figure is the mean of the fastest repetitions, which is steadier than "
         "the median, but the confidence intervals are wide.",
-        "Pin the CPU (--cpu N, ideally an isolcpus= CPU), raise --repetitions, and stop "
-        "other load on the machine.",
+        _variation_remedy(run),
     )
+
+
+def _variation_remedy(run):
+    """What to do about unstable results, given what the run already did."""
+    pinned = run.context.get("pinned_cpu", "").strip()
+    if pinned.isdigit():
+        # Already pinned: what is left is the CPU's other tenants and the repetitions.
+        return (f"The thread was pinned to CPU {pinned}; keep other tasks off that CPU "
+                "(boot with isolcpus=, or cset shield), stop other load on the machine, "
+                "and raise --repetitions.")
+    return ("Pin the CPU (--cpu N, ideally an isolcpus= CPU), raise --repetitions, and stop "
+            "other load on the machine.")
 
 
 def check_pinning(run):
