@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import load, stats, store
+from . import load, stats, store, validate
 from .errors import UserError
 
 DEFAULT_FILE = store.REPO_ROOT / "reports" / "calibration.json"
@@ -309,9 +309,11 @@ def register(subparsers):
     parser.add_argument("--filter", metavar="REGEX", help="only these paths (faster)")
     parser.add_argument("--cpu", metavar="N|none", help="as for `sysgate run`")
     parser.add_argument("--quick", action="store_true", help="quick runs (a smoke test only)")
-    parser.add_argument("--target", type=float, default=DEFAULT_TARGET_PCT, metavar="PCT",
+    parser.add_argument("--target", type=validate.non_negative, default=DEFAULT_TARGET_PCT,
+                        metavar="PCT",
                         help=f"the shift to plan for (default {DEFAULT_TARGET_PCT:g}%%)")
-    parser.add_argument("--threshold", type=float, default=stats.THRESHOLD_PCT, metavar="PCT",
+    parser.add_argument("--threshold", type=validate.non_negative, default=stats.THRESHOLD_PCT,
+                        metavar="PCT",
                         help=f"compare's threshold (default {stats.THRESHOLD_PCT:g}%%)")
     parser.add_argument("--work", metavar="DIR",
                         help="folder for the runs (default reports/calibrate-<date>); "

@@ -190,19 +190,32 @@ def check_vdso_fallback(run):
     )
 
 
+def _unknown(value):
+    """The binary writes "unknown (why)" where it could not look (not root, no tracefs)."""
+    return value is not None and str(value).strip().lower().startswith("unknown")
+
+
 def check_tracing(run):
     ctx = run.context
-    active = []
-    if _truthy(ctx.get("seccomp")):
-        active.append(f"a seccomp filter (Seccomp: {ctx['seccomp']})")
-    if _truthy(ctx.get("tracer_pid")):
-        active.append(f"a ptrace tracer (TracerPid: {ctx['tracer_pid']})")
-    if _truthy(ctx.get("tracing_active")):
-        active.append(f"syscall tracing ({ctx['tracing_active']})")
-    if _truthy(ctx.get("perf_fds_other")):
-        active.append(f"perf event fds held by other processes ({ctx['perf_fds_other']})")
-    if _truthy(ctx.get("audit")):
-        active.append(f"the audit subsystem ({ctx['audit']})")
+    active, unchecked = [], []
+    for key, what in (("seccomp", "a seccomp filter (Seccomp: {})"),
+                      ("tracer_pid", "a ptrace tracer (TracerPid: {})"),
+                      ("tracing_active", "syscall tracing ({})"),
+                      ("perf_fds_other", "perf event fds held by other processes ({})"),
+                      ("audit", "the audit subsystem ({})")):
+        value = ctx.get(key)
+        if _unknown(value):
+            # Unknown is not "present": say it could not be checked, and why.
+            unchecked.append(f"{what.split(' (')[0]} ({value})")
+        elif _truthy(value):
+            active.append(what.format(value))
+    if unchecked:
+        yield Finding(
+            "tracing_unchecked", INFO, "Could not check for tracing or other observers",
+            "Not checked during the timing pass: " + "; ".join(unchecked) + ". If one was "
+            "active, system calls were on the slow path.",
+            "Run as root (or with CAP_SYS_ADMIN and tracefs mounted) to have these checked.",
+        )
     if not active:
         return
     yield Finding(
@@ -403,7 +416,7 @@ def check_load(run):
     try:
         load = float(json.loads(run.context.get("load_avg", "[]"))[0])
         cpus = int(run.context.get("num_cpus", "0"))
-    except (ValueError, IndexError, TypeError):
+    except (ValueError, IndexError, KeyError, TypeError):
         return
     if cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
         yield Finding(

@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import envdiff, legacy, resolve, stats, store, units
+from . import atomic, envdiff, legacy, resolve, stats, store, units, validate
 from .errors import UserError
 from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
 
@@ -639,7 +639,7 @@ def write_outputs(comparison, out_dir):
 
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.retire(out / "compare.html", out / "compare.json")  # none stale after a failure
         charts = []
         for name, plot, alt in (
             ("compare_changes.png", compare_plot.plot_changes,
@@ -648,10 +648,10 @@ def write_outputs(comparison, out_dir):
              "figure per path, base and new"),
         ):
             fig, caption = plot(comparison)
-            fig.savefig(out / name, dpi=110)
+            atomic.save_figure(fig, out / name, dpi=110)
             charts.append({"file": name, "alt": alt, "caption": caption})
-        (out / "compare.html").write_text(render_html(comparison, charts), encoding="utf-8")
-        (out / "compare.json").write_text(to_json(comparison), encoding="utf-8")
+        atomic.write_text(out / "compare.json", to_json(comparison))
+        atomic.write_text(out / "compare.html", render_html(comparison, charts))
     except OSError as exc:
         raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
     return out / "compare.html"
@@ -694,8 +694,9 @@ def register(subparsers):
     parser.add_argument("new", metavar="NEW")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path,
                         help="write compare.html, its PNG charts and compare.json here")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT,
-                        metavar="PCT", help="smallest change of a path's figure that counts, "
+    parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
+                        default=DEFAULT_THRESHOLD_PCT,
+                        help="smallest change of a path's figure that counts, "
                         f"in percent (default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                         help="family-wise significance level over the paths (default "

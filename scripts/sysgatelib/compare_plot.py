@@ -5,6 +5,7 @@ stretched by one +2700% whisker would make +-5% a hairline. Whatever lies beyond
 axis is clipped, drawn as an arrow at the edge with its value, and the caption says so.
 """
 
+from .names import text
 from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 
 _COLORS = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449", NO_CHANGE: "#555555",
@@ -67,7 +68,7 @@ def plot_changes(comparison):
             ax.plot(shown, i, marker="D" if i == 0 and comparison.kernel_entry else "o",
                     color=color, markersize=5)
     ax.set_xlim(-limit, limit)
-    ax.set_yticks(range(len(entries)), [name for name, _, _ in entries], fontsize=8)
+    ax.set_yticks(range(len(entries)), [text(name) for name, _, _ in entries], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"change of the figure, % (new vs base), {comparison.threshold * 100:g}% "
                   "threshold shaded")
@@ -96,8 +97,8 @@ def plot_figures(comparison):
         err = [[max(v - lo, 0) for v, (lo, _) in zip(values, cis)],
                [max(hi - v, 0) for v, (_, hi) in zip(values, cis)]]
         ax.barh([i + offset for i in range(len(rows))], values, height=height, xerr=err,
-                color=color, label=label, error_kw={"elinewidth": 0.8, "capsize": 2})
-    ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=8)
+                color=color, label=text(label), error_kw={"elinewidth": 0.8, "capsize": 2})
+    ax.set_yticks(range(len(rows)), [text(r.name) for r in rows], fontsize=8)
     for tick, r in zip(ax.get_yticklabels(), rows):
         tick.set_color(_COLORS.get(r.result.verdict, "black")
                        if r.result.verdict in (REGRESSION, IMPROVEMENT) else "black")

@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from . import legacy
+from . import legacy, validate
 from .errors import UserError
 
 _MANUAL_TIME_SUFFIX = "/manual_time"
@@ -189,29 +189,9 @@ def parse(data, source):
 
 
 def load(path):
-    """Read one results file; every problem is a one-line UserError."""
+    """Read one results file; every problem is a one-line UserError (validate.py checks)."""
     source = os.fspath(path)
-    try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise UserError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{source}: is a directory, expected a results JSON file") from None
-    except OSError as exc:
-        raise UserError(f"{source}: cannot read: {exc.strerror}") from None
-    if not raw.strip():
-        raise UserError(f"{source}: empty file")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"{source}: not a text file (not UTF-8)") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
-            f"({exc.msg}); truncated file?"
-        ) from None
-    return parse(data, source)
+    return parse(validate.read_json(source), source)
 
 
 def load_all(paths):

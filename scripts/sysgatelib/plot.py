@@ -12,6 +12,7 @@ import math
 import os
 
 from . import stats, units
+from .names import text  # the one mathtext-safe helper (re-exported)
 
 # Ways into the kernel from the cheapest to the dearest: the order bars and legends take.
 MECHANISM_ORDER = ("loop", "call", "vdso", "glibc", "syscall", "sysenter", "int80",
@@ -35,11 +36,6 @@ _IA32_HATCH = "////"
 _WIDTH_IN = 12.4  # 1240 px at _DPI: the page's content width, so charts are not scaled
 _DPI = 100
 _ROW_IN = 0.24
-
-
-def text(value):
-    """A string from a results file, safe for matplotlib (no mathtext from '$')."""
-    return str(value).replace("$", r"\$")
 
 
 def run_colour(index):

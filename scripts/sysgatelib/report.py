@@ -2,7 +2,7 @@
 
 import os
 
-from . import checks, html, load, plot
+from . import atomic, checks, html, load, plot
 from .errors import UserError
 
 
@@ -11,30 +11,35 @@ def render_report(runs, out_dir):
 
     runs: load.Run objects (one colour per run on the charts). The page references its
     images by relative name, so the folder can be moved or archived as a whole.
+
+    Every file is written under a temporary name and renamed, the page last; the old page
+    goes first, so a failure leaves no page rather than a stale one that looks current,
+    and no folder of ours that holds nothing.
     """
     runs = list(runs)
     if not runs:
         raise UserError("report: no results to render")
     out_dir = os.fspath(out_dir)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{out_dir}: cannot create the report folder: {exc.strerror}") from None
-
-    def write(name, data):
-        _write(os.path.join(out_dir, name), lambda p: _write_bytes(p, data))
-
-    vm = [bool(checks.is_vm(run)) for run in runs]
-    headline, charts = plot.render_all(runs, vm, write)
-    page = html.render(runs, charts, headline)
     index = os.path.join(out_dir, "index.html")
-    _write(index, lambda p: _write_text(p, page))
-    return index
-
-
-def _write_text(path, content):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(content)
+    created = not os.path.isdir(out_dir)
+    atomic.check_writable_folder(out_dir)
+    atomic.retire(index)
+    written = []
+    try:
+        images = {}  # drawn in parallel (plot.render_all), written after the page renders
+        vm = [bool(checks.is_vm(run)) for run in runs]
+        headline, charts = plot.render_all(runs, vm, images.__setitem__)
+        page = html.render(runs, charts, headline)
+        for name, data in images.items():
+            written.append(atomic.write(os.path.join(out_dir, name),
+                                        lambda p, data=data: _write_bytes(p, data)))
+        return atomic.write_text(index, page)
+    except BaseException:
+        if created:  # leave nothing behind in a folder this call made
+            for path in written:
+                atomic.retire(path)
+            _remove_if_empty(out_dir)
+        raise
 
 
 def _write_bytes(path, data):
@@ -42,14 +47,11 @@ def _write_bytes(path, data):
         handle.write(data)
 
 
-def _write(path, writer):
-    """Write through a temporary name so a reader never sees half a file."""
-    temporary = f"{path}.tmp"
+def _remove_if_empty(folder):
     try:
-        writer(temporary)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write: {exc.strerror}") from None
+        os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def _command(args):

@@ -67,7 +67,8 @@ def resolve_side(text, db_path=None, host=None):
     file, a run id, or a kernel release. A kernel release gives all its runs on the host
     that share the newest one's boot options (and hardware/emulated kind), newest first,
     so that run-to-run variation enters the comparison."""
-    items = [item.strip() for item in text.split(",") if item.strip()]
+    # A file that exists under the whole name is one file, commas and all.
+    items = [text] if os.path.exists(text) else [i.strip() for i in text.split(",") if i.strip()]
     if not items:
         raise UserError(f"{text!r}: names no run")
     runs = []

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, checks, deps, load, report, store, summary
+from . import atomic, build, checks, deps, load, report, store, summary
 from .errors import UserError
 
 ROOT = build.ROOT
@@ -287,6 +287,7 @@ def command(args):
     phases = Phases(6)
     out_dir = Path(args.output) if args.output else default_output_dir()
     final = out_dir / "results.json"
+    atomic.check_writable_folder(out_dir)  # before minutes of building and measuring
     if final.exists():
         raise UserError(f"{final}: already exists; choose another folder with -o")
 

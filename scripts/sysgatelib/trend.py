@@ -17,8 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import changepoint, envdiff, stats, store, units
-from .plot import text as chart_text
+from . import atomic, changepoint, envdiff, names, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, figure_ci, p_relation, template_environment,
@@ -428,10 +427,10 @@ def plot_overview(series, against=FIRST):
             if kernel in points:
                 ax.plot([j - 0.47, j - 0.47], [i - 0.45, i + 0.45], color="black",
                         linewidth=2.5, solid_capstyle="butt")
-    ax.set_xticks(range(n_cols), [chart_text(k) for k in series.kernels],
+    ax.set_xticks(range(n_cols), [names.text(k) for k in series.kernels],
                   rotation=30 if n_cols <= 20 else 90,
                   ha="right" if n_cols <= 20 else "center", fontsize=7)
-    ax.set_yticks(range(n_rows), [chart_text(t.name) for t in paths], fontsize=7.5)
+    ax.set_yticks(range(n_rows), [names.text(t.name) for t in paths], fontsize=7.5)
     ax.tick_params(length=0)
     colourbar = fig.colorbar(image, cax=bar)
     colourbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -489,10 +488,10 @@ def _plot_one(ax, series, trend, xs):
                        linewidth=1)
     many = len(series.kernels) > 8
     ax.set_xticks(range(len(series.kernels)),
-                  [] if many else [chart_text(k) for k in series.kernels],
+                  [] if many else [names.text(k) for k in series.kernels],
                   rotation=30, ha="right", fontsize=6)
     ax.set_xlim(-0.5, len(series.kernels) - 0.5)
-    ax.set_title(chart_text(trend.name), fontsize=8, loc="left")
+    ax.set_title(names.text(trend.name), fontsize=8, loc="left")
     ax.tick_params(axis="y", labelsize=6)
     low = min(p.ci[0] for p in points)
     high = max(p.ci[1] for p in points)
@@ -504,18 +503,18 @@ def _plot_one(ax, series, trend, xs):
 def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST):
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        atomic.retire(out / "trend.html")  # no stale page after a failure
         pages = []
         for series in all_series:
             overview = multiples = None
             figure = plot_overview(series, against)
             if figure is not None:
                 overview = f"trend_{series.slug}_overview.png"
-                figure.savefig(out / overview, pil_kwargs={"compress_level": 1})
+                atomic.save_figure(figure, out / overview, pil_kwargs={"compress_level": 1})
             figure = plot_multiples(series)
             if figure is not None:
                 multiples = f"trend_{series.slug}_paths.png"
-                figure.savefig(out / multiples, pil_kwargs={"compress_level": 1})
+                atomic.save_figure(figure, out / multiples, pil_kwargs={"compress_level": 1})
             header, _ = table(series)
             pages.append({"series": series, "header": header, "rows": page_rows(series),
                           "blocks": step_lines(series), "overview": overview,
@@ -526,7 +525,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST):
             format_p=format_p, p_relation=p_relation, against=against,
             cp_alpha=changepoint.DEFAULT_ALPHA,
         )
-        (out / "trend.html").write_text(html, encoding="utf-8")
+        atomic.write_text(out / "trend.html", html)
     except OSError as exc:
         raise UserError(f"{out}: cannot write the report: {exc.strerror}") from None
     return out / "trend.html"
@@ -560,11 +559,12 @@ def register(subparsers):
     parser.add_argument("-o", "--output", metavar="DIR", type=Path, default=DEFAULT_OUT,
                         help="write trend.html and its PNG charts here "
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT, metavar="PCT",
+    parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
+                        default=DEFAULT_THRESHOLD_PCT,
                         help="smallest step of the figure to mark, in percent "
                              f"(default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help=f"significance level of the U test (default {DEFAULT_ALPHA:g})")
+                        help=f"significance level of a step (default {DEFAULT_ALPHA:g})")
     parser.add_argument("--against", choices=(FIRST, PREVIOUS), default=FIRST,
                         help="colour the overview by the change against the first kernel "
                              "(default) or the kernel before")

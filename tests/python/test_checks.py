@@ -137,3 +137,25 @@ def test_busy_machine_from_google_benchmarks_load_average(vm):
     assert "busy_machine" not in _keys(data)
     data["context"]["load_avg"] = "garbage"
     assert "busy_machine" not in _keys(data)
+
+
+def test_unknown_observers_are_not_reported_as_present(vm):
+    # A non-root run cannot see other users' perf fds: "unknown" is not "present".
+    data = copy.deepcopy(vm)
+    data["context"].update({"seccomp": "0", "tracer_pid": "0", "audit": "0",
+                            "tracing_active": "unknown",
+                            "perf_fds_other": "unknown (not root: other users' fds are not "
+                                              "visible)"})
+    found = {f.key: f for f in checks.check_run(load.parse(data, "x.json"))}
+    assert "tracing" not in found
+    unchecked = found["tracing_unchecked"]
+    assert unchecked.severity == checks.INFO
+    assert "perf event fds" in unchecked.detail and "not root" in unchecked.detail
+    assert "syscall tracing" in unchecked.detail
+
+
+def test_load_average_of_the_wrong_type_is_ignored(vm):
+    data = copy.deepcopy(vm)
+    data["context"]["load_avg"] = {"one": 9.0}
+    found = {f.key for f in checks.check_run(load.parse(data, "x.json"))}
+    assert "busy_machine" not in found

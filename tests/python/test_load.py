@@ -123,3 +123,92 @@ def test_a_real_run_states_every_fact_in_every_row():
         assert path.abi in ("x86_64", "ia32"), path.name
         assert path.baseline in run.paths or path.skipped, path.name
     assert run.context.get("estimator")
+
+
+# --- the validation gate (validate.py): a file is accepted whole or refused whole --------
+
+
+def _good_rows():
+    return [row("baseline/call", 1.5, 0, family_index=0, per_family_instance_index=0),
+            row("baseline/call", 1.6, 1, family_index=0, per_family_instance_index=0)]
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"context": {}, "benchmarks": []}', "zero benchmarks"),
+    ('{"context": {}, "benchmarks": [' + "[" * 5000 + "]" * 5000 + "]}", "levels deep"),
+    ('{"context": {}, "benchmarks": [{"name": "a", "real_time": ' + "1" * 5000 + "}]}",
+     "too long"),
+    ('{"context": {}, "benchmarks": [{"name": "a", "real_time": Infinity}]}', "Infinity"),
+    ('{"context": {}, "benchmarks": [{"name": "a", "real_time": NaN}]}', "real_time"),
+    ('{"context": {}, "benchmarks": [{"name": "a", "real_time": 1e308}]}', "out of range"),
+    ('{"context": {}, "benchmarks": [{"name": "a", "real_time": -3}]}', "not a positive"),
+    ('{"context": {}, "benchmarks": [{"name": "a", "real_time": 0}]}', "not a positive"),
+    ('{"context": {"load_avg": {"a": 1}}, "benchmarks": [{"name": "a", "real_time": 1}]}',
+     "load_avg"),
+    ('{"context": {}, "benchmarks": [{"name": "' + "n" * 300 + '", "real_time": 1}]}',
+     "300 characters"),
+    ("\x89PNG\r\n\x1a\n\x00\x00", "not a results file"),
+    ("hello world", "not a results file"),
+])
+def test_gate_refuses_by_name(tmp_path, text, words):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(UserError) as err:
+        load.load(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and words in message and "\n" not in message
+    assert "truncated" not in message
+
+
+def test_gate_refuses_duplicated_rows(tmp_path):
+    rows = _good_rows()
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps(gb_file(rows + rows)))
+    with pytest.raises(UserError, match="repeats an earlier row"):
+        load.load(path)
+
+
+def test_gate_refuses_fifo_and_devices_without_blocking(tmp_path):
+    import os
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    with pytest.raises(UserError, match="a FIFO"):
+        load.load(fifo)
+    with pytest.raises(UserError, match="a character device"):
+        load.load("/dev/zero")
+
+
+def test_gate_refuses_oversized_file_by_size(tmp_path):
+    from sysgatelib import validate
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as handle:
+        handle.truncate(validate.MAX_FILE_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(UserError, match="too large"):
+        load.load(path)
+
+
+def test_gate_accepts_bom_and_nan_counters(tmp_path):
+    rows = _good_rows()
+    rows[0]["percall_outliers"] = float("nan")  # Google Benchmark's "counter not set"
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(gb_file(rows)).encode())
+    run = load.load(path)
+    assert run.paths["baseline/call"].samples_ns == [1.5, 1.6]
+    assert run.paths["baseline/call"].counter("percall_outliers") is None
+
+
+def test_truncated_file_says_truncated(tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(gb_file(_good_rows()))[:-20])
+    with pytest.raises(UserError, match="truncated file"):
+        load.load(path)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "-1", "lots"])
+def test_threshold_type_refuses_non_finite_and_negative(text):
+    import argparse
+
+    from sysgatelib import validate
+    with pytest.raises(argparse.ArgumentTypeError):
+        validate.non_negative(text)
+    assert validate.non_negative("2.5") == 2.5 and validate.non_negative("0") == 0
