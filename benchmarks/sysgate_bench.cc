@@ -34,6 +34,7 @@
 #include "harness/reporters.h"
 #include "harness/run_facts.h"
 #include "harness/runner.h"
+#include "harness/runtime_paths.h"
 #include "harness/vdso.h"
 #include "harness/vsyscall.h"
 
@@ -195,6 +196,9 @@ void ListPaths(bool json) {
   for (const auto& [key, value] : Ia32Context()) {
     std::printf("%s: %s\n", key.c_str(), value.c_str());
   }
+  for (const auto& [key, value] : RuntimeContext()) {
+    std::printf("%s: %s\n", key.c_str(), value.c_str());
+  }
 }
 
 void ListEvents() {
@@ -314,6 +318,8 @@ int main(int argc, char** argv) {
   auto env = CaptureEnvironment("", cpu);
   ctx.insert(ctx.begin(), env.begin(), env.end());
   const Calibration calibration = Calibrate(tsc);
+  // The runtime helpers time in ns (Java, Python): converted at this run's TSC rate.
+  RuntimeClient::SetClock(tsc.hz, calibration.pair_overhead);
   ctx.emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
   ctx.emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
   ctx.emplace_back("tsc_calibration", tsc.how);
@@ -328,6 +334,8 @@ int main(int argc, char** argv) {
                      ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
     for (auto& kv : Ia32Context()) ctx.push_back(std::move(kv));
   }
+  // Starts the language-runtime helpers (pinned like the ia32 helper).
+  for (auto& kv : RuntimeContext()) ctx.push_back(std::move(kv));
 
   std::vector<std::string> skip_reasons;
   for (const Path& path : AllPaths()) skip_reasons.push_back(SkipReason(path));

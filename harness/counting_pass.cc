@@ -465,36 +465,49 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
   }
   DescribeKernelEntries(groups, &unavailable, &result);
 
-  // The ia32 helper's rows run in the helper: the same groups, opened on its pid (it
-  // runs on the measuring CPU, inherited), counted around each batch request.
-  std::vector<OpenedGroup> helper_groups;
-  std::string helper_problem;
-  const bool any_timed =
-      std::any_of(paths.begin(), paths.end(), [](const Path* p) { return p->timed != nullptr; });
-  if (any_timed) {
-    if (timed_pid <= 0) {
-      helper_problem = "the ia32 helper is not running";
-    } else {
-      std::vector<std::string> failed;
-      helper_groups = OpenGroups(plans, timed_pid, perms, nullptr, &failed);
-      if (helper_groups.empty()) {
-        helper_problem = "no counter opens on the ia32 helper (pid " + std::to_string(timed_pid) +
-                         "): " + Join(failed, "; ");
-      } else if (!failed.empty()) {
-        unavailable.push_back("on the ia32 helper: " + Join(failed, "; "));
-      }
+  // Timed rows run in a co-process: the ia32 helper's on `timed_pid`, a runtime helper's
+  // on the thread its row names (counted_thread). The same groups are opened on each such
+  // thread once (it runs on the measuring CPU, inherited) and counted around each batch
+  // request.
+  struct Target {
+    std::vector<OpenedGroup> groups;
+    std::string problem;  // why nothing counts there; "" when groups opened
+  };
+  std::map<pid_t, Target> targets;
+  auto target_for = [&](const Path& path) -> const Target& {
+    const pid_t pid = path.counted_thread ? path.counted_thread() : timed_pid;
+    const std::string who = path.counted_thread ? "its co-process" : "the ia32 helper";
+    auto [it, inserted] = targets.try_emplace(pid);
+    if (!inserted) return it->second;
+    if (pid <= 0) {
+      it->second.problem = who + " is not running";
+      return it->second;
     }
-  }
+    std::vector<std::string> failed;
+    it->second.groups = OpenGroups(plans, pid, perms, nullptr, &failed);
+    if (it->second.groups.empty()) {
+      it->second.problem = "no counter opens on " + who + " (thread " + std::to_string(pid) +
+                           "): " + Join(failed, "; ");
+    } else if (!failed.empty()) {
+      unavailable.push_back("on " + who + " (thread " + std::to_string(pid) +
+                            "): " + Join(failed, "; "));
+    }
+    return it->second;
+  };
+  bool counted_ia32 = false, counted_runtime = false;
 
   std::vector<std::string> skipped, multiplexed, mismatches;
   for (const Path* path : paths) {
     const bool timed = path->timed != nullptr;
-    if (timed && !helper_problem.empty()) {
-      skipped.push_back(std::string(path->name) + " (" + helper_problem + ")");
+    const Target* target = timed ? &target_for(*path) : nullptr;
+    if (target && !target->problem.empty()) {
+      skipped.push_back(std::string(path->name) + " (" + target->problem + ")");
       continue;
     }
+    counted_ia32 = counted_ia32 || (timed && !path->counted_thread);
+    counted_runtime = counted_runtime || path->counted_thread;
     PathOutcome outcome =
-        CountPath(*path, timed ? helper_groups : groups, tsc_hz, seconds_per_path);
+        CountPath(*path, timed ? target->groups : groups, tsc_hz, seconds_per_path);
     for (std::string& w : outcome.warnings) result.warnings.push_back(std::move(w));
     if (!outcome.counts) {
       skipped.push_back(outcome.skipped);
@@ -509,10 +522,16 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
   }
 
   // Step 6: what the pass says about itself, in the context and as warnings.
-  if (any_timed && helper_problem.empty()) {
+  if (counted_ia32) {
     result.context.emplace_back("counters.ia32_helper",
                                 "counted on the helper's pid around each batch; the mean of "
                                 "two empty batches (its request and reply) subtracted");
+  }
+  if (counted_runtime) {
+    result.context.emplace_back("counters.runtime_helpers",
+                                "counted on the thread each helper runs its loops on, around "
+                                "each batch; the mean of two empty batches (its request and "
+                                "reply) subtracted");
   }
   if (!unavailable.empty()) {
     result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));

@@ -86,13 +86,15 @@ struct CountingResult {
 };
 
 // Counts each path of `paths` for about `seconds_per_path`. In-process paths are counted
-// on the calling thread. `timed` paths (the ia32 helper's) are counted with the same
-// groups opened on `timed_pid` (the helper; cpu -1, it runs on the measuring CPU) around
-// each batch request; those counts also hold the helper's side of the request (a few
-// syscalls and context switches), so a batch of 0 calls is counted before and after and
-// the mean of the two is subtracted. With no `timed_pid` (-1) the timed paths are listed
-// in `counters.skipped_paths`. Every fd is closed before returning. Never throws: a
-// machine with nothing to count gives empty results and the reasons in `context`.
+// on the calling thread. `timed` paths run in a co-process and are counted with the same
+// groups opened on its thread (cpu -1: it runs on the measuring CPU) around each batch
+// request: the thread the row's `counted_thread` names (a runtime helper's loop thread),
+// else `timed_pid` (the ia32 helper). Those counts also hold the co-process's side of the
+// request (a few syscalls and context switches), so a batch of 0 calls is counted before
+// and after and the mean of the two is subtracted. A timed path with no thread to count
+// on (-1) is listed in `counters.skipped_paths`. Every fd is closed before returning.
+// Never throws: a machine with nothing to count gives empty results and the reasons in
+// `context`.
 CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
                                const EventEncoder& encoder, const PerfPermissions& perms,
                                double tsc_hz, double seconds_per_path = 0.01, pid_t timed_pid = -1);

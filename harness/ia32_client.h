@@ -2,10 +2,11 @@
 // once as a co-process and asks it to run ia32 entry paths, which cannot round-trip from a
 // 64-bit process (docs/ia32.md).
 //
-// The helper is a separate process: its loops are timed by the helper itself with the same
-// fenced TSC reads (harness/cycle_clock.h) and the ticks come back over a socket, so the
-// round trip never enters a measurement. It inherits the CPU affinity of the thread that
-// starts it: start it after pinning and both processes share the measuring CPU.
+// The helper is a co-process (harness/coprocess_client.h): its loops are timed by the
+// helper itself with the same fenced TSC reads (harness/cycle_clock.h) and the ticks come
+// back over a socket, so the round trip never enters a measurement. It inherits the CPU
+// affinity of the thread that starts it: start it after pinning and both processes share
+// the measuring CPU. On top of the co-process verbs it speaks the ia32-only ones below.
 #ifndef SYSGATE_HARNESS_IA32_CLIENT_H_
 #define SYSGATE_HARNESS_IA32_CLIENT_H_
 
@@ -16,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "harness/coprocess_client.h"
 
 namespace sysgate {
 
@@ -44,12 +47,12 @@ class Ia32Client {
   // Overrides HelperPath(); call before the first Shared().
   static void SetHelperPath(std::string path);
 
-  bool ok() const { return fd_ >= 0; }
-  const std::string& error() const { return error_; }
+  bool ok() const { return client_.ok(); }
+  const std::string& error() const { return client_.error(); }
   const std::string& helper_path() const { return helper_path_; }
   // The helper's pid (what every ia32 getpid path returns; perf counters attach to it),
   // or -1 when it is not running.
-  pid_t helper_pid() const { return ok() ? pid_ : -1; }
+  pid_t helper_pid() const { return client_.pid(); }
   // The CPUID vendor string the helper reported ("AuthenticAMD", "GenuineIntel").
   const std::string& vendor() const { return vendor_; }
   // getauxval(AT_SYSINFO) in the helper: the address of __kernel_vsyscall (0: none).
@@ -99,21 +102,10 @@ class Ia32Client {
                std::vector<uint64_t>* samples, std::string* error);
 
  private:
-  // Sends one request line and reads one reply line. On any failure the helper is
-  // considered dead: it is stopped and every later call fails with the same error.
-  bool Request(const std::string& line, std::string* reply, std::string* error);
-  bool ReadLine(int timeout_ms, std::string* line);
-  void Fail(std::string error);
-  // Closes the socket and reaps the helper; how it ended when it did not exit 0, else "".
-  std::string Stop();
-
   std::string helper_path_;
-  std::string error_;
+  CoprocessClient client_;
   std::string vendor_;
-  std::string buffer_;  // bytes received after the last complete line
   uint64_t sysinfo_ = 0;
-  pid_t pid_ = -1;
-  int fd_ = -1;
 };
 
 }  // namespace sysgate

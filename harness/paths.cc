@@ -10,6 +10,7 @@
 #include "harness/json_text.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
+#include "harness/runtime_paths.h"
 #include "harness/vdso_paths.h"
 
 namespace sysgate {
@@ -56,6 +57,7 @@ std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
   for (Path& path : VdsoPaths()) all.push_back(path);
   for (Path& path : Ia32Paths()) all.push_back(path);
+  for (Path& path : RuntimePaths()) all.push_back(path);
   for (Path& path : ExtraPaths()) all.push_back(path);
   for (Path& path : all) {
     if (path.baseline.empty()) {

@@ -5,6 +5,8 @@
 #ifndef SYSGATE_HARNESS_PATHS_H_
 #define SYSGATE_HARNESS_PATHS_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -65,6 +67,9 @@ inline constexpr double kEntriesUnknown = __builtin_nan("");
 inline constexpr std::string_view kCallBaseline = "baseline/call";
 inline constexpr std::string_view kIa32CallBaseline = "baseline/ia32_call";
 inline constexpr std::string_view kLoopBaseline = "baseline/empty_loop";
+// The thread a timed path's calls run on, for the counting pass (a runtime helper's loop
+// thread); -1 when its co-process is not running.
+using ThreadFn = pid_t (*)();
 
 struct Path {
   std::string_view name;  // "getpid/syscall": `family/variant`
@@ -84,6 +89,9 @@ struct Path {
   // The plain-call row this one's ratio divides by; "" in a row means the call baseline
   // of its ABI (filled in when the table is built).
   std::string_view baseline = {};
+  // Timed paths: where the counting pass counts them; null: the pid RunCountingPass is
+  // given (the ia32 helper's).
+  ThreadFn counted_thread = nullptr;
 
   std::string_view family() const { return name.substr(0, name.find('/')); }
   std::string_view variant() const {

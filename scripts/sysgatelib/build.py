@@ -1,6 +1,7 @@
 """Configure and build the C++ side with CMake (the `release` preset, into build/)."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,10 +26,29 @@ def _run(command, what):
     return done.stdout
 
 
+# Optional toolchains CMake looks for once (benchmarks/runtimes/CMakeLists.txt): the
+# cache variable and the program. A toolchain installed after the first configure
+# (`sysgate deps runtimes`) is picked up by configuring again.
+OPTIONAL_TOOLCHAINS = (("SYSGATE_GO", "go"), ("SYSGATE_JAVAC", "javac"))
+
+
+def _toolchain_appeared(cache):
+    """True when a toolchain the cache recorded as NOT-FOUND is now on PATH."""
+    try:
+        text = cache.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(f"{var}-NOTFOUND" in text and shutil.which(program)
+               for var, program in OPTIONAL_TOOLCHAINS)
+
+
 def build(jobs=None):
     """Configure once, then build incrementally. Returns the benchmark binary's path."""
     out = build_dir()
-    if not (out / "CMakeCache.txt").exists():
+    cache = out / "CMakeCache.txt"
+    if cache.exists() and _toolchain_appeared(cache):
+        _run(["cmake", "-S", str(ROOT), "-B", str(out)], "cmake configure")
+    if not cache.exists():
         if out == ROOT / "build":
             _run(["cmake", "--preset", "release"], "cmake configure")
         else:

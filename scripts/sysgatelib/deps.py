@@ -18,17 +18,22 @@ RUN_PACKAGES = (
 )
 # What the tests need on top: pytest, Google Benchmark's compare.py, a browser for the
 # report test, and QEMU for the kernel matrix (its initramfs is written in Python).
+KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
+# The language-runtime rows (docs/runtimes.md): optional, their rows skip without them.
+# Python's rows need nothing more than the python3 every Debian system has.
+RUNTIMES_PACKAGES = ("golang-go", "default-jdk-headless")
+# The tests exercise everything, the optional language runtimes and the fleet store's
+# PostgreSQL server included, so that none of their tests skips on CI.
 TEST_PACKAGES = RUN_PACKAGES + (
     "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
     "postgresql", "python3-psycopg",
-)
-KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
+) + RUNTIMES_PACKAGES
 # The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
 # and perf bench for the spread check beside sysgate's own.
 VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
 
 GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES,
-          "validate": VALIDATE_PACKAGES}
+          "runtimes": RUNTIMES_PACKAGES, "validate": VALIDATE_PACKAGES}
 
 
 def missing(packages):
@@ -96,7 +101,8 @@ def ensure_tracefs(root=TRACEFS):
 def register(sub):
     parser = sub.add_parser("deps", help="install the Debian packages sysgate needs")
     parser.add_argument("group", nargs="?", choices=sorted(GROUPS), default="run",
-                        help="which set: run (default), test, kernels")
+                        help="which set: run (default), test, kernels, runtimes (Go and "
+                        "Java for the language-runtime rows), validate")
     parser.add_argument("--check", action="store_true",
                         help="only list what is missing; exit 1 when something is")
     parser.set_defaults(func=_command)

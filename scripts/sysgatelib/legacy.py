@@ -25,6 +25,8 @@ def _baseline(name, abi):
 
 
 def _expected_entries(mechanism, name):
+    if mechanism == "runtime":
+        return None  # no old file has these rows; a new one leaves them out when unknown
     if name.startswith(("getpid/", "getppid/")) and mechanism != "call":
         return 1.0  # the vDSO has no getpid: getpid/ia32_vdso is __kernel_vsyscall's entry
     if mechanism in ("loop", "call", "vdso"):

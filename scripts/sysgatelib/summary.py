@@ -64,6 +64,7 @@ def format_table(run):
     lines.append(
         f"ns/call: mean of the {stats.kbest_k(reps)} fastest of {reps} repetitions "
         "(k-best); median beside it. x base: ns/call divided by the row's baseline's\n"
-        "(baseline/call, or baseline/ia32_call for the 32-bit rows)."
+        "(baseline/call; baseline/ia32_call for the 32-bit rows; a runtime's own call, e.g.\n"
+        "baseline/go_call, for the language-runtime rows)."
     )
     return "\n".join(lines)

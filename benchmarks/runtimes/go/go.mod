@@ -1,0 +1,3 @@
+module sysgate/runtimes/go
+
+go 1.19
