@@ -6,6 +6,7 @@ is optional: a check whose inputs are absent stays silent.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 from . import stats
@@ -28,6 +29,9 @@ VDSO_ENTRIES_LIMIT = 0.5
 _FALSE = {"", "0", "false", "no", "none", "off", "disabled", "unknown"}
 _PMU_COUNTERS = ("cycles", "cycles_user", "cycles_kernel", "instructions_user",
                  "instructions_kernel", "mode_switches")
+# Per-row columns the counting pass writes (docs/results-format.md), PMU or not.
+COUNTING_PASS_COLUMNS = _PMU_COUNTERS + ("kernel_entries", "context_switches", "page_faults",
+                                         "task_clock_ns")
 _VDSO_CAPABLE_CLOCKSOURCES = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page"}
 
 
@@ -79,13 +83,30 @@ def is_vm(run):
     return hypervisor.strip().lower() not in ("", "none")
 
 
+def _entry_pair(run, mechanism):
+    """(row of `mechanism`, the `syscall` row to judge it against), preferring the getpid
+    family (the plainest system call): the row's `peer` when that is a `syscall` row, else
+    the cheapest `syscall` row of its family and abi; None when absent."""
+    rows = [p for p in run.measured() if p.mechanism == mechanism and p.abi == "x86_64"]
+    rows.sort(key=lambda p: p.family != "getpid")
+    for row in rows:
+        peer = run.paths.get(getattr(row, "peer", "") or "")
+        if peer is not None and peer.samples_ns and peer.mechanism == "syscall":
+            return row, peer
+        peers = [p for p in run.measured() if p.mechanism == "syscall" and
+                 p.family == row.family and p.abi == row.abi]
+        if peers:
+            return row, min(peers, key=lambda p: stats.kbest_mean(p.samples_ns))
+    return None
+
+
 def int80_ratio(run):
-    """getpid/int80 over getpid/syscall (k-best means), or None when either is missing."""
-    int80 = _leading(run, "getpid/int80")
-    syscall = _leading(run, "getpid/syscall")
-    if int80 is None or not syscall:
+    """The int 0x80 row over its family's syscall row (k-best means), or None."""
+    pair = _entry_pair(run, "int80")
+    if pair is None:
         return None
-    return int80 / syscall
+    int80, syscall = (stats.kbest_mean(p.samples_ns) for p in pair)
+    return int80 / syscall if syscall else None
 
 
 def check_emulated(run):
@@ -102,6 +123,7 @@ def check_emulated(run):
 def check_vm(run):
     vm = is_vm(run)
     ratio = int80_ratio(run)
+    pair = _entry_pair(run, "int80")
     hypervisor = hypervisor_name(run)
     if ratio is not None and ratio > INT80_RATIO_LIMIT:
         where = (f"in this {hypervisor} guest" if vm else
@@ -112,7 +134,7 @@ def check_vm(run):
             "int80_apic", WARNING,
             f"{prefix}int 0x80 costs {ratio:.0f}x a syscall "
             f"(bare metal: {INT80_BARE_METAL_RATIO})",
-            f"getpid/int80 is {ratio:.0f} times getpid/syscall {where}. Since the "
+            f"{pair[0].name} is {ratio:.0f} times {pair[1].name} {where}. Since the "
             "CVE-2024-25744 hardening, kernels without FRED read the APIC in-service "
             "register on every int 0x80; in a guest without full APIC virtualization that "
             "read (rdmsr 0x814 on x2APIC: the ISR word that holds vector 0x80) exits to the "
@@ -139,9 +161,9 @@ def vdso_fallbacks(run):
             if flagged >= 0.5:
                 yield path
             continue
-        # getpid/ia32_vdso is __kernel_vsyscall: a real syscall entered through the vDSO.
-        # The 32-bit vDSO's clock and getcpu rows (ia32_vdso elsewhere) must stay out.
-        if path.variant not in ("vdso", "ia32_vdso") or path.family == "getpid":
+        # Only a row expected to stay in user mode can fall back: __kernel_vsyscall is a
+        # vDSO entry that makes a real system call (its row expects one entry).
+        if path.mechanism != "vdso" or path.expected_entries != 0:
             continue
         entries = path.counter("kernel_entries")
         switches = path.counter("mode_switches")
@@ -223,9 +245,20 @@ def check_variation(run):
         f"Coefficient of variation over repetitions above {CV_LIMIT:.0%}: {listed}{more}. "
         "The leading figure is the mean of the fastest repetitions, which is steadier than "
         "the median, but the confidence intervals are wide.",
-        "Pin the CPU (--cpu N, ideally an isolcpus= CPU), raise --repetitions, and stop "
-        "other load on the machine.",
+        _variation_remedy(run),
     )
+
+
+def _variation_remedy(run):
+    """What to do about unstable results, given what the run already did."""
+    pinned = run.context.get("pinned_cpu", "").strip()
+    if pinned.isdigit():
+        # Already pinned: what is left is the CPU's other tenants and the repetitions.
+        return (f"The thread was pinned to CPU {pinned}; keep other tasks off that CPU "
+                "(boot with isolcpus=, or cset shield), stop other load on the machine, "
+                "and raise --repetitions.")
+    return ("Pin the CPU (--cpu N, ideally an isolcpus= CPU), raise --repetitions, and stop "
+            "other load on the machine.")
 
 
 def check_pinning(run):
@@ -259,9 +292,60 @@ def check_frequency(run):
         )
 
 
+# The counting pass's context keys (docs/results-format.md): `counters.<column>.source`
+# and `counters.unavailable` ("<column>: <reason>; ..."). Files written before that
+# contract carried `counter_source.<column>` and `counter_missing.<column>`; both are read.
+_SOURCE_KEY = re.compile(r"^(?:counters\.(?P<new>.+)\.source|counter_source\.(?P<old>.+))$")
+_UNAVAILABLE_ITEM = re.compile(r"^(?P<column>[A-Za-z0-9_.:-]+): (?P<reason>.*)$", re.S)
+
+
+def counter_sources(run):
+    """{column: "pmu" | "software" | "tracepoint" | ...} as the counting pass recorded it."""
+    sources = {}
+    for key, value in run.context.items():
+        found = _SOURCE_KEY.match(key)
+        if found:
+            sources.setdefault(found.group("new") or found.group("old"), value)
+    return sources
+
+
+def counter_unavailable(run):
+    """{column: reason} for every counter the machine could not provide, in file order.
+
+    `counters.unavailable` joins "<column>: <reason>" items with "; "; a reason may itself
+    hold "; " (the ia32 helper's list), so a piece that does not start with a column name
+    belongs to the item before it.
+    """
+    items = []
+    text = run.context.get("counters.unavailable", "")
+    for piece in text.split("; ") if text.strip() else ():
+        found = _UNAVAILABLE_ITEM.match(piece)
+        if found:
+            items.append([found.group("column"), found.group("reason")])
+        elif items:
+            items[-1][1] += "; " + piece
+        else:
+            items.append(["counters", piece])
+    missing = {column: reason for column, reason in items}
+    for key, value in run.context.items():
+        if key.startswith("counter_missing."):
+            missing.setdefault(key.removeprefix("counter_missing."), value)
+    return missing
+
+
+def grouped_reasons(missing):
+    """[(columns, reason)]: the columns that share one reason named together, in order
+    (a machine without a PMU refuses five columns for one reason)."""
+    groups = {}
+    for column, reason in missing.items():
+        groups.setdefault(reason, []).append(column)
+    return [(", ".join(columns), reason) for reason, columns in groups.items()]
+
+
 def has_pmu_counts(run):
+    sources = counter_sources(run)
     for name in _PMU_COUNTERS:
-        source = run.context.get(f"counter_source.{name}")
+        source = sources.get(name)
         if source is not None and source != "pmu":
             continue
         if any(p.counter(name) is not None for p in run.measured()):
@@ -272,18 +356,24 @@ def has_pmu_counts(run):
 def check_pmu(run):
     if not run.is_sysgate or has_pmu_counts(run):
         return
-    reasons = sorted({v for k, v in run.context.items() if k.startswith("counter_missing.")})
+    missing = counter_unavailable(run)
+    pmu_missing = [f"{columns}: {reason}" for columns, reason in grouped_reasons(
+        {c: r for c, r in missing.items() if c in _PMU_COUNTERS})]
     detail = "Core cycles, instructions and mode switches were not counted"
-    detail += f": {'; '.join(reasons)}." if reasons else "."
+    detail += f" ({'; '.join(pmu_missing)})." if pmu_missing else "."
+    # The recorded reason is the binary's own; blame perf_event_paranoid only when it
+    # recorded none (a root run with no PMU is refused for another reason).
     paranoid = run.context.get("perf_event_paranoid")
-    if paranoid and paranoid.lstrip("-").isdigit() and int(paranoid) > 1:
+    if (not pmu_missing and paranoid and paranoid.lstrip("-").isdigit()
+            and int(paranoid) > 1):
         detail += (f" perf_event_paranoid is {paranoid}: kernel-mode counts need 1 or "
                    "less, or CAP_PERFMON.")
     yield Finding(
         "no_pmu", INFO, "No hardware PMU counts", detail,
-        "Run on bare metal or in a guest with a virtual PMU (e.g. KVM -cpu host,pmu=on); "
-        "sysctl kernel.perf_event_paranoid=1 for kernel-mode counts. TSC ticks and kernel "
-        "entries (from the tracepoint pass) are still shown.",
+        "Run on bare metal or in a guest with a virtual PMU (e.g. KVM -cpu host,pmu=on)"
+        + (" and see the reasons above" if pmu_missing else
+           "; sysctl kernel.perf_event_paranoid=1 for kernel-mode counts")
+        + ". TSC ticks and the software and tracepoint counts are still shown.",
     )
 
 

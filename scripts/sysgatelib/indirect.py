@@ -21,6 +21,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from .names import text
+
 FAMILY_PREFIX = "indirect_"
 REFERENCE_MECHANISM = "call"
 CONFIDENCE = 0.95
@@ -216,7 +218,7 @@ def indirect_chart(runs):
                 if f is None or f.low is None:
                     continue
                 x = w_index - 0.4 + width * (e_index + 0.5)
-                label = entry if entry not in labelled else None
+                label = text(entry) if entry not in labelled else None
                 labelled.add(entry)
                 if f.within_noise:
                     # No bar: the interval alone, around an open mark at zero.
@@ -230,9 +232,10 @@ def indirect_chart(runs):
         # Symmetric log: an int 0x80 interval of microseconds next to a few ns of RSB.
         ax.set_yscale("symlog", linthresh=_LINEAR_NS)
         ax.set_xticks(range(len(workloads)))
-        ax.set_xticklabels([w.label for w in workloads], rotation=30, ha="right", fontsize=8)
+        ax.set_xticklabels([text(w.label) for w in workloads], rotation=30, ha="right",
+                           fontsize=8)
         ax.set_ylabel("extra ns per entry (symlog)")
-        ax.set_title(str(run.label).replace("$", r"\$"), fontsize=9)
+        ax.set_title(text(run.label), fontsize=9)
         handles, labels = ax.get_legend_handles_labels()
         if handles:
             ax.legend(handles, labels, fontsize=8, title="entry", title_fontsize=8)

@@ -2,7 +2,7 @@
 
 import os
 
-from . import atomic, html, indirect, load, plot
+from . import atomic, checks, html, load, plot
 from .errors import UserError
 
 
@@ -26,17 +26,13 @@ def render_report(runs, out_dir):
     atomic.retire(index)
     written = []
     try:
-        charts, figures = [], []
-        for stem, build, caption, absent in (*plot.CHARTS, indirect.CHART):
-            figure = build(runs)
-            if figure is None:
-                charts.append((None, caption, absent or "nothing to draw"))
-                continue
-            charts.append((f"{stem}.png", caption, None))
-            figures.append((f"{stem}.png", figure))
-        page = html.render(runs, charts)
-        for name, figure in figures:
-            written.append(atomic.save_figure(figure, os.path.join(out_dir, name)))
+        images = {}  # drawn in parallel (plot.render_all), written after the page renders
+        vm = [bool(checks.is_vm(run)) for run in runs]
+        headline, charts = plot.render_all(runs, vm, images.__setitem__)
+        page = html.render(runs, charts, headline)
+        for name, data in images.items():
+            written.append(atomic.write(os.path.join(out_dir, name),
+                                        lambda p, data=data: _write_bytes(p, data)))
         return atomic.write_text(index, page)
     except BaseException:
         if created:  # leave nothing behind in a folder this call made
@@ -44,6 +40,11 @@ def render_report(runs, out_dir):
                 atomic.retire(path)
             _remove_if_empty(out_dir)
         raise
+
+
+def _write_bytes(path, data):
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _remove_if_empty(folder):

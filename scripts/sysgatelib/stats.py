@@ -333,3 +333,25 @@ def runs_needed(sd_log, target, z_alpha=1.96, z_power=0.84):
     if target <= 0 or math.isnan(sd_log):
         return None
     return max(1, math.ceil(2.0 * ((z_alpha + z_power) * sd_log / math.log1p(target)) ** 2))
+
+
+def bootstrap_kbest_ci(samples, confidence=CONFIDENCE, resamples=2000, seed=0,
+                       k=KBEST_DEFAULT):
+    """(low, high) percentile-bootstrap interval of the k-best mean (the report's leading
+    figure, on its bars and table rows); (value, value) when the samples cannot vary."""
+    if len(samples) < 2 or len(set(samples)) < 2:
+        value = kbest_mean(samples, k)
+        return (value, value)
+    import numpy  # imported late: `sysgate run` must start without scipy
+    from scipy import stats
+
+    take = kbest_k(len(samples), k)
+
+    def statistic(data, axis=-1):
+        return numpy.sort(data, axis=axis)[..., :take].mean(axis=-1)
+
+    result = stats.bootstrap(
+        (list(samples),), statistic, confidence_level=confidence, n_resamples=resamples,
+        method="percentile", random_state=seed, vectorized=True,
+    )
+    return (float(result.confidence_interval.low), float(result.confidence_interval.high))

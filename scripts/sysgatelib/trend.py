@@ -4,10 +4,11 @@ A series is one host (its fingerprint: name, CPU, hypervisor) and one kind of ti
 (hardware or emulated: they never share a chart unless --allow-emulated). In a series the
 kernels are ordered by version (kversion), and each kernel is represented by its runs
 that share the newest one's setup (boot options, conditions), pooled so that run-to-run
-variation counts. For each path: the median of the repetitions with its 95% bootstrap
-interval per kernel, and between consecutive kernels the same test `sysgate compare`
-applies (Mann-Whitney U, a minimum effect, the interval on one side of zero), so a marked
-step means what a failing compare would mean. Beside the steps: what else changed
+variation counts. For each path: compare's figure (the low-quarter mean) with its 95%
+run-level bootstrap interval per kernel, and between consecutive kernels the same test
+`sysgate compare` applies (permutation p-value, the interval beyond the threshold), so a
+marked step means what a failing compare would mean; over three kernels or more, change
+points by E-Divisive means (changepoint.py). Beside the steps: what else changed
 (mitigations, boot options, microcode).
 """
 
@@ -16,10 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic, envdiff, names, stats, store, units, validate
+from . import atomic, changepoint, envdiff, names, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
-    format_p, format_pct, median_ci_runs, p_relation, template_environment,
+    format_p, format_pct, figure_ci, p_relation, template_environment,
 )
 from .errors import UserError
 
@@ -31,7 +32,7 @@ DEFAULT_OUT = store.REPO_ROOT / "reports" / "trend"
 class Point:
     kernel: str
     run_id: int
-    median: float
+    value: float  # the low-quarter mean, ns per call (stats.low_mean)
     ci: tuple
     n: int  # repetitions, all pooled runs together
     runs: int = 1
@@ -52,6 +53,8 @@ class PathTrend:
     points: dict = field(default_factory=dict)  # kernel -> Point
     steps: list = field(default_factory=list)  # Step, consecutive measured kernels
     skipped: dict = field(default_factory=dict)  # kernel -> reason
+    # (first kernel of the new level, changepoint.ChangePoint)
+    change_points: list = field(default_factory=list)
 
     def marked(self):
         return [s for s in self.steps if s.change.verdict in (REGRESSION, IMPROVEMENT)]
@@ -68,6 +71,7 @@ class Series:
     other_runs: dict  # kernel -> runs of it left out (other boot options or conditions)
     paths: list  # PathTrend
     env_changes: list  # (before kernel, after kernel, [envdiff.Difference])
+    excluded: list = field(default_factory=list)  # (kernel, run id, why it was left out)
 
     @property
     def title(self):
@@ -101,16 +105,66 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
         for run in group:
             by_kernel.setdefault(run.kernel_release, []).append(run)
         kernels = sorted(by_kernel, key=lambda k: by_kernel[k][0].kernel_key)
-        pooled = {}
+        pooled, excluded = {}, []
         for kernel in kernels:
             runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
             pooled[kernel] = [r for r in runs if store.same_setup(runs[0].context, r.context)]
+            kept = {r.id for r in pooled[kernel]}
+            for run in runs:
+                if run.id not in kept:
+                    excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
         loaded = {k: store.load_runs(conn, [r.id for r in pooled[k]], counters=False)
                   for k in kernels}
-        series.append(_series(group[0], kernels, pooled, by_kernel, loaded, alpha,
-                              threshold_pct / 100.0))
+        one = _series(group[0], kernels, pooled, by_kernel, loaded, alpha,
+                      threshold_pct / 100.0)
+        one.excluded = excluded
+        series.append(one)
     series.sort(key=lambda s: (s.host_name, s.emulated))
     return series
+
+
+def _why_left_out(newest, run):
+    """What differs between a run and the newest run of its kernel (the one pooled by)."""
+    kinds = (envdiff.MACHINE, envdiff.BOOT, envdiff.CONDITIONS)
+    diffs = [d for d in envdiff.differences(newest.context, run.context) if d.kind in kinds]
+    return (f"differs from run #{newest.id}, the newest of its kernel: "
+            + "; ".join(f"{d.kind} {d}" for d in diffs))
+
+
+# E-Divisive keeps an n x n distance matrix: over this many samples in a series, each
+# kernel's repetitions are summarised by evenly spaced quantiles (a store of 10,000 runs
+# holds thousands of repetitions per kernel).
+CHANGEPOINT_MAX_SAMPLES = 1200
+
+
+def _summarised(samples, count):
+    """`count` evenly spaced quantiles of `samples` (all of them when there are fewer)."""
+    if len(samples) <= count:
+        return list(samples)
+    ordered = sorted(samples)
+    step = (len(ordered) - 1) / (count - 1)
+    return [ordered[round(i * step)] for i in range(count)]
+
+
+def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, threshold=0.0):
+    """E-Divisive means over the path's repetitions in kernel order, split only between
+    kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
+    the pairwise verdict's) and two repetitions each side. A level that moved the mean by
+    less than `threshold` (a fraction, the steps' threshold) is left out, as Otava filters
+    by magnitude: with thousands of repetitions a 0.2% shift is significant and
+    irrelevant."""
+    kernels = [k for k in groups_by_kernel if groups_by_kernel[k]]
+    if len(kernels) < 3:
+        return []
+    per_kernel = max(4, CHANGEPOINT_MAX_SAMPLES // len(kernels))
+    values, starts = [], {}
+    for kernel in kernels:
+        starts[len(values)] = kernel
+        values += _summarised(groups_by_kernel[kernel], per_kernel)
+    boundaries = sorted(i for i in starts if i > 0)
+    found = changepoint.e_divisive(values, alpha=alpha, candidates=boundaries)
+    return [(starts[point.index], point) for point in found
+            if abs(point.change) >= threshold]
 
 
 def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
@@ -122,6 +176,7 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
     for name in names:
         trend = PathTrend(name=name, mechanism="")
         previous = None
+        samples_by_kernel = {}
         for kernel in kernels:
             found = [run.paths[name] for run in loaded[kernel] if name in run.paths]
             if not found:
@@ -132,14 +187,18 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
                 trend.skipped[kernel] = found[0].skipped or "not measured"
                 continue
             pooled_samples = [x for g in groups for x in g]
+            # The figure compare tests (the low-quarter mean, its run-level interval), so a
+            # step's marker sits on the line it is a step of.
             trend.points[kernel] = Point(kernel, pooled[kernel][0].id,
-                                         stats.median(pooled_samples), median_ci_runs(groups),
+                                         stats.low_mean(pooled_samples), figure_ci(groups),
                                          len(pooled_samples), len(groups))
             if previous is not None:
                 before_kernel, before_groups = previous
                 change = compare_groups(before_groups, groups, alpha, threshold)
                 trend.steps.append(Step(before_kernel, kernel, name, change))
             previous = (kernel, groups)
+            samples_by_kernel[kernel] = pooled_samples
+        trend.change_points = change_points(trend, samples_by_kernel, threshold=threshold)
         trends.append(trend)
     env_changes = []
     for before, after in zip(kernels, kernels[1:]):
@@ -156,24 +215,84 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
 
 # --- presentation ----------------------------------------------------------------------
 
+FIRST, PREVIOUS = "first", "previous"
+# The heatmap's colour scale saturates at this change of the figure (either way).
+HEATMAP_LIMIT = 0.25
+# Above this many kernels the heatmap's cells are colour only (no figures in them).
+HEATMAP_TEXT_KERNELS = 16
 
-def _cell(trend, kernel):
+
+def _cell(trend, kernel, reasons=True):
     point = trend.points.get(kernel)
     if point is None:
-        return "skipped" if kernel in trend.skipped else "-"
-    text = units.ns(point.median)
+        if kernel not in trend.skipped:
+            return "-"
+        return f"skipped: {trend.skipped[kernel]}" if reasons else "skipped"
+    text = units.ns(point.value)
     step = next((s for s in trend.steps if s.after == kernel), None)
     if step and step.change.verdict == REGRESSION:
         text += f" {format_pct(step.change.change)} REG"
     elif step and step.change.verdict == IMPROVEMENT:
         text += f" {format_pct(step.change.change)} IMP"
+    if any(k == kernel for k, _ in trend.change_points):
+        text += " CP"
     return text
 
 
-def table(series):
+def table(series, reasons=False):
+    """Header and rows for the terminal: "skipped" in a cell, the reasons in skip_lines."""
     header = ("path",) + tuple(series.kernels)
-    rows = [(t.name,) + tuple(_cell(t, k) for k in series.kernels) for t in series.paths]
+    rows = [(t.name,) + tuple(_cell(t, k, reasons) for k in series.kernels)
+            for t in series.paths]
     return header, rows
+
+
+def skip_lines(series):
+    """One line per path and reason: "path: reason (on kernels ...)"."""
+    lines = []
+    for trend in series.paths:
+        by_reason = {}
+        for kernel, reason in trend.skipped.items():
+            by_reason.setdefault(reason, []).append(kernel)
+        for reason, kernels in by_reason.items():
+            where = ("every kernel" if len(kernels) == len(series.kernels) > 1 else
+                     ", ".join(kernels))
+            lines.append(f"{trend.name}: {reason} (on {where})")
+    return lines
+
+
+def page_rows(series):
+    """The table for the page: a path skipped on every kernel for one reason is one cell."""
+    rows = []
+    for trend in series.paths:
+        reasons = {trend.skipped.get(k) for k in series.kernels}
+        if not trend.points and len(reasons) == 1 and None not in reasons:
+            rows.append({"path": trend.name, "cells": [
+                {"text": f"skipped: {reasons.pop()}", "cls": "skip",
+                 "span": len(series.kernels)}]})
+            continue
+        cells = []
+        for kernel in series.kernels:
+            text = _cell(trend, kernel)
+            cls = ("reg" if " REG" in text else "imp" if " IMP" in text else
+                   "skip" if text.startswith("skipped") else "")
+            cells.append({"text": text, "cls": cls, "span": 1})
+        rows.append({"path": trend.name, "cells": cells})
+    return rows
+
+
+def relative_changes(series, against=FIRST):
+    """{path: {kernel: change of the figure}} against the first kernel the path was
+    measured on, or against the kernel before."""
+    changes = {}
+    for trend in series.paths:
+        measured = [k for k in series.kernels if k in trend.points]
+        row = {}
+        for i, kernel in enumerate(measured):
+            base = trend.points[measured[0] if against == FIRST else measured[max(i - 1, 0)]]
+            row[kernel] = trend.points[kernel].value / base.value - 1 if base.value else 0.0
+        changes[trend.name] = row
+    return changes
 
 
 def step_lines(series):
@@ -185,14 +304,19 @@ def step_lines(series):
         steps = [s for s in steps if s.before == before] + [
             s for s in steps if s.before != before
         ]
-        blocks.append({"before": before, "after": after, "steps": steps, "diffs": diffs})
+        points = [(t.name, cp) for t in series.paths for k, cp in t.change_points
+                  if k == after]
+        blocks.append({"before": before, "after": after, "steps": steps, "diffs": diffs,
+                       "change_points": points})
     return blocks
 
 
 def render_terminal(all_series, alpha, threshold_pct):
     lines = [
-        f"a step is marked when p < {alpha:g} (Mann-Whitney U) and the median moved by at "
-        f"least {threshold_pct:g}%; REG = slower, IMP = faster; figures are ns per call"
+        f"a step is marked when p < {alpha:g} (permutation test) and the interval of the "
+        f"change lies beyond {threshold_pct:g}%; REG = slower, IMP = faster; CP = a change "
+        "point (E-Divisive means over the whole series); figures are ns per call, the mean "
+        "of the fastest quarter of the repetitions"
     ]
     for series in all_series:
         lines += ["", f"== {series.title}, {len(series.kernels)} kernel(s), host "
@@ -200,7 +324,7 @@ def render_terminal(all_series, alpha, threshold_pct):
         header, rows = table(series)
         lines.append(store.format_table(header, rows, right=set(range(1, len(header)))))
         for block in step_lines(series):
-            if not block["steps"] and not block["diffs"]:
+            if not block["steps"] and not block["diffs"] and not block["change_points"]:
                 continue
             lines.append(f"{block['before']} -> {block['after']}:")
             for s in block["steps"]:
@@ -210,8 +334,15 @@ def render_terminal(all_series, alpha, threshold_pct):
                     f"[{format_pct(c.ci_low)}, {format_pct(c.ci_high)}] p{p_relation(c.p_value)}"
                     + (f" (since {s.before})" if s.before != block["before"] else "")
                 )
+            for name, cp in block["change_points"]:
+                lines.append(f"  change point: {name} mean {format_pct(cp.change)} "
+                             f"from here on (p {format_p(cp.p_value)})")
             for d in block["diffs"]:
                 lines.append(f"  changed ({d.kind}): {d}")
+        skips = skip_lines(series)
+        if skips:
+            lines.append("skipped:")
+            lines += [f"  {line}" for line in skips]
         if len(series.kernels) == 1:
             lines.append("note: one kernel only; add runs of other kernels to see a trend "
                          "(`sysgate compare` compares runs of one kernel)")
@@ -219,83 +350,180 @@ def render_terminal(all_series, alpha, threshold_pct):
         if pooled:
             lines.append("note: runs pooled per kernel: " + ", ".join(
                 f"{k} ({n} runs)" for k, n in pooled.items()))
-        extra = {k: n for k, n in series.other_runs.items() if n}
-        if extra:
-            lines.append(
-                "note: runs with other boot options or conditions than the newest left out: "
-                + ", ".join(
-                    f"{k} ({n})" for k, n in extra.items()
-                )
-            )
+        if series.excluded:
+            lines.append("note: runs with other boot options or conditions than the newest "
+                         "left out:")
+            lines += [f"  #{run_id} ({kernel}): {why}" for kernel, run_id, why in
+                      series.excluded]
     return "\n".join(lines)
 
 
-def plot_path(series, trend):
-    """One path over the kernels: median with its interval, steps marked; a Figure."""
+def _figure():
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(max(4.5, 1.1 * len(series.kernels) + 2), 3.4), layout="constrained")
-    ax = fig.add_subplot()
+    return Figure(dpi=100)
+
+
+def plot_overview(series, against=FIRST):
+    """Paths x kernels, each cell the change of the figure against the first (or the
+    previous) kernel, in the spirit of LEBench's figure across kernel versions; marked
+    steps outlined, change points a bar on the cell's left edge. None for one kernel."""
+    if len(series.kernels) < 2:
+        return None
+    import numpy
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Rectangle
+    from matplotlib.ticker import PercentFormatter
+
+    changes = relative_changes(series, against)
+    paths = [t for t in series.paths if t.points]
+    if not paths:
+        return None
+    n_rows, n_cols = len(paths), len(series.kernels)
+    grid = numpy.full((n_rows, n_cols), numpy.nan)
+    for i, trend in enumerate(paths):
+        for j, kernel in enumerate(series.kernels):
+            if kernel in changes[trend.name]:
+                grid[i, j] = changes[trend.name][kernel]
+    fig = _figure()
+    label_in = max(len(t.name) for t in paths) * 0.068 + 0.2
+    cell_w = min(1.3, max(0.12, (12.4 - label_in - 1.0) / n_cols))
+    width = max(6.5, label_in + cell_w * n_cols + 1.0)
+    ticks_in = 1.1 if n_cols <= 20 else 1.3  # rotated kernel names under the cells
+    height = 0.22 * n_rows + ticks_in + 0.55
+    fig.set_size_inches(width, height)
+    ax = fig.add_axes([label_in / width, ticks_in / height, cell_w * n_cols / width,
+                       0.22 * n_rows / height])
+    bar = fig.add_axes([(label_in + cell_w * n_cols + 0.15) / width, ticks_in / height,
+                        0.15 / width, 0.22 * n_rows / height])
+    norm = TwoSlopeNorm(vmin=-HEATMAP_LIMIT, vcenter=0.0, vmax=HEATMAP_LIMIT)
+    image = ax.imshow(numpy.clip(grid, -HEATMAP_LIMIT, HEATMAP_LIMIT), cmap="RdBu_r",
+                      norm=norm, aspect="auto", interpolation="nearest")
+    ax.set_facecolor("#e6e6e6")  # not measured or skipped
+    show_text = n_cols <= HEATMAP_TEXT_KERNELS
+    for i, trend in enumerate(paths):
+        verdicts = {s.after: s.change.verdict for s in trend.marked()}
+        points = {k for k, _ in trend.change_points}
+        for j, kernel in enumerate(series.kernels):
+            value = grid[i, j]
+            if numpy.isnan(value):
+                if show_text and kernel in trend.skipped:
+                    ax.text(j, i, "skipped", ha="center", va="center", fontsize=6,
+                            color="#666666")
+                continue
+            if show_text:
+                first = kernel == next(k for k in series.kernels if k in trend.points)
+                label = (units.with_unit(trend.points[kernel].value) if first and
+                         against == FIRST else format_pct(value))
+                ax.text(j, i, label, ha="center", va="center", fontsize=6.5,
+                        color="white" if abs(value) > HEATMAP_LIMIT * 0.6 else "#222222")
+            if kernel in verdicts:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, linewidth=1.8,
+                                       edgecolor="#7a0000" if verdicts[kernel] == REGRESSION
+                                       else "#00451f"))
+            if kernel in points:
+                ax.plot([j - 0.47, j - 0.47], [i - 0.45, i + 0.45], color="black",
+                        linewidth=2.5, solid_capstyle="butt")
+    ax.set_xticks(range(n_cols), [names.text(k) for k in series.kernels],
+                  rotation=30 if n_cols <= 20 else 90,
+                  ha="right" if n_cols <= 20 else "center", fontsize=7)
+    ax.set_yticks(range(n_rows), [names.text(t.name) for t in paths], fontsize=7.5)
+    ax.tick_params(length=0)
+    colourbar = fig.colorbar(image, cax=bar)
+    colourbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    colourbar.ax.tick_params(labelsize=7)
+    what = "the first kernel" if against == FIRST else "the kernel before"
+    fig.suptitle(f"Change of the low-quarter mean against {what}: red slower, blue faster "
+                 f"(saturated at ±{HEATMAP_LIMIT:.0%})\noutlined: a marked step; black bar on "
+                 "a cell's left edge: a change point", x=0.01, ha="left", fontsize=9,
+                 y=1 - 0.06 / height, va="top")
+    return fig
+
+
+def plot_multiples(series):
+    """Small multiples: one panel per path measured on at least two kernels (figure with
+    its interval, marked steps, change points); None when no path has two."""
+    trends = [t for t in series.paths if len(t.points) >= 2]
+    if not trends:
+        return None
+    columns = 4
+    rows = -(-len(trends) // columns)
+    fig = _figure()
+    fig.set_size_inches(12.4, 2.3 * rows + 0.3)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.35 / (2.3 * rows + 0.3),
+                        bottom=0.9 / (2.3 * rows + 0.3), hspace=0.9, wspace=0.3)
     xs = {k: i for i, k in enumerate(series.kernels)}
+    for ax, trend in zip(axes.flat, trends):
+        _plot_one(ax, series, trend, xs)
+    for ax in list(axes.flat)[len(trends):]:
+        ax.set_axis_off()
+    return fig
+
+
+def _plot_one(ax, series, trend, xs):
     points = [trend.points[k] for k in series.kernels if k in trend.points]
     x = [xs[p.kernel] for p in points]
-    y = [p.median for p in points]
-    err = [[max(p.median - p.ci[0], 0) for p in points],
-           [max(p.ci[1] - p.median, 0) for p in points]]
-    ax.errorbar(x, y, yerr=err, fmt="o-", color="#2c6fbb", capsize=3, linewidth=1.2,
-                label="median, 95% CI")
+    y = [p.value for p in points]
+    err = [[max(p.value - p.ci[0], 0) for p in points],
+           [max(p.ci[1] - p.value, 0) for p in points]]
+    ax.errorbar(x, y, yerr=err, fmt="o-", color="#2c6fbb", capsize=2, linewidth=1,
+                markersize=3)
     for step in trend.marked():
         c = step.change
         regression = c.verdict == REGRESSION
-        color = "#c0392b" if regression else "#1e8449"
-        ax.plot(xs[step.after], c.new_median, marker="^" if regression else "v",
-                markersize=11, zorder=3, color=color, linestyle="none")
-        ax.annotate(format_pct(c.change), (xs[step.after], c.new_median),
-                    textcoords="offset points", xytext=(8, 6), fontsize=8, color=color)
+        colour = "#c0392b" if regression else "#1e8449"
+        ax.plot(xs[step.after], c.new_value, marker="^" if regression else "v",
+                markersize=8, zorder=3, color=colour, linestyle="none")
+        ax.annotate(format_pct(c.change), (xs[step.after], c.new_value),
+                    textcoords="offset points", xytext=(5, 4), fontsize=7, color=colour)
+    for kernel, _ in trend.change_points:
+        ax.axvline(xs[kernel] - 0.5, color="black", linestyle="--", linewidth=1)
     for before, after, diffs in series.env_changes:
         if any(d.kind in (envdiff.BOOT, envdiff.MACHINE) for d in diffs):
             ax.axvline((xs[before] + xs[after]) / 2, color="#999999", linestyle=":",
                        linewidth=1)
-    for kernel in trend.skipped:
-        ax.annotate("skipped", (xs[kernel], 0), xycoords=("data", "axes fraction"),
-                    xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7,
-                    color="#777777")
-    ax.set_xticks(range(len(series.kernels)), [names.text(k) for k in series.kernels],
-                  rotation=30, ha="right", fontsize=8)
+    many = len(series.kernels) > 8
+    ax.set_xticks(range(len(series.kernels)),
+                  [] if many else [names.text(k) for k in series.kernels],
+                  rotation=30, ha="right", fontsize=6)
     ax.set_xlim(-0.5, len(series.kernels) - 0.5)
-    ax.set_ylabel("ns per call")
-    ax.set_title(names.text(f"{trend.name} on {series.title}"), fontsize=10)
-    if y:
-        low = min(p.ci[0] for p in points)
-        high = max(p.ci[1] for p in points)
-        pad = (high - low) * 0.15 or high * 0.05 or 1
-        ax.set_ylim(max(0, low - pad), high + pad)
+    ax.set_title(names.text(trend.name), fontsize=8, loc="left")
+    ax.tick_params(axis="y", labelsize=6)
+    low = min(p.ci[0] for p in points)
+    high = max(p.ci[1] for p in points)
+    pad = (high - low) * 0.15 or high * 0.05 or 1
+    ax.set_ylim(max(0, low - pad), high + pad)
     ax.grid(alpha=0.3)
-    return fig
 
 
-def write_outputs(all_series, out_dir, alpha, threshold_pct):
+def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST):
     out = Path(out_dir)
     try:
         atomic.retire(out / "trend.html")  # no stale page after a failure
         pages = []
         for series in all_series:
-            charts = []
-            for trend in series.paths:
-                if not trend.points:
-                    continue
-                name = f"trend_{series.slug}_{names.slug(trend.name)}.png"
-                atomic.save_figure(plot_path(series, trend), out / name, dpi=100)
-                charts.append({"file": name, "path": trend.name, "marked": bool(trend.marked())})
-            header, rows = table(series)
-            pages.append({"series": series, "header": header, "rows": rows,
-                          "blocks": step_lines(series), "charts": charts})
+            overview = multiples = None
+            figure = plot_overview(series, against)
+            if figure is not None:
+                overview = f"trend_{series.slug}_overview.png"
+                atomic.save_figure(figure, out / overview, pil_kwargs={"compress_level": 1})
+            figure = plot_multiples(series)
+            if figure is not None:
+                multiples = f"trend_{series.slug}_paths.png"
+                atomic.save_figure(figure, out / multiples, pil_kwargs={"compress_level": 1})
+            header, _ = table(series)
+            pages.append({"series": series, "header": header, "rows": page_rows(series),
+                          "blocks": step_lines(series), "overview": overview,
+                          "multiples": multiples,
+                          "single": [t.name for t in series.paths if len(t.points) == 1]})
         html = template_environment().get_template(TEMPLATE).render(
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
-            format_p=format_p, p_relation=p_relation,
+            format_p=format_p, p_relation=p_relation, against=against,
+            cp_alpha=changepoint.DEFAULT_ALPHA,
         )
         atomic.write_text(out / "trend.html", html)
     except OSError as exc:
@@ -316,7 +544,7 @@ def _cmd_trend(args):
     finally:
         conn.close()
     print(render_terminal(all_series, args.alpha, args.threshold))
-    page = write_outputs(all_series, args.output, args.alpha, args.threshold)
+    page = write_outputs(all_series, args.output, args.alpha, args.threshold, args.against)
     print(f"report: {page}", file=sys.stderr)
     return 0
 
@@ -324,7 +552,7 @@ def _cmd_trend(args):
 def register(subparsers):
     parser = subparsers.add_parser(
         "trend", help="each path over kernel versions, from the history store",
-        description="Draw each path's median over kernel versions (per host) from the "
+        description="Draw each path's cost over kernel versions (per host) from the "
                     "history store, mark significant steps and list what else changed.",
     )
     parser.add_argument("--host", help="only this host (name or fingerprint); default all")
@@ -333,10 +561,13 @@ def register(subparsers):
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
     parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
                         default=DEFAULT_THRESHOLD_PCT,
-                        help="smallest step of the median to mark, in percent "
+                        help="smallest step of the figure to mark, in percent "
                              f"(default {DEFAULT_THRESHOLD_PCT:g})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help=f"significance level of the U test (default {DEFAULT_ALPHA:g})")
+                        help=f"significance level of a step (default {DEFAULT_ALPHA:g})")
+    parser.add_argument("--against", choices=(FIRST, PREVIOUS), default=FIRST,
+                        help="colour the overview by the change against the first kernel "
+                             "(default) or the kernel before")
     parser.add_argument("--allow-emulated", action="store_true",
                         help="put emulated (TCG) and hardware runs of a host in one series")
     store.add_db_argument(parser)

@@ -100,6 +100,12 @@ def test_high_cv(vm):
     found = {f.key: f for f in checks.check_run(load.parse(data, "x.json"))}
     assert "getpid/syscall" in found["high_cv"].detail
     assert "--repetitions" in found["high_cv"].remedy
+    # This run was pinned (pinned_cpu 1): the remedy does not ask to pin it.
+    assert "pinned to CPU 1" in found["high_cv"].remedy
+    assert "--cpu" not in found["high_cv"].remedy
+    data["context"]["pinned_cpu"] = "none"
+    found = {f.key: f for f in checks.check_run(load.parse(data, "x.json"))}
+    assert "--cpu N" in found["high_cv"].remedy
 
 
 def test_emulated_and_tsc(vm):

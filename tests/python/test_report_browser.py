@@ -16,8 +16,9 @@ import subprocess
 
 import pytest
 
+import history_synth as synth
 from conftest import ARTIFACTS, FIXTURES
-from sysgatelib import load, report
+from sysgatelib import load, report, store, trend
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT_S = 90
@@ -41,9 +42,15 @@ window.addEventListener("load", function () {
       return Array.prototype.map.call(t.querySelectorAll("tr.path"),
         function (r) { return r.getAttribute("data-path"); });
     });
+  var headline = document.querySelector("#headline img");
+  var box = headline ? headline.getBoundingClientRect() : null;
+  var root = document.documentElement;
   var probe = document.createElement("pre");
   probe.id = "sysgate-probe";
   probe.textContent = JSON.stringify({images: images, tables: tables,
+    scroll_width: root.scrollWidth, view_width: window.innerWidth,
+    view_height: window.innerHeight, page_height: root.scrollHeight,
+    headline: box ? {top: box.top, bottom: box.bottom, width: box.width} : null,
     alerts: window.__alerts, scripts: document.scripts.length,
     warnings: Array.prototype.map.call(document.querySelectorAll("[data-check]"),
       function (li) { return li.getAttribute("data-check"); })});
@@ -69,6 +76,9 @@ def _chromium(*args, profile):
     return out
 
 
+WIDTH, HEIGHT = 1400, 900  # a laptop-sized window: the fold is at 900 px
+
+
 def _probe(index, profile):
     with open(index, encoding="utf-8") as handle:
         page = handle.read()
@@ -77,8 +87,8 @@ def _probe(index, profile):
     probe_path = os.path.join(os.path.dirname(index), "probe.html")
     with open(probe_path, "w", encoding="utf-8") as handle:
         handle.write(page)
-    dom = _chromium("--virtual-time-budget=10000", "--dump-dom", f"file://{probe_path}",
-                    profile=profile)
+    dom = _chromium("--virtual-time-budget=10000", f"--window-size={WIDTH},{HEIGHT}",
+                    "--dump-dom", f"file://{probe_path}", profile=profile)
     os.remove(probe_path)
     found = re.search(r'<pre id="sysgate-probe">(.*?)</pre>', dom, re.S)
     assert found, "the probe did not run (no load event?)"
@@ -90,8 +100,8 @@ def _screenshot(index, name, profile):
     target = os.path.join(ARTIFACTS, name)
     if os.path.exists(target):
         os.remove(target)
-    _chromium("--window-size=1300,4000", f"--screenshot={target}", f"file://{index}",
-              profile=profile)
+    _chromium(f"--window-size={WIDTH},{HEIGHT * 2}", f"--screenshot={target}",
+              f"file://{index}", profile=profile)
     with open(target, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -108,15 +118,33 @@ def _grouped(run):
     return [name for names in families.values() for name in names]
 
 
+def _assert_fits_and_loads(result, index):
+    with open(index, encoding="utf-8") as handle:
+        assert len(result["images"]) == handle.read().count("<img ")
+    for image in result["images"]:
+        assert image["complete"] and image["width"] > 0, image
+    assert result["view_width"] == WIDTH
+    assert result["scroll_width"] <= result["view_width"], "horizontal overflow"
+
+
 def test_vm_report_in_chromium(tmp_path):
     (run,), index = _render(tmp_path, "vm_run.json")
     result = _probe(index, tmp_path / "profile")
-    assert len(result["images"]) == 4
-    for image in result["images"]:
-        assert image["complete"] and image["width"] > 0, image
+    _assert_fits_and_loads(result, index)
+    assert result["images"][0]["src"] == "headline.png"
+    # The answer is visible without scrolling: the whole headline chart above the fold.
+    assert result["headline"] and result["headline"]["bottom"] <= result["view_height"]
     assert result["tables"] == [_grouped(run)]
     assert "int80_apic" in result["warnings"]
     _screenshot(index, "report_vm.png", tmp_path / "profile")
+
+
+def test_real_run_with_a_long_command_line_keeps_the_headline_above_the_fold(tmp_path):
+    # A real run on the development VM: Firecracker's long boot line and init arguments.
+    (run,), index = _render(tmp_path, "history_real_vm.json")
+    result = _probe(index, tmp_path / "profile")
+    _assert_fits_and_loads(result, index)
+    assert result["headline"] and result["headline"]["bottom"] <= result["view_height"]
 
 
 def test_two_runs_and_hostile_strings_in_chromium(tmp_path):
@@ -125,7 +153,44 @@ def test_two_runs_and_hostile_strings_in_chromium(tmp_path):
     assert result["alerts"] == []
     assert result["scripts"] == 2  # the probe's own two, nothing from the files
     assert result["tables"] == [_grouped(r) for r in runs]
-    assert len(result["images"]) == 5
+    _assert_fits_and_loads(result, index)
+    _screenshot(index, "report_two_runs.png", tmp_path / "profile")
+
+
+def test_single_kernel_trend_page_is_short(tmp_path):
+    # One real run of one kernel: a table and no charts of one point each.
+    db = tmp_path / "h.sqlite"
+    store.add_results(db, os.path.join(FIXTURES, "vm_run.json"))
+    conn = store.open_store(db)
+    try:
+        series = trend.build_series(conn)
+    finally:
+        conn.close()
+    index = str(trend.write_outputs(series, tmp_path / "trend", 0.01, 2))
+    result = _probe(index, tmp_path / "profile")
+    assert result["scroll_width"] <= result["view_width"], "horizontal overflow"
+    assert result["page_height"] < 3000
+    _screenshot(index, "trend_one_kernel.png", tmp_path / "profile")
+
+
+def test_multi_kernel_trend_page_loads_its_charts(tmp_path):
+    db = tmp_path / "h.sqlite"
+    for i, kernel in enumerate(("6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64",
+                                "6.18.1")):
+        store.add_results(db, synth.write_results(
+            tmp_path / f"r{i}.json", seed=40 + i,
+            shift={"getpid/syscall": 1.10} if i else {},
+            context={"kernel_release": kernel, "date": f"2026-11-2{i}T00:00:00+00:00"}))
+    conn = store.open_store(db)
+    try:
+        series = trend.build_series(conn)
+    finally:
+        conn.close()
+    index = str(trend.write_outputs(series, tmp_path / "trend", 0.01, 2))
+    result = _probe(index, tmp_path / "profile")
+    assert [i["src"].endswith(("_overview.png", "_paths.png")) for i in result["images"]] \
+        == [True, True]
     for image in result["images"]:
         assert image["complete"] and image["width"] > 0, image
-    _screenshot(index, "report_two_runs.png", tmp_path / "profile")
+    assert result["scroll_width"] <= result["view_width"], "horizontal overflow"
+    _screenshot(index, "trend_three_kernels.png", tmp_path / "profile")

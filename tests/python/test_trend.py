@@ -141,10 +141,63 @@ def test_cli_writes_page_and_charts(db, tmp_path, capsys):
     assert "changed (boot): mitigations: (none) -> mitigations=off" in text
     page = (out / "trend.html").read_text()
     assert "getpid/syscall" in page and "6.12.57+deb13-cloud-amd64" in page
+    # One overview heatmap and one figure of small multiples, not a chart per path.
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert len(pngs) == len([p for p in synth.PATHS if not isinstance(p[2], str)])
+    assert len(pngs) == 2 and pngs[0].endswith("_overview.png") and pngs[1].endswith(
+        "_paths.png")
     assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    assert page.index(pngs[0]) < page.index('<table class="trend">') < page.index(pngs[1])
     assert "timings are not hardware timings" not in page  # a hardware series only
+    # A path skipped on every kernel for one reason: one cell with the reason.
+    assert "skipped: SYSCALL from compat mode raises #UD on Intel" in page
+
+
+def test_change_point_marks_the_step_over_the_series(db):
+    vm = next(s for s in _series(db) if s.host_name == "bench-vm-1")
+    found = {t.name: [k for k, _ in t.change_points] for t in vm.paths if t.change_points}
+    assert found == {"getpid/syscall": ["6.12.57+deb13-cloud-amd64"]}
+    (kernel, point), = next(t for t in vm.paths if t.name == "getpid/syscall").change_points
+    assert point.change == pytest.approx(0.10, abs=0.03)
+    text = trend.render_terminal([vm], 0.01, 2)
+    assert "change point: getpid/syscall mean +" in text
+    assert "getpid/ia32_syscall: SYSCALL from compat mode raises #UD on Intel (on every " \
+           "kernel)" in text
+
+
+def test_runs_left_out_are_listed_with_why(db, tmp_path):
+    kernel = KERNELS[0]
+    other_boot = synth.write_results(tmp_path / "nopti.json", seed=98, context={
+        "kernel_release": kernel, "date": "2026-10-01T00:00:00+00:00",
+        "boot_cmdline": f"BOOT_IMAGE=/vmlinuz-{kernel} ro quiet nopti"})
+    left_out = store.add_results(db, other_boot)
+    vm = next(s for s in _series(db) if s.host_name == "bench-vm-1")
+    ((where, run_id, why),) = vm.excluded
+    assert (where, run_id) == (kernel, left_out) and "nopti" in why
+    out = tmp_path / "trend"
+    trend.write_outputs([vm], out, 0.01, 2)
+    page = (out / "trend.html").read_text()
+    assert f"run #{left_out} ({kernel})" in page and "nopti" in page
+
+
+def test_single_kernel_page_is_one_table_without_charts(db, tmp_path):
+    (series,) = _series(db, host="qemu-guest")
+    out = tmp_path / "trend"
+    trend.write_outputs([series], out, 0.01, 2)
+    page = (out / "trend.html").read_text()
+    assert not list(out.glob("*.png"))  # no overview of one column, no one-point charts
+    assert "One kernel only" in page and page.count("<img") == 0
+    assert "skipped: SYSCALL from compat mode raises #UD on Intel" in page
+
+
+@pytest.mark.parametrize("against", [trend.FIRST, trend.PREVIOUS])
+def test_relative_changes_against_first_or_previous(db, against):
+    vm = next(s for s in _series(db) if s.host_name == "bench-vm-1")
+    changes = trend.relative_changes(vm, against)["getpid/syscall"]
+    assert changes[KERNELS[0]] == 0.0
+    step = changes[KERNELS[2]] - (changes[KERNELS[1]] if against == trend.FIRST else 0)
+    assert step == pytest.approx(0.10, abs=0.03)
+    last = changes[KERNELS[3]]
+    assert (abs(last) < 0.03) if against == trend.PREVIOUS else (last > 0.07)
 
 
 def test_emulated_series_carries_the_banner(db, tmp_path, capsys):
@@ -159,3 +212,22 @@ def test_cli_without_runs_is_an_error(tmp_path, db, capsys):
     assert cli.main(["trend", "--db", str(db), "--host", "nobody", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("error: ") == 2 and "no runs of host nobody" in err
+
+
+def test_change_points_over_many_repetitions_stay_small():
+    # A large store holds thousands of repetitions per kernel; the series is summarised
+    # (quantiles per kernel) before E-Divisive's n x n distances.
+    rng = random.Random(3)
+    groups = {f"6.{i}.0": [rng.gauss(100.0 if i < 2 else 105.0, 2.0) for _ in range(5000)]
+              for i in range(4)}
+    found = trend.change_points(None, groups)
+    assert [kernel for kernel, _ in found] == ["6.2.0"]
+    assert found[0][1].change == pytest.approx(0.05, abs=0.01)
+
+
+def test_change_points_smaller_than_the_threshold_are_left_out():
+    rng = random.Random(4)
+    groups = {f"6.{i}.0": [rng.gauss(100.0 if i < 2 else 101.0, 0.5) for _ in range(400)]
+              for i in range(4)}
+    assert [k for k, _ in trend.change_points(None, groups)] == ["6.2.0"]
+    assert trend.change_points(None, groups, threshold=0.02) == []
