@@ -148,11 +148,7 @@ def median_ci_runs(runs, confidence=CONFIDENCE, seed=stats.SEED):
 
 def figure_ci(runs, confidence=CONFIDENCE):
     """Interval of a side's low-quarter figure, ns (the whiskers of the figure chart)."""
-    runs = [run for run in runs if len(run)]
-    if sum(len(run) for run in runs) < 2:
-        value = stats.low_mean([x for run in runs for x in run])
-        return (value, value)
-    return stats.interval(stats.bootstrap_figures(runs, resamples=2000), confidence)
+    return stats.side_figure(runs, confidence)[1]
 
 
 # --- the comparison ----------------------------------------------------------------------

@@ -34,6 +34,15 @@ LOAD_DIFF_LIMIT = 1.0  # 1-minute load averages further apart: the machine was n
 RESAMPLES = 5000  # bootstrap draws: the smallest p is 2/5001, Holm over 50 paths < 0.05
 SEED = 20240511  # fixed, so a rerun prints the same interval
 KBEST_DEFAULT = 3
+# With this many runs a side, the run is the unit: each run is reduced to its own figure
+# (low_mean of its repetitions), a side's figure is the median of its runs' figures, the
+# interval comes from drawing runs, and the p-value from the Mann-Whitney U test on the
+# run figures. Repetitions within one process are not independent, runs are; and a
+# fleet's history (hundreds of runs a kernel) is compared in milliseconds rather than
+# in seconds a path. Below it, repetitions carry the test (permutation test): with 7 or
+# fewer runs a side an exact U test cannot pass Holm over 40 paths (Kalibera and Jones).
+RUN_UNIT_MIN = 8
+RUN_RESAMPLES = 1000  # run-unit bootstrap draws (the p-value does not come from them)
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, INCONCLUSIVE = (
     "regression", "improvement", "no change", "inconclusive")
@@ -254,6 +263,9 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
     new_runs = [[float(x) for x in run] for run in new_runs if len(run)]
     if not base_runs or not new_runs:
         raise ValueError("shift needs samples on both sides")
+    if min(len(base_runs), len(new_runs)) >= RUN_UNIT_MIN:
+        return _shift_by_runs(base_runs, new_runs, alpha, threshold, confidence, seed,
+                              keep_replicates)
     base = [x for run in base_runs for x in run]
     new = [x for run in new_runs for x in run]
     base_value, new_value = low_mean(base), low_mean(new)
@@ -278,6 +290,74 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
     return (result, replicates) if keep_replicates else result
 
 
+def run_figures(runs):
+    """One figure per run: low_mean of each run's repetitions (runs of unequal length)."""
+    import numpy as np
+
+    longest = max(len(run) for run in runs)
+    padded = np.full((len(runs), longest), np.nan)
+    for index, run in enumerate(runs):
+        padded[index, : len(run)] = run
+    return np.atleast_1d(low_mean(padded))
+
+
+def bootstrap_run_medians(figures, resamples=RUN_RESAMPLES, seed=SEED):
+    """Replicates of the median of the run figures, runs drawn with replacement. The
+    draws use bootstrap_draws' run generator, so every path of a comparison sees the same
+    runs drawn and the kernel-entry family's replicates stay coherent."""
+    import numpy as np
+
+    picks = np.random.default_rng([seed, 1]).integers(0, len(figures),
+                                                      size=(resamples, len(figures)))
+    return np.median(np.asarray(figures)[picks], axis=1)
+
+
+def side_figure(runs, confidence=CONFIDENCE, seed=SEED):
+    """A side's figure and its interval, ns, the way shift() compares it: the low-quarter
+    mean of the pooled repetitions, or with RUN_UNIT_MIN runs or more the median of the
+    runs' own figures (trend's points, compare's whiskers)."""
+    runs = [[float(x) for x in run] for run in runs if len(run)]
+    if len(runs) >= RUN_UNIT_MIN:
+        figures = run_figures(runs)
+        import numpy as np
+
+        return float(np.median(figures)), interval(bootstrap_run_medians(figures, seed=seed),
+                                                   confidence)
+    pooled = [x for run in runs for x in run]
+    value = low_mean(pooled)
+    if len(pooled) < 2:
+        return value, (value, value)
+    return value, interval(bootstrap_figures(runs, resamples=2000, seed=seed), confidence)
+
+
+def _shift_by_runs(base_runs, new_runs, alpha, threshold, confidence, seed, keep_replicates):
+    """shift() with the run as the unit (RUN_UNIT_MIN runs or more a side)."""
+    import numpy as np
+    from scipy import stats as sps
+
+    base, new = run_figures(base_runs), run_figures(new_runs)
+    base_value, new_value = float(np.median(base)), float(np.median(new))
+    change = new_value / base_value - 1.0 if base_value > 0 else math.nan
+    n_base = sum(len(run) for run in base_runs)
+    n_new = sum(len(run) for run in new_runs)
+    if len(set(base.tolist()) | set(new.tolist())) < 2 or math.isnan(change):
+        replicates = np.full(RUN_RESAMPLES, change)
+        low = high = change
+        p_raw = 1.0
+    else:
+        replicates = (bootstrap_run_medians(new, seed=seed + 1)
+                      / bootstrap_run_medians(base, seed=seed) - 1.0)
+        low, high = interval(replicates, confidence)
+        p_raw = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
+    decided = verdict(change, low, high, p_raw, alpha, threshold, True)
+    result = Shift(
+        base_value, new_value, change, low, high, p_raw, decided, p_raw, n_base, n_new,
+        len(base_runs), len(new_runs), True,
+        settle_factor(change, low, high, threshold) if decided == INCONCLUSIVE else None,
+    )
+    return (result, replicates) if keep_replicates else result
+
+
 def family_shift(shifts, replicates, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
                  confidence=CONFIDENCE, min_paths=MIN_FAMILY_PATHS):
     """The common shift of a family of paths: the median over the paths of their
@@ -290,7 +370,10 @@ def family_shift(shifts, replicates, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
     if len(shifts) < max(1, min_paths):
         return None
     points = np.log1p([s.change for s in shifts])
-    draws = np.log1p(np.vstack(replicates))
+    # Paths compared by runs carry fewer draws than paths compared by repetitions; the
+    # first draws of both come from the same run generator, so keep the common length.
+    common = min(len(r) for r in replicates)
+    draws = np.log1p(np.vstack([r[:common] for r in replicates]))
     change = float(np.expm1(np.median(points)))
     combined = np.expm1(np.median(draws, axis=0))
     low, high = interval(combined, confidence)

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import atomic, changepoint, envdiff, names, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
-    format_p, format_pct, figure_ci, p_relation, template_environment,
+    format_p, format_pct, p_relation, template_environment,
 )
 from .errors import UserError
 
@@ -189,8 +189,8 @@ def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
             pooled_samples = [x for g in groups for x in g]
             # The figure compare tests (the low-quarter mean, its run-level interval), so a
             # step's marker sits on the line it is a step of.
-            trend.points[kernel] = Point(kernel, pooled[kernel][0].id,
-                                         stats.low_mean(pooled_samples), figure_ci(groups),
+            value, interval = stats.side_figure(groups)
+            trend.points[kernel] = Point(kernel, pooled[kernel][0].id, value, interval,
                                          len(pooled_samples), len(groups))
             if previous is not None:
                 before_kernel, before_groups = previous

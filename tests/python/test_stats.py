@@ -100,3 +100,31 @@ def test_run_conditions_come_from_the_context():
     busy = dict(context, load_avg="[2.5, 1.0, 0.5]", quick="true")
     keys = [d.key for d in envdiff.run_differences(context, busy)]
     assert keys == ["quick", "load_avg"]
+
+
+def _fleet(seed, runs, level, reps=12):
+    """`runs` runs of `reps` repetitions, each run with its own small offset (a process)."""
+    rng = random.Random(seed)
+    return [_samples(seed * 1000 + r, reps, level * rng.lognormvariate(0, 0.01))
+            for r in range(runs)]
+
+
+def test_many_runs_a_side_make_the_run_the_unit():
+    base, slower, same = _fleet(1, 40, 100.0), _fleet(2, 40, 112.0), _fleet(3, 40, 100.0)
+    found = stats.shift(base, slower)
+    assert found.verdict == stats.REGRESSION
+    assert found.ci_low < 0.12 < found.ci_high
+    assert (found.runs_base, found.runs_new, found.n_base) == (40, 40, 480)
+    # the figure of a side is the median of its runs' own figures
+    per_run = sorted(stats.low_mean(run) for run in base)
+    assert found.base_value == pytest.approx((per_run[19] + per_run[20]) / 2)
+    assert stats.shift(base, same).verdict == stats.NO_CHANGE
+
+
+def test_the_family_combines_paths_compared_by_runs_and_by_repetitions():
+    by_runs = stats.shift(_fleet(4, 10, 100.0), _fleet(5, 10, 110.0), keep_replicates=True)
+    by_reps = stats.shift(_fleet(6, 3, 100.0), _fleet(7, 3, 110.0), keep_replicates=True)
+    assert len(by_runs[1]) == stats.RUN_RESAMPLES < len(by_reps[1])
+    family = stats.family_shift([by_runs[0], by_reps[0], by_runs[0]],
+                                [by_runs[1], by_reps[1], by_runs[1]])
+    assert 0.05 < family.change < 0.15
