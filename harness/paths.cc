@@ -7,6 +7,8 @@
 #include <iterator>
 
 #include "harness/ia32_paths.h"
+#include "harness/indirect_paths.h"
+#include "harness/io_uring_paths.h"
 #include "harness/json_text.h"
 #include "harness/lmbench_loops.h"
 #include "harness/probe.h"
@@ -57,6 +59,8 @@ std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
   for (Path& path : VdsoPaths()) all.push_back(path);
   for (Path& path : Ia32Paths()) all.push_back(path);
+  for (Path& path : IoUringPaths()) all.push_back(path);
+  for (Path& path : IndirectPaths()) all.push_back(path);
   for (Path& path : RuntimePaths()) all.push_back(path);
   for (Path& path : ExtraPaths()) all.push_back(path);
   for (Path& path : all) {

@@ -92,6 +92,9 @@ struct Path {
   // Timed paths: where the counting pass counts them; null: the pid RunCountingPass is
   // given (the ia32 helper's).
   ThreadFn counted_thread = nullptr;
+  // The loop's unit of work, a power of two: every batch is a multiple of it
+  // (io_uring/nop_64 submits 64 operations at a time; a batch of 32 would time nop_32).
+  uint64_t min_batch = 1;
 
   std::string_view family() const { return name.substr(0, name.find('/')); }
   std::string_view variant() const {

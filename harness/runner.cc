@@ -103,6 +103,7 @@ bool Runner::ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::s
     if (b <= trial) break;
     trial = b;
   }
+  b = std::max(b, path.min_batch);  // both powers of two: b is a multiple of min_batch
   *batch = batches_[&path] = b;
   return true;
 }

@@ -35,6 +35,21 @@ uint64_t sysgate_syscall_getppid_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_int80_getpid_loop(uint64_t iterations, uint64_t arg);
 // asm/syscall_args.asm (arg: a const sysgate::SyscallArgs*)
 uint64_t sysgate_syscall_args_loop(uint64_t iterations, uint64_t arg);
+// asm/indirect.asm (arg: a sysgate::IndirectState*, harness/indirect_paths.h), per entry
+// in this order: chase, calls_1, calls_4, calls_16, calls_32, branches.
+#define SYSGATE_INDIRECT_STUBS(entry)                             \
+  uint64_t sysgate_indirect_chase_##entry(uint64_t, uint64_t);    \
+  uint64_t sysgate_indirect_calls_1_##entry(uint64_t, uint64_t);  \
+  uint64_t sysgate_indirect_calls_4_##entry(uint64_t, uint64_t);  \
+  uint64_t sysgate_indirect_calls_16_##entry(uint64_t, uint64_t); \
+  uint64_t sysgate_indirect_calls_32_##entry(uint64_t, uint64_t); \
+  uint64_t sysgate_indirect_branches_##entry(uint64_t, uint64_t);
+SYSGATE_INDIRECT_STUBS(call)
+SYSGATE_INDIRECT_STUBS(syscall)
+SYSGATE_INDIRECT_STUBS(glibc)
+SYSGATE_INDIRECT_STUBS(int80)
+SYSGATE_INDIRECT_STUBS(vdso)
+#undef SYSGATE_INDIRECT_STUBS
 }
 
 #endif  // SYSGATE_HARNESS_STUBS_H_

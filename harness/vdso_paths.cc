@@ -598,6 +598,9 @@ std::optional<std::string> FamilyCheck(std::string_view family) {
 
 std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
   if (vdso_row.mechanism != Mechanism::kVdso || vdso_row.loop == nullptr) return std::nullopt;
+  // A row with a peer wraps that row's call in other work (indirect_*/vdso): its
+  // family's syscall row is no yardstick for it, and the peer is checked on its own.
+  if (!vdso_row.peer.empty()) return std::nullopt;
   // Its sibling in the same family that makes the raw syscall, in the same process.
   const Path* sys = nullptr;
   for (const Path& p : AllPaths()) {

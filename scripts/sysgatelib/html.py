@@ -7,7 +7,7 @@ escaping; this module builds plain strings and numbers, never markup.
 import os
 import shlex
 
-from . import VERSION, checks, plot, stats, units
+from . import VERSION, checks, indirect, plot, stats, units
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -370,6 +370,7 @@ def run_view(run, index, label):
         "findings": checks.check_run(run),
         "columns": [(key, header, why) for key, header, why, _, _ in columns],
         "families": _families(run, columns),
+        "indirect": indirect.view(run, fmt_ns),
         "sources": recorded,
         "missing": missing,
         "n_paths": len(run.paths),

@@ -11,7 +11,7 @@ k-best mean) and its value; what a path is divided by comes from its `baseline` 
 import math
 import os
 
-from . import stats, units
+from . import indirect, stats, units
 from .names import text  # the one mathtext-safe helper (re-exported)
 
 # Ways into the kernel from the cheapest to the dearest: the order bars and legends take.
@@ -598,6 +598,7 @@ CHARTS = (
     ("distribution", distribution_chart, "Per-call latency percentiles",
      "no per-call percentiles in these results"),
     ("cycles", cycles_chart, "User vs kernel core cycles", "no PMU cycle counts"),
+    indirect.CHART,  # docs/indirect.md; drawn from the indirect_* rows
 )
 HEADLINE = "headline"
 
