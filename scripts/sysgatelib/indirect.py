@@ -21,11 +21,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from . import stats
 from .names import text
 
 FAMILY_PREFIX = "indirect_"
 REFERENCE_MECHANISM = "call"
-CONFIDENCE = 0.95
+CONFIDENCE = stats.CONFIDENCE
 _FAMILY = re.compile(r"^indirect_(?P<kind>[a-z]+)(?:_(?P<param>[0-9]+)(?P<unit>[km]?))?$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20}
 
@@ -82,8 +83,7 @@ class Figure:
 
 def _difference_interval(rows):
     """(estimate, low, high) of median(r0) - median(r1) - median(r2) + median(r3)."""
-    import numpy  # imported late: the CLI starts without numpy and scipy
-    from scipy import stats as sstats
+    import numpy  # imported late: the CLI starts without numpy
 
     samples = [numpy.asarray(r, dtype=float) for r in rows]
     estimate = (numpy.median(samples[0]) - numpy.median(samples[1])
@@ -93,16 +93,12 @@ def _difference_interval(rows):
     if all(len(set(s.tolist())) < 2 for s in samples):
         return float(estimate), float(estimate), float(estimate)  # nothing to resample
 
-    def statistic(a, b, c, d, axis=-1):
-        return (numpy.median(a, axis=axis) - numpy.median(b, axis=axis)
-                - numpy.median(c, axis=axis) + numpy.median(d, axis=axis))
+    def statistic(a, b, c, d):
+        return (numpy.median(a, axis=-1) - numpy.median(b, axis=-1)
+                - numpy.median(c, axis=-1) + numpy.median(d, axis=-1))
 
-    result = sstats.bootstrap(
-        tuple(samples), statistic, paired=False, vectorized=True, method="percentile",
-        confidence_level=CONFIDENCE, n_resamples=2000, random_state=0,
-    )
-    interval = result.confidence_interval
-    return float(estimate), float(interval.low), float(interval.high)
+    low, high = stats.percentile_bootstrap(samples, statistic, CONFIDENCE)
+    return float(estimate), low, high
 
 
 def _measured(run, name):

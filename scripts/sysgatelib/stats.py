@@ -418,6 +418,22 @@ def runs_needed(sd_log, target, z_alpha=1.96, z_power=0.84):
     return max(1, math.ceil(2.0 * ((z_alpha + z_power) * sd_log / math.log1p(target)) ** 2))
 
 
+def percentile_bootstrap(samples, statistic, confidence=CONFIDENCE, resamples=2000, seed=0):
+    """(low, high) percentile-bootstrap interval of statistic(*drawn), each sample list
+    drawn with replacement on its own (independent samples), `statistic` vectorized over
+    the last axis. The same percentile bootstrap as scipy.stats.bootstrap(method=
+    "percentile"), written with numpy alone: importing scipy.stats costs the report a
+    third of a second, more than all of its intervals together."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for sample in samples:
+        values = np.asarray(sample, dtype=float)
+        drawn.append(values[rng.integers(0, len(values), size=(resamples, len(values)))])
+    return interval(statistic(*drawn), confidence)
+
+
 def bootstrap_kbest_ci(samples, confidence=CONFIDENCE, resamples=2000, seed=0,
                        k=KBEST_DEFAULT):
     """(low, high) percentile-bootstrap interval of the k-best mean (the report's leading
@@ -425,16 +441,11 @@ def bootstrap_kbest_ci(samples, confidence=CONFIDENCE, resamples=2000, seed=0,
     if len(samples) < 2 or len(set(samples)) < 2:
         value = kbest_mean(samples, k)
         return (value, value)
-    import numpy  # imported late: `sysgate run` must start without scipy
-    from scipy import stats
+    import numpy as np
 
     take = kbest_k(len(samples), k)
 
-    def statistic(data, axis=-1):
-        return numpy.sort(data, axis=axis)[..., :take].mean(axis=-1)
+    def statistic(data):
+        return np.sort(data, axis=-1)[..., :take].mean(axis=-1)
 
-    result = stats.bootstrap(
-        (list(samples),), statistic, confidence_level=confidence, n_resamples=resamples,
-        method="percentile", random_state=seed, vectorized=True,
-    )
-    return (float(result.confidence_interval.low), float(result.confidence_interval.high))
+    return percentile_bootstrap([list(samples)], statistic, confidence, resamples, seed)
