@@ -11,6 +11,34 @@ from . import VERSION, checks, indirect, plot, stats, units
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
+# Context keys the binary writes that the page shows in another form or leaves out on
+# purpose, and why; every other key appears on the page by name or value
+# (tests/python/test_contract.py runs the real binary's output through the report).
+# A key (or a prefix ending in "." or "_") here is a decision, not an oversight.
+CONTEXT_NOT_ON_PAGE = {
+    "executable": "the binary's path on the measuring host: no fact about the kernel",
+    "mhz_per_cpu": "Google Benchmark's nominal MHz; the page states the measured TSC rate",
+    "cpu_scaling_enabled": "Google Benchmark's guess; the governor and turbo are checked",
+    "caches": "cache sizes are not a property of kernel entry",
+    "load_avg": "turned into the busy-machine warning (checks.py) when it matters",
+    "library_build_type": "Debian's Google Benchmark is a debug build; the loops are ours",
+    "baseline_call_tsc_ticks": "the table shows baseline/call's own row",
+    "counters.": "each counter's source and reason are shown; event encodings are raw",
+    "cpu_flags": "hundreds of flags; pcid and fred reach the mitigations line",
+    "cpufreq_governor": "a warning when not performance (checks.py)",
+    "turbo": "a warning when on (checks.py)",
+    "tsc_": "the Timer line shows the TSC rate and resolution in words",
+    "ia32_": "the 32-bit helper's state shows as its rows and their skip reasons",
+    "runtime_": "runtime versions show as the runtime rows and their skip reasons",
+    "vdso32_symbols": "the vDSO rows show what was found; symbol lists are raw",
+    "vdso_symbols": "the vDSO rows show what was found; symbol lists are raw",
+    "vsyscall_mode": "the vsyscall rows' skip reasons say it when it matters",
+    "run.": "end-of-run counters; steal and involuntary switches are on the Run line",
+    "sysgate_command": "the command line that made the file; the Run line says how",
+    "min_time": "a setting compare diffs; the Run line gives repetitions and time",
+    "filter": "a filtered run shows only its paths",
+}
+
 
 def _env():
     import jinja2  # imported late: the CLI starts without jinja2
