@@ -257,8 +257,6 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
 
     Returns a Shift, and with keep_replicates also the bootstrap replicates of the change
     (numpy array) so that a family of paths can be combined."""
-    import numpy as np
-
     base_runs = [[float(x) for x in run] for run in base_runs if len(run)]
     new_runs = [[float(x) for x in run] for run in new_runs if len(run)]
     if not base_runs or not new_runs:
@@ -268,23 +266,37 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
                               keep_replicates)
     base = [x for run in base_runs for x in run]
     new = [x for run in new_runs for x in run]
-    base_value, new_value = low_mean(base), low_mean(new)
+    enough = (enough_samples(len(base), processes[0])
+              and enough_samples(len(new), processes[1]))
+    return _decide(
+        low_mean(base), low_mean(new), len(set(base) | set(new)) < 2, RESAMPLES,
+        lambda: (bootstrap_figures(new_runs, seed=seed + 1)
+                 / bootstrap_figures(base_runs, seed=seed) - 1.0),
+        lambda: permutation_p(base, new, seed=seed),
+        (len(base), len(new), len(base_runs), len(new_runs), enough),
+        alpha, threshold, confidence, keep_replicates)
+
+
+def _decide(base_value, new_value, constant, resamples, draw, test, counts, alpha,
+            threshold, confidence, keep_replicates):
+    """The Shift of two side figures: the change, its interval from draw() (bootstrap
+    replicates of the change), its p-value from test(), and the verdict. `constant`: the
+    samples cannot vary, so there is nothing to resample. counts = (n_base, n_new,
+    runs_base, runs_new, enough)."""
+    import numpy as np
+
     change = new_value / base_value - 1.0 if base_value > 0 else math.nan
-    if len(set(base) | set(new)) < 2 or math.isnan(change):
-        replicates = np.full(RESAMPLES, change)
+    if constant or math.isnan(change):
+        replicates = np.full(resamples, change)
         low = high = change
         p_raw = 1.0
     else:
-        replicates = (bootstrap_figures(new_runs, seed=seed + 1)
-                      / bootstrap_figures(base_runs, seed=seed) - 1.0)
+        replicates = draw()
         low, high = interval(replicates, confidence)
-        p_raw = permutation_p(base, new, seed=seed)
-    enough = (enough_samples(len(base), processes[0])
-              and enough_samples(len(new), processes[1]))
-    decided = verdict(change, low, high, p_raw, alpha, threshold, enough)
+        p_raw = test()
+    decided = verdict(change, low, high, p_raw, alpha, threshold, counts[4])
     result = Shift(
-        base_value, new_value, change, low, high, p_raw, decided, p_raw, len(base), len(new),
-        len(base_runs), len(new_runs), enough,
+        base_value, new_value, change, low, high, p_raw, decided, p_raw, *counts,
         settle_factor(change, low, high, threshold) if decided == INCONCLUSIVE else None,
     )
     return (result, replicates) if keep_replicates else result
@@ -336,26 +348,15 @@ def _shift_by_runs(base_runs, new_runs, alpha, threshold, confidence, seed, keep
     from scipy import stats as sps
 
     base, new = run_figures(base_runs), run_figures(new_runs)
-    base_value, new_value = float(np.median(base)), float(np.median(new))
-    change = new_value / base_value - 1.0 if base_value > 0 else math.nan
-    n_base = sum(len(run) for run in base_runs)
-    n_new = sum(len(run) for run in new_runs)
-    if len(set(base.tolist()) | set(new.tolist())) < 2 or math.isnan(change):
-        replicates = np.full(RUN_RESAMPLES, change)
-        low = high = change
-        p_raw = 1.0
-    else:
-        replicates = (bootstrap_run_medians(new, seed=seed + 1)
-                      / bootstrap_run_medians(base, seed=seed) - 1.0)
-        low, high = interval(replicates, confidence)
-        p_raw = float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue)
-    decided = verdict(change, low, high, p_raw, alpha, threshold, True)
-    result = Shift(
-        base_value, new_value, change, low, high, p_raw, decided, p_raw, n_base, n_new,
-        len(base_runs), len(new_runs), True,
-        settle_factor(change, low, high, threshold) if decided == INCONCLUSIVE else None,
-    )
-    return (result, replicates) if keep_replicates else result
+    counts = (sum(len(run) for run in base_runs), sum(len(run) for run in new_runs),
+              len(base_runs), len(new_runs), True)
+    return _decide(
+        float(np.median(base)), float(np.median(new)),
+        len(set(base.tolist()) | set(new.tolist())) < 2, RUN_RESAMPLES,
+        lambda: (bootstrap_run_medians(new, seed=seed + 1)
+                 / bootstrap_run_medians(base, seed=seed) - 1.0),
+        lambda: float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue),
+        counts, alpha, threshold, confidence, keep_replicates)
 
 
 def family_shift(shifts, replicates, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
