@@ -220,6 +220,15 @@ def results_name(release, append):
 # --------------------------------------------------------------------------- history
 
 
+def render_kernel_page(results_path):
+    """The report page of one kernel's run, in a folder beside its results file (named
+    after it): what `sysgate report` draws for a host run, emulated banner included."""
+    from . import load, report
+
+    folder = Path(results_path).with_suffix("")
+    return report.render_report([load.load(results_path)], folder)
+
+
 def file_in_history(db_path, results_path):
     """The run id, or None with a note when the store is not in this checkout."""
     try:
@@ -371,6 +380,11 @@ class Runner:
                 raise KernelError(f"filing {results_path} failed: {exc}") from exc
         filed = f", history run {run_id}" if run_id is not None else ""
         self.progress.step("collect", step.lap(), f"{results_path}{filed}{note}")
+        try:
+            page = render_kernel_page(results_path)
+        except UserError as exc:  # the results are kept and filed; only the page is missing
+            page = f"no page: {exc}"
+        self.progress.step("report", step.lap(), page)
         return release, results_path, run_id
 
     def cleanup(self):

@@ -239,6 +239,9 @@ def test_debian_cloud_kernel_boots_under_tcg_and_files_its_results(
     assert ctx["kernel_release"] == "6.1.0-47-cloud-amd64"
     assert ctx["emulated"] == "true" and ctx["qemu_accel"] == "tcg"
     assert data["benchmarks"], "the guest sent no benchmark rows"
+    page = results[0].with_suffix("") / "index.html"
+    assert page.exists(), out  # each kernel gets its own report page
+    assert "6.1.0-47-cloud-amd64" in page.read_text()
     assert os.path.basename(vmlinuz).startswith("vmlinuz-6.1.0-47")
     try:
         from sysgatelib import store
