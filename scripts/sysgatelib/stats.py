@@ -17,6 +17,7 @@ phase, so they are not independent draws). Its p-value comes from a permutation 
 the repetitions (permutation_p), which holds its level for any statistic.
 """
 
+import functools
 import math
 import statistics
 from dataclasses import dataclass
@@ -319,9 +320,22 @@ def bootstrap_run_medians(figures, resamples=RUN_RESAMPLES, seed=SEED):
     runs drawn and the kernel-entry family's replicates stay coherent."""
     import numpy as np
 
+    figures = np.asarray(figures, dtype=float)
+    return _run_medians(figures.tobytes(), resamples, seed)
+
+
+@functools.lru_cache(maxsize=256)
+def _run_medians(figures_bytes, resamples, seed):
+    """bootstrap_run_medians, cached: trend draws each kernel's runs for its point and
+    again for the step on either side of it (the array is read-only: shared)."""
+    import numpy as np
+
+    figures = np.frombuffer(figures_bytes, dtype=float)
     picks = np.random.default_rng([seed, 1]).integers(0, len(figures),
                                                       size=(resamples, len(figures)))
-    return np.median(np.asarray(figures)[picks], axis=1)
+    medians = np.median(figures[picks], axis=1)
+    medians.flags.writeable = False
+    return medians
 
 
 def side_figure(runs, confidence=CONFIDENCE, seed=SEED):
