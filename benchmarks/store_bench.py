@@ -18,6 +18,7 @@ them on a quiet machine.
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -66,8 +67,12 @@ def concurrency(db, folder, writers, runs_each):
 
 
 def generate(db, total, hosts, kernels):
-    """`total` runs: hosts x kernels, each kernel measured total/(hosts*kernels) times."""
-    templates = {}
+    """`total` runs: hosts x kernels, each kernel measured total/(hosts*kernels) times.
+    Every run is its own: its own repetitions, and its own level for all paths (a
+    process's layout and the host's phase, 2% from run to run), so that the store holds
+    what a fleet's would, not a few runs repeated (which sorting and de-duplicating
+    would make cheaper than real)."""
+    levels = random.Random(total)
     with store.open_store(db, create=True) as st:
         if st.kind == "sqlite":
             st.execute("PRAGMA synchronous = OFF")  # generating is not what is measured
@@ -75,13 +80,13 @@ def generate(db, total, hosts, kernels):
             st.execute("SET synchronous_commit = off")
         for index in range(total):
             host, kernel = index % hosts, (index // hosts) % kernels
-            key = (host, kernel, index % 5)
-            if key not in templates:
-                templates[key] = synth.make_results(
-                    seed=len(templates), shift={"getpid/syscall": 1 + 0.01 * kernel},
-                    context={"host_name": f"fleet-{host}", "kernel_release": f"6.{kernel}.0"})
-            data = templates[key]
-            data["context"]["date"] = f"2026-{1 + index % 12:02d}-01T00:00:00.{index:06d}"
+            level = levels.lognormvariate(0.0, 0.02)
+            shift = {name: level for name, _, _ in synth.PATHS}
+            shift["getpid/syscall"] = level * (1 + 0.01 * kernel)
+            data = synth.make_results(
+                seed=index, shift=shift,
+                context={"host_name": f"fleet-{host}", "kernel_release": f"6.{kernel}.0",
+                         "date": f"2026-{1 + index % 12:02d}-01T00:00:00.{index:06d}"})
             raw = json.dumps(data).encode()
             run = store.load.parse(data, f"generated-{index}.json")
             prepared = store._Prepared(f"generated-{index}.json", run,

@@ -106,6 +106,20 @@ def low_mean(values, fraction=LOW_FRACTION):
     return float(result) if result.ndim == 0 else result
 
 
+def run_figure(samples, fraction=LOW_FRACTION):
+    """low_mean of one run's repetitions, in plain Python (the store computes it when a
+    run is imported, where numpy need not be installed): the same order of additions as
+    low_mean, so both give the same float. None for no samples."""
+    values = sorted(float(x) for x in samples)
+    if not values:
+        return None
+    k = max(1, math.floor(len(values) * fraction + 0.5))
+    total = 0.0
+    for value in values[:k]:
+        total += value
+    return total / k
+
+
 def bootstrap_draws(runs, resamples=RESAMPLES, seed=SEED):
     """A (resamples, repetitions) array of bootstrap draws of one side's runs pooled.
 
@@ -331,11 +345,35 @@ def _run_medians(figures_bytes, resamples, seed):
     import numpy as np
 
     figures = np.frombuffer(figures_bytes, dtype=float)
-    picks = np.random.default_rng([seed, 1]).integers(0, len(figures),
-                                                      size=(resamples, len(figures)))
-    medians = np.median(figures[picks], axis=1)
+    n = len(figures)
+    # The median of a draw is found from how many times the draw took each run, counted
+    # in the order of the figures: the draw's middle order statistics are where the
+    # running count crosses half of n. The same value np.median(figures[picks]) gives,
+    # at a seventh of the cost (no partition of resamples x n floats per path).
+    order = np.argsort(figures, kind="stable")
+    ordered = figures[order]
+    running = np.cumsum(_pick_counts(n, resamples, seed)[order], axis=0,
+                        dtype=np.int16 if n < 2**15 else np.int64)
+    low = np.sum(running < (n + 1) // 2, axis=0)
+    high = np.sum(running < n // 2 + 1, axis=0)
+    medians = (ordered[low] + ordered[high]) / 2
     medians.flags.writeable = False
     return medians
+
+
+@functools.lru_cache(maxsize=32)
+def _pick_counts(n, resamples, seed):
+    """(n, resamples): how many times each draw of n runs out of n took each run, the
+    draws of bootstrap_draws' run generator (so every path of a comparison sees the same
+    runs drawn)."""
+    import numpy as np
+
+    picks = np.random.default_rng([seed, 1]).integers(0, n, size=(resamples, n))
+    counts = np.bincount((picks + n * np.arange(resamples)[:, None]).ravel(),
+                         minlength=resamples * n).reshape(resamples, n)
+    counts = np.ascontiguousarray(counts.T, dtype=np.int16 if n < 2**15 else np.int64)
+    counts.flags.writeable = False
+    return counts
 
 
 def side_figure(runs, confidence=CONFIDENCE, seed=SEED):
@@ -344,11 +382,7 @@ def side_figure(runs, confidence=CONFIDENCE, seed=SEED):
     runs' own figures (trend's points, compare's whiskers)."""
     runs = [[float(x) for x in run] for run in runs if len(run)]
     if len(runs) >= RUN_UNIT_MIN:
-        figures = run_figures(runs)
-        import numpy as np
-
-        return float(np.median(figures)), interval(bootstrap_run_medians(figures, seed=seed),
-                                                   confidence)
+        return figures_point(run_figures(runs), confidence, seed)
     pooled = [x for run in runs for x in run]
     value = low_mean(pooled)
     if len(pooled) < 2:
@@ -356,14 +390,34 @@ def side_figure(runs, confidence=CONFIDENCE, seed=SEED):
     return value, interval(bootstrap_figures(runs, resamples=2000, seed=seed), confidence)
 
 
+def figures_point(figures, confidence=CONFIDENCE, seed=SEED):
+    """side_figure of a side given as its runs' own figures (RUN_UNIT_MIN runs or more):
+    their median and its interval over runs drawn with replacement. Trend reads the
+    figures from the store, which keeps each run's, without decoding a sample."""
+    import numpy as np
+
+    figures = np.asarray(figures, dtype=float)
+    return float(np.median(figures)), interval(bootstrap_run_medians(figures, seed=seed),
+                                               confidence)
+
+
 def _shift_by_runs(base_runs, new_runs, alpha, threshold, confidence, seed, keep_replicates):
     """shift() with the run as the unit (RUN_UNIT_MIN runs or more a side)."""
+    counts = (sum(len(run) for run in base_runs), sum(len(run) for run in new_runs))
+    return shift_of_figures(run_figures(base_runs), run_figures(new_runs), counts, alpha,
+                            threshold, confidence, seed, keep_replicates)
+
+
+def shift_of_figures(base, new, repetitions, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
+                     confidence=CONFIDENCE, seed=SEED, keep_replicates=False):
+    """shift() by runs, each side given as its runs' figures (low_mean of each run's
+    repetitions; RUN_UNIT_MIN runs or more a side); repetitions = (base, new), all runs
+    together, for the record."""
     import numpy as np
     from scipy import stats as sps
 
-    base, new = run_figures(base_runs), run_figures(new_runs)
-    counts = (sum(len(run) for run in base_runs), sum(len(run) for run in new_runs),
-              len(base_runs), len(new_runs), True)
+    base, new = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
+    counts = (*repetitions, len(base), len(new), True)
     return _decide(
         float(np.median(base)), float(np.median(new)),
         len(set(base.tolist()) | set(new.tolist())) < 2, RUN_RESAMPLES,

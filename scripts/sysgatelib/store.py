@@ -29,13 +29,13 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import envdiff, legacy, load, store_pg, store_sqlite
+from . import envdiff, legacy, load, stats, store_pg, store_sqlite
 from .errors import UserError
 from .kversion import release_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_ROOT / "reports" / "history.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = store_sqlite.BUSY_TIMEOUT_S
 # Test hook: seconds to sleep inside the import transaction, after half the path rows are
 # written, so that a test can kill the importer mid-transaction. Never set it otherwise.
@@ -117,6 +117,15 @@ UPDATE runs SET
     skipped = (SELECT count(*) FROM paths p WHERE p.run_id = runs.id AND p.skipped IS NOT NULL)
 """
 
+# Version 3: each path row keeps its run's figure (stats.run_figure: the low-quarter mean
+# of the repetitions) and how many repetitions it has, so that trend over thousands of runs
+# a kernel compares runs by their figures without decoding a sample (docs/fleet.md). The
+# values of existing rows are computed from their samples when the store is upgraded.
+_V3 = """
+ALTER TABLE paths ADD COLUMN figure_ns {real};
+ALTER TABLE paths ADD COLUMN repetitions INTEGER NOT NULL DEFAULT 0
+"""
+
 _RUN_FIELDS = (
     "content_hash", "host_fingerprint", "host_name", "kernel_release", "kernel_version",
     "boot_options", "cmdline", "cpu", "hypervisor", "sysgate_version", "date", "emulated",
@@ -124,7 +133,9 @@ _RUN_FIELDS = (
     "repetitions",
 )
 _PATH_FIELDS = ("position", "name", "mechanism", "abi", "baseline", "expected_entries",
-                "skipped", "samples_ns", "counters")
+                "skipped", "samples_ns", "counters", "figure_ns", "repetitions")
+# The facts of a path row, as load_runs and load_figures read them.
+_PATH_FACTS = ("name", "mechanism", "abi", "baseline", "expected_entries", "skipped")
 
 
 # --- identity ----------------------------------------------------------------------------
@@ -392,7 +403,18 @@ def _migrate_to_2(st):
                    (cmdline, repetitions, run_id))
 
 
-_MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2}
+def _migrate_to_3(st):
+    _run_script(st, _V3)
+    rows = st.execute("SELECT run_id, name, samples_ns FROM paths").fetchall()
+    updates = []
+    for run_id, name, samples in rows:
+        values = json.loads(samples)
+        updates.append((stats.run_figure(values), len(values), run_id, name))
+    st.executemany("UPDATE paths SET figure_ns = ?, repetitions = ? "
+                   "WHERE run_id = ? AND name = ?", updates)
+
+
+_MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3}
 
 
 def schema_version(st):
@@ -453,7 +475,8 @@ def _values(prepared):
     }
     path_rows = [
         (index, p.name, p.mechanism, p.abi, p.baseline, p.expected_entries, p.skipped,
-         json.dumps(p.samples_ns), json.dumps(p.counters, sort_keys=True))
+         json.dumps(p.samples_ns), json.dumps(p.counters, sort_keys=True),
+         stats.run_figure(p.samples_ns), len(p.samples_ns))
         for index, p in enumerate(paths)
     ]
     return row, path_rows
@@ -645,27 +668,66 @@ def load_runs(st, run_ids, counters=True):
             for row in st.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})",
                                   chunk).fetchall():
                 stored[row[0]] = _stored_run(row)
-            fields = ", ".join(_PATH_FIELDS[1:-1]) + (", counters" if counters else ", ''")
+            fields = ", ".join(_PATH_FACTS) + (", counters" if counters else ", ''")
             rows = st.execute(
-                f"SELECT run_id, {fields} FROM paths "
+                f"SELECT run_id, samples_ns, {fields} FROM paths "
                 f"WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk).fetchall()
-            for run_id, name, mechanism, abi, baseline, entries, skipped, samples, counts \
-                    in rows:
-                paths.setdefault(run_id, {})[name] = load.PathResult(
-                    name=name, mechanism=mechanism, abi=abi or "x86_64", baseline=baseline,
-                    expected_entries=entries, skipped=skipped,
-                    samples_ns=json.loads(samples), counters=json.loads(counts or "{}"),
-                )
+            for run_id, samples, *facts, counts in rows:
+                path = _path_facts(facts)
+                path.samples_ns = json.loads(samples)
+                path.counters = json.loads(counts or "{}")
+                paths.setdefault(run_id, {})[path.name] = path
     runs = []
     for run_id in run_ids:
         if run_id not in stored:
             raise UserError(f"no run #{run_id} in the history store")
         found = paths.get(run_id, {})
-        legacy.fill_in(found.values())  # rows stored before the facts were kept
         run = stored[run_id]
         source = f"run #{run_id} ({run.host_name} {run.kernel_release})"
         runs.append(load.Run(source=source, context=run.context, paths=found))
     return runs
+
+
+def _path_facts(facts):
+    """A load.PathResult with the facts of a path row (_PATH_FACTS), no samples yet; the
+    facts a row stored before they were kept are filled in (legacy)."""
+    name, mechanism, abi, baseline, entries, skipped = facts
+    path = load.PathResult(name=name, mechanism=mechanism, abi=abi or "x86_64",
+                           baseline=baseline, expected_entries=entries, skipped=skipped)
+    legacy.fill_in([path])
+    return path
+
+
+@dataclass
+class StoredFigure:
+    """A path of a stored run without its samples: its facts (samples_ns empty), the run's
+    figure (stats.run_figure of its repetitions; None when it has none) and how many
+    repetitions it has."""
+
+    path: load.PathResult
+    figure_ns: float | None
+    repetitions: int
+
+
+def load_figures(st, run_ids):
+    """{run id: {path name: StoredFigure}}: what trend reads first of thousands of runs,
+    one query per CHUNK runs and not one sample decoded. Runs whose path rows state the
+    same facts share one PathResult for them: read them, never change them."""
+    found, facts_seen = {}, {}
+    with st.errors():
+        for chunk in _chunks(sorted({int(i) for i in run_ids})):
+            marks = ", ".join("?" * len(chunk))
+            rows = st.execute(
+                f"SELECT run_id, figure_ns, repetitions, {', '.join(_PATH_FACTS)} FROM paths "
+                f"WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk).fetchall()
+            for run_id, figure, repetitions, *facts in rows:
+                facts = tuple(facts)
+                path = facts_seen.get(facts)
+                if path is None:
+                    path = facts_seen[facts] = _path_facts(facts)
+                found.setdefault(run_id, {})[path.name] = StoredFigure(path, figure,
+                                                                      repetitions)
+    return found
 
 
 def check(st):

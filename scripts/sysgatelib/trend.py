@@ -113,14 +113,83 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
             for run in runs:
                 if run.id not in kept:
                     excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
-        loaded = {k: store.load_runs(conn, [r.id for r in pooled[k]], counters=False)
-                  for k in kernels}
-        one = _series(group[0], kernels, pooled, by_kernel, loaded, alpha,
+        figures = store.load_figures(conn, [r.id for k in kernels for r in pooled[k]])
+        sides = {k: _KernelRuns(conn, pooled[k], figures) for k in kernels}
+        one = _series(group[0], kernels, pooled, by_kernel, sides, alpha,
                       threshold_pct / 100.0)
         one.excluded = excluded
         series.append(one)
     series.sort(key=lambda s: (s.host_name, s.emulated))
     return series
+
+
+class _KernelRuns:
+    """The pooled runs of one kernel in a series: their figures per path, read first, and
+    their samples, read only when a path of this kernel has fewer than stats.RUN_UNIT_MIN
+    runs (then its repetitions carry the test) and kept once read."""
+
+    def __init__(self, conn, runs, figures):
+        self._conn = conn
+        self.runs = runs  # StoredRun, newest first
+        self.figures = [figures.get(r.id, {}) for r in runs]
+        self._samples = None
+
+    def names(self):
+        return [n for per_run in self.figures for n in per_run]
+
+    def found(self, name):
+        """The path in the runs that have it (load.PathResult facts, no samples)."""
+        return [per_run[name].path for per_run in self.figures if name in per_run]
+
+    def side(self, name):
+        """The path as one side of a comparison, or None when no run measured it."""
+        measured = [m for m in (per_run.get(name) for per_run in self.figures)
+                    if m is not None and m.repetitions]
+        if not measured:
+            return None
+        return _Side(self, name, [m.figure_ns for m in measured],
+                     sum(m.repetitions for m in measured))
+
+    def samples(self, name):
+        if self._samples is None:
+            self._samples = store.load_runs(self._conn, [r.id for r in self.runs],
+                                            counters=False)
+        return [run.paths[name].samples_ns for run in self._samples
+                if name in run.paths and run.paths[name].samples_ns]
+
+
+@dataclass
+class _Side:
+    """One path on one kernel: its runs' figures, and their repetitions when needed."""
+
+    kernel_runs: _KernelRuns
+    name: str
+    figures: list  # one per run that measured the path
+    repetitions: int  # all those runs together
+
+    @property
+    def by_runs(self):
+        return len(self.figures) >= stats.RUN_UNIT_MIN
+
+    def groups(self):
+        return self.kernel_runs.samples(self.name)
+
+    def point(self):
+        """side_figure: (the figure, its interval)."""
+        if self.by_runs:
+            return stats.figures_point(self.figures)
+        return stats.side_figure(self.groups())
+
+
+def _step(before, after, alpha, threshold):
+    """compare's test between two kernels' sides: by run figures when both sides have
+    RUN_UNIT_MIN runs (the same figures compare computes from the samples), else by
+    repetitions."""
+    if before.by_runs and after.by_runs:
+        return stats.shift_of_figures(before.figures, after.figures,
+                                      (before.repetitions, after.repetitions), alpha,
+                                      threshold)
+    return compare_groups(before.groups(), after.groups(), alpha, threshold)
 
 
 def _why_left_out(newest, run):
@@ -131,9 +200,11 @@ def _why_left_out(newest, run):
             + "; ".join(f"{d.kind} {d}" for d in diffs))
 
 
-# E-Divisive keeps an n x n distance matrix: over this many samples in a series, each
-# kernel's repetitions are summarised by evenly spaced quantiles (a store of 10,000 runs
-# holds thousands of repetitions per kernel).
+# E-Divisive's test takes every value of a series as an independent observation. Over this
+# many values in a series (a store of 10,000 runs holds hundreds of runs and thousands of
+# repetitions a kernel), each kernel's values are summarised by evenly spaced quantiles,
+# so that a level shift of a fraction of a percent, which thousands of values would make
+# "significant", is not split on; the --threshold filter then drops the small ones left.
 CHANGEPOINT_MAX_SAMPLES = 1200
 
 
@@ -147,9 +218,10 @@ def _summarised(samples, count):
 
 
 def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, threshold=0.0):
-    """E-Divisive means over the path's repetitions in kernel order, split only between
+    """E-Divisive means over the path's values in kernel order (its repetitions, or its
+    runs' figures when every kernel has stats.RUN_UNIT_MIN runs of it), split only between
     kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
-    the pairwise verdict's) and two repetitions each side. A level that moved the mean by
+    the pairwise verdict's) and two values each side. A level that moved the mean by
     less than `threshold` (a fraction, the steps' threshold) is left out, as Otava filters
     by magnitude: with thousands of repetitions a 0.2% shift is significant and
     irrelevant."""
@@ -167,42 +239,40 @@ def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, thre
             if abs(point.change) >= threshold]
 
 
-def _series(first, kernels, pooled, by_kernel, loaded, alpha, threshold):
-    names = []
-    for kernel in kernels:
-        for run in loaded[kernel]:
-            names += [n for n in run.paths if n not in names]
+def _series(first, kernels, pooled, by_kernel, sides, alpha, threshold):
+    names = list(dict.fromkeys(n for kernel in kernels for n in sides[kernel].names()))
     trends = []
     for name in names:
         trend = PathTrend(name=name, mechanism="")
         previous = None
-        samples_by_kernel = {}
+        measured = {}
         for kernel in kernels:
-            found = [run.paths[name] for run in loaded[kernel] if name in run.paths]
+            found = sides[kernel].found(name)
             if not found:
                 continue
             trend.mechanism = trend.mechanism or found[0].mechanism
-            groups = [path.samples_ns for path in found if path.samples_ns]
-            if not groups:
+            side = sides[kernel].side(name)
+            if side is None:
                 trend.skipped[kernel] = found[0].skipped or "not measured"
                 continue
-            pooled_samples = [x for g in groups for x in g]
             # The figure compare tests (the low-quarter mean, its run-level interval), so a
             # step's marker sits on the line it is a step of.
-            value, interval = stats.side_figure(groups)
+            value, interval = side.point()
             trend.points[kernel] = Point(kernel, pooled[kernel][0].id, value, interval,
-                                         len(pooled_samples), len(groups))
+                                         side.repetitions, len(side.figures))
             if previous is not None:
-                before_kernel, before_groups = previous
-                change = compare_groups(before_groups, groups, alpha, threshold)
-                trend.steps.append(Step(before_kernel, kernel, name, change))
-            previous = (kernel, groups)
-            samples_by_kernel[kernel] = pooled_samples
-        trend.change_points = change_points(trend, samples_by_kernel, threshold=threshold)
+                trend.steps.append(Step(previous[0], kernel, name,
+                                        _step(previous[1], side, alpha, threshold)))
+            previous = (kernel, side)
+            measured[kernel] = side
+        by_runs = all(side.by_runs for side in measured.values())
+        values = {k: side.figures if by_runs else [x for g in side.groups() for x in g]
+                  for k, side in measured.items()}
+        trend.change_points = change_points(trend, values, threshold=threshold)
         trends.append(trend)
     env_changes = []
     for before, after in zip(kernels, kernels[1:]):
-        diffs = envdiff.differences(loaded[before][0].context, loaded[after][0].context)
+        diffs = envdiff.differences(pooled[before][0].context, pooled[after][0].context)
         env_changes.append((before, after, [d for d in diffs if d.key != "kernel_release"]))
     return Series(
         host_name=first.host_name, fingerprint=first.host_fingerprint, emulated=first.emulated,
@@ -455,7 +525,8 @@ def plot_multiples(series):
     fig.set_size_inches(12.4, 2.3 * rows + 0.3)
     axes = fig.subplots(rows, columns, squeeze=False)
     fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.35 / (2.3 * rows + 0.3),
-                        bottom=0.9 / (2.3 * rows + 0.3), hspace=0.9, wspace=0.3)
+                        bottom=0.9 / (2.3 * rows + 0.3),
+                        hspace=0.5 if len(series.kernels) > 8 else 0.9, wspace=0.3)
     xs = {k: i for i, k in enumerate(series.kernels)}
     for ax, trend in zip(axes.flat, trends):
         _plot_one(ax, series, trend, xs)
@@ -486,10 +557,17 @@ def _plot_one(ax, series, trend, xs):
         if any(d.kind in (envdiff.BOOT, envdiff.MACHINE) for d in diffs):
             ax.axvline((xs[before] + xs[after]) / 2, color="#999999", linestyle=":",
                        linewidth=1)
-    many = len(series.kernels) > 8
-    ax.set_xticks(range(len(series.kernels)),
-                  [] if many else [names.text(k) for k in series.kernels],
-                  rotation=30, ha="right", fontsize=6)
+    if len(series.kernels) > 8:
+        # Too many to name in a panel: name the first and the last (the overview names
+        # them all); a tick per kernel would also cost the page a second to draw.
+        last = len(series.kernels) - 1
+        ax.set_xticks([0, last], [names.text(series.kernels[0]),
+                                  names.text(series.kernels[last])], fontsize=6)
+        for label, align in zip(ax.get_xticklabels(), ("left", "right")):
+            label.set_horizontalalignment(align)
+    else:
+        ax.set_xticks(range(len(series.kernels)), [names.text(k) for k in series.kernels],
+                      rotation=30, ha="right", fontsize=6)
     ax.set_xlim(-0.5, len(series.kernels) - 0.5)
     ax.set_title(names.text(trend.name), fontsize=8, loc="left")
     ax.tick_params(axis="y", labelsize=6)

@@ -62,3 +62,24 @@ def test_short_and_flat_series():
 def test_unknown_test_is_an_error():
     with pytest.raises(ValueError):
         changepoint.e_divisive([1.0, 2.0, 3.0], test="anova")
+
+
+def test_energy_is_the_energy_statistic_by_its_definition():
+    """q(tau) from sorted sums equals Matteson & James's statistic written out pair by pair."""
+    rng = random.Random(11)
+    values = [rng.gauss(100, 3) + (6 if i >= 9 else 0) for i in range(23)]
+
+    def mean_distance(a, b, same):
+        pairs = [abs(x - y) for i, x in enumerate(a) for j, y in enumerate(b)
+                 if not (same and i == j)]
+        return sum(pairs) / len(pairs) if pairs else 0.0
+
+    q = changepoint._energy(values, [1, 2, 9, 15, 22])
+    for tau in (1, 2, 9, 15, 22):
+        left, right = values[:tau], values[tau:]
+        m, k = len(left), len(right)
+        expected = m * k / (m + k) * (2 * mean_distance(left, right, False)
+                                      - mean_distance(left, left, True)
+                                      - mean_distance(right, right, True))
+        assert q[tau] == pytest.approx(expected, rel=1e-9)
+    assert q[3] == float("-inf")  # not asked

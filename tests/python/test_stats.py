@@ -128,3 +128,36 @@ def test_the_family_combines_paths_compared_by_runs_and_by_repetitions():
     family = stats.family_shift([by_runs[0], by_reps[0], by_runs[0]],
                                 [by_runs[1], by_reps[1], by_runs[1]])
     assert 0.05 < family.change < 0.15
+
+
+@pytest.mark.parametrize("n", [8, 9, 250, 251])
+def test_run_medians_are_the_medians_of_the_run_draws(n):
+    """The counting shortcut gives exactly np.median of the figures each draw took, ties
+    included, with the draws bootstrap_draws makes of n runs."""
+    import numpy as np
+
+    rng = random.Random(n)
+    figures = np.array([round(rng.uniform(90, 110), 1 if n > 200 else 3) for _ in range(n)])
+    picks = np.random.default_rng([stats.SEED, 1]).integers(0, n, size=(stats.RUN_RESAMPLES, n))
+    expected = np.median(figures[picks], axis=1)
+    assert np.array_equal(stats.bootstrap_run_medians(figures), expected)
+
+
+def test_the_stored_run_figure_is_low_mean_bit_for_bit():
+    rng = random.Random(7)
+    for n in (1, 2, 3, 12, 13, 500):
+        samples = [rng.lognormvariate(4.6, 0.1) for _ in range(n)]
+        assert stats.run_figure(samples) == stats.low_mean(samples)
+        assert stats.run_figure(samples) == float(stats.run_figures([samples])[0])
+    assert stats.run_figure([]) is None
+
+
+def test_a_side_of_run_figures_is_the_side_of_its_runs():
+    runs = _fleet(8, 12, 100.0)
+    figures = [stats.run_figure(run) for run in runs]
+    assert stats.figures_point(figures) == stats.side_figure(runs)
+    other = _fleet(9, 12, 108.0)
+    by_samples = stats.shift(runs, other)
+    by_figures = stats.shift_of_figures(figures, [stats.run_figure(r) for r in other],
+                                        (by_samples.n_base, by_samples.n_new))
+    assert by_figures == by_samples

@@ -8,7 +8,7 @@ import pytest
 
 import history_synth as synth
 from conftest import FIXTURES
-from sysgatelib import cli, load, resolve, store
+from sysgatelib import cli, load, resolve, stats, store
 
 SCHEMA1 = FIXTURES / "history_schema1.sqlite"
 
@@ -70,6 +70,16 @@ def test_upgrade_keeps_every_run(old_store, capsys):
         assert real.paths[name].samples_ns == path.samples_ns
         assert real.paths[name].mechanism == path.mechanism
         assert real.paths[name].skipped == path.skipped
+    # Version 3: each path row's figure and repetition count, computed from its samples.
+    with store.open_store(old_store) as st:
+        figures = store.load_figures(st, [1, 3])
+    for name, path in original.paths.items():
+        kept = figures[3][name]
+        assert kept.repetitions == len(path.samples_ns)
+        assert kept.figure_ns == (stats.run_figure(path.samples_ns) if path.samples_ns
+                                  else None)
+    assert figures[1]["getpid/syscall"].repetitions == 10
+    assert figures[1]["getpid/ia32_vdso"].path.baseline == "baseline/ia32_call"
 
 
 def test_upgraded_store_takes_new_runs_and_stays_idempotent(old_store, tmp_path, capsys):

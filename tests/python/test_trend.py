@@ -231,3 +231,65 @@ def test_change_points_smaller_than_the_threshold_are_left_out():
               for i in range(4)}
     assert [k for k, _ in trend.change_points(None, groups)] == ["6.2.0"]
     assert trend.change_points(None, groups, threshold=0.02) == []
+
+
+def _fleet_store(tmp_path, runs_per_kernel):
+    """One host; kernel i measured runs_per_kernel[i] times, getpid/syscall +12% on the
+    last kernel; every run its own level (a process)."""
+    db = tmp_path / "fleet.sqlite"
+    levels = random.Random(5)
+    index = 0
+    with store.open_store(db, create=True) as st:
+        for k, count in enumerate(runs_per_kernel):
+            for _ in range(count):
+                level = levels.lognormvariate(0, 0.02)
+                shift = {name: level for name, _, _ in synth.PATHS}
+                if k == len(runs_per_kernel) - 1:
+                    shift["getpid/syscall"] = level * 1.12
+                data = synth.make_results(seed=index, shift=shift, context={
+                    "kernel_release": f"6.{k}.0", "date": f"2026-11-01T00:{index:02d}:00"})
+                run = store.load.parse(data, f"r{index}.json")
+                store.insert_run(st, *store._values(store._Prepared(
+                    f"r{index}.json", run, store.content_hash(data), b"{}")))
+                index += 1
+    return db
+
+
+def test_many_runs_a_kernel_are_compared_by_their_stored_figures(tmp_path, monkeypatch):
+    """With RUN_UNIT_MIN runs a kernel, trend reads the figures the store keeps and no
+    sample, and its points and steps are those compare computes from the samples."""
+    from sysgatelib import stats
+
+    db = _fleet_store(tmp_path, [stats.RUN_UNIT_MIN, stats.RUN_UNIT_MIN + 1,
+                                 stats.RUN_UNIT_MIN + 2])
+    read = []
+    monkeypatch.setattr(store, "load_runs", lambda *a, **k: read.append(a) or [])
+    (series,) = _series(db)
+    assert read == []
+    monkeypatch.undo()
+    syscall = next(t for t in series.paths if t.name == "getpid/syscall")
+    assert [(s.after, s.change.verdict) for s in syscall.marked()] == [("6.2.0", "regression")]
+    with store.open_store(db) as st:
+        sides = [[run.paths["getpid/syscall"].samples_ns
+                  for run in store.load_runs(st, series.pooled_ids[k])]
+                 for k in series.kernels]
+    for kernel, side in zip(series.kernels, sides):
+        point = syscall.points[kernel]
+        assert (point.value, point.ci) == stats.side_figure(side)
+        assert point.runs == len(side) and point.n == sum(len(r) for r in side)
+    assert syscall.steps[1].change == stats.shift(sides[1], sides[2])
+
+
+def test_a_kernel_with_few_runs_is_compared_by_repetitions(tmp_path):
+    from sysgatelib import stats
+
+    db = _fleet_store(tmp_path, [stats.RUN_UNIT_MIN, 2])
+    (series,) = _series(db)
+    syscall = next(t for t in series.paths if t.name == "getpid/syscall")
+    with store.open_store(db) as st:
+        sides = [[run.paths["getpid/syscall"].samples_ns
+                  for run in store.load_runs(st, series.pooled_ids[k])]
+                 for k in series.kernels]
+    assert syscall.steps[0].change == stats.shift(sides[0], sides[1])
+    assert syscall.steps[0].change.runs_new == 2
+    assert syscall.steps[0].change.verdict == "regression"
