@@ -71,6 +71,19 @@ def _keyed_options(options):
 
 def differences(before, after):
     """Differences between two context dicts, machine first."""
+    found = setup_differences(before, after) + run_differences(before, after)
+    vulns = sorted(k for k in before.keys() | after.keys() if k.startswith("vuln."))
+    for key in vulns:
+        a, b = before.get(key, ""), after.get(key, "")
+        if a != b:
+            found.append(Difference(MITIGATIONS, key, a, b))
+    found.sort(key=lambda d: _KINDS.index(d.kind))
+    return found
+
+
+def setup_differences(before, after):
+    """The differences that make two runs two setups (machine, boot options, conditions):
+    runs that have none may be pooled."""
     found = []
     for kind, keys in ((MACHINE, _MACHINE_KEYS), (CONDITIONS, _CONDITION_KEYS)):
         for key in keys:
@@ -85,12 +98,6 @@ def differences(before, after):
         for name in sorted(old.keys() | new.keys()):
             if old.get(name) != new.get(name):
                 found.append(Difference(BOOT, name, old.get(name, ""), new.get(name, "")))
-    found += run_differences(before, after)
-    vulns = sorted(k for k in before.keys() | after.keys() if k.startswith("vuln."))
-    for key in vulns:
-        a, b = before.get(key, ""), after.get(key, "")
-        if a != b:
-            found.append(Difference(MITIGATIONS, key, a, b))
     found.sort(key=lambda d: _KINDS.index(d.kind))
     return found
 

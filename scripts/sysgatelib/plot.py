@@ -11,7 +11,7 @@ k-best mean) and its value; what a path is divided by comes from its `baseline` 
 import math
 import os
 
-from . import indirect, stats, units
+from . import indirect, parallel, stats, units
 from .names import text  # the one mathtext-safe helper (re-exported)
 
 # Ways into the kernel from the cheapest to the dearest: the order bars and legends take.
@@ -635,21 +635,13 @@ def _intervals(runs):
 
 def _draw_parallel(runs, vm, workers):
     """Forked workers draw the charts, the dearest first, with the intervals this process
-    computed before forking (numpy only, a few ms); None when processes are not
-    available."""
-    import concurrent.futures
-    import multiprocessing
+    computed before forking (numpy only, a few ms)."""
     stems = [HEADLINE] + [stem for stem, _, _, _ in CHARTS]
     stems.sort(key=lambda stem: _COST_ORDER.index(stem) if stem in _COST_ORDER
                else len(_COST_ORDER))
     intervals = _intervals(runs)
-    try:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(_draw, (stem, runs, vm, intervals)) for stem in stems]
-            return [future.result() for future in futures]
-    except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
-        return None  # no fork here (or no processes allowed): draw in this one
+    return parallel.map_forked(_draw, [(stem, runs, vm, intervals) for stem in stems],
+                               workers)
 
 
 def render_all(runs, vm, write):
@@ -659,12 +651,7 @@ def render_all(runs, vm, write):
     import matplotlib  # imported before forking, so the workers start with it loaded
     matplotlib.use("Agg")
     import matplotlib.figure  # noqa: F401  (the expensive part of the import)
-    workers = min(len(CHARTS) + 1, os.cpu_count() or 1)
-    results = _draw_parallel(runs, vm, workers) if workers > 1 else None
-    if results is None:
-        intervals = _intervals(runs)
-        results = [_draw((stem, runs, vm, intervals))
-                   for stem in [HEADLINE] + [stem for stem, _, _, _ in CHARTS]]
+    results = _draw_parallel(runs, vm, None)
     drawn = {stem: (data, notes) for stem, data, notes in results}
     headline = (None, [])
     data, notes = drawn[HEADLINE]

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import atomic, build, checks, deps, load, report, store, summary
+from . import atomic, build, checks, deps, load, report, store, summary, validate
 from .errors import UserError
 
 ROOT = build.ROOT
@@ -37,10 +37,10 @@ def register(sub):
     )
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_REPETITIONS} repetitions, short batches")
-    parser.add_argument("--repetitions", type=_positive_int, metavar="N",
+    parser.add_argument("--repetitions", type=validate.positive_int, metavar="N",
                         help=f"repetitions per path in all (default {DEFAULT_REPETITIONS}, "
                         f"--quick {QUICK_REPETITIONS})")
-    parser.add_argument("--processes", type=_positive_int, metavar="P",
+    parser.add_argument("--processes", type=validate.positive_int, metavar="P",
                         help=f"worker processes the repetitions are spread over (default "
                         f"{DEFAULT_PROCESSES}, --quick 1)")
     parser.add_argument("--min-time", type=_positive_float, metavar="S",
@@ -57,13 +57,6 @@ def register(sub):
     parser.add_argument("--no-history", action="store_true",
                         help="do not file the run in the history store")
     parser.set_defaults(func=command)
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
 
 
 def _positive_float(text):

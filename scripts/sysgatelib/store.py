@@ -765,8 +765,7 @@ def check(st):
 def same_setup(context, other):
     """Whether two runs may be pooled as repetitions of one setup: same machine, boot
     options and measurement conditions (kernel aside)."""
-    kinds = (envdiff.MACHINE, envdiff.BOOT, envdiff.CONDITIONS)
-    return not [d for d in envdiff.differences(context, other) if d.kind in kinds]
+    return not envdiff.setup_differences(context, other)
 
 
 # --- shared CLI helpers --------------------------------------------------------------------

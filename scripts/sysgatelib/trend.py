@@ -12,12 +12,13 @@ points by E-Divisive means (changepoint.py). Beside the steps: what else changed
 (mitigations, boot options, microcode).
 """
 
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic, changepoint, envdiff, names, stats, store, units, validate
+from . import atomic, changepoint, envdiff, names, parallel, stats, store, units, validate
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, p_relation, template_environment,
@@ -87,8 +88,19 @@ def _slug(text):
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
 
-def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
-                 allow_emulated=False):
+@dataclass
+class _Plan:
+    """A series before any path row is read: its runs by kernel, and which are pooled."""
+
+    first: store.StoredRun
+    kernels: list  # releases in version order
+    by_kernel: dict  # kernel -> StoredRun
+    pooled: dict  # kernel -> the runs pooled for it, newest first
+    excluded: list  # (kernel, run id, why it was left out)
+
+
+def plan_series(conn, host=None, allow_emulated=False):
+    """The series of the store (or of one host): one indexed query on the runs table."""
     runs = store.list_runs(conn, host=host)
     if not runs:
         raise UserError(
@@ -99,7 +111,7 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
     for run in runs:
         key = (run.host_fingerprint,) if allow_emulated else (run.host_fingerprint, run.emulated)
         groups.setdefault(key, []).append(run)
-    series = []
+    plans = []
     for group in groups.values():
         by_kernel = {}
         for run in group:
@@ -113,14 +125,47 @@ def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THR
             for run in runs:
                 if run.id not in kept:
                     excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
-        figures = store.load_figures(conn, [r.id for k in kernels for r in pooled[k]])
-        sides = {k: _KernelRuns(conn, pooled[k], figures) for k in kernels}
-        one = _series(group[0], kernels, pooled, by_kernel, sides, alpha,
-                      threshold_pct / 100.0)
-        one.excluded = excluded
-        series.append(one)
-    series.sort(key=lambda s: (s.host_name, s.emulated))
-    return series
+        plans.append(_Plan(group[0], kernels, by_kernel, pooled, excluded))
+    return plans
+
+
+def _build(conn, plan, alpha, threshold_pct):
+    pooled = plan.pooled
+    figures = store.load_figures(conn, [r.id for k in plan.kernels for r in pooled[k]])
+    sides = {k: _KernelRuns(conn, pooled[k], figures) for k in plan.kernels}
+    one = _series(plan.first, plan.kernels, pooled, plan.by_kernel, sides, alpha,
+                  threshold_pct / 100.0)
+    one.excluded = plan.excluded
+    return one
+
+
+def _in_order(series):
+    return sorted(series, key=lambda s: (s.host_name, s.emulated))
+
+
+def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+                 allow_emulated=False):
+    """Every series of an open store (or of one host), built in this process."""
+    return _in_order(_build(conn, plan, alpha, threshold_pct)
+                     for plan in plan_series(conn, host, allow_emulated))
+
+
+def _build_at(db, alpha, threshold_pct, plan):
+    with store.open_store(db) as conn:
+        return _build(conn, plan, alpha, threshold_pct)
+
+
+def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+                    allow_emulated=False, jobs=None):
+    """build_series of the store at `db`, each series (host) in its own process when there
+    are several and CPUs for them: the store is read once to plan them and closed before
+    forking, and each worker opens its own connection."""
+    with store.open_store(db) as conn:
+        plans = plan_series(conn, host, allow_emulated)
+        if parallel.workers_for(plans, jobs) == 1:
+            return _in_order(_build(conn, plan, alpha, threshold_pct) for plan in plans)
+    build = functools.partial(_build_at, db, alpha, threshold_pct)
+    return _in_order(parallel.map_forked(build, plans, jobs))
 
 
 class _KernelRuns:
@@ -194,8 +239,7 @@ def _step(before, after, alpha, threshold):
 
 def _why_left_out(newest, run):
     """What differs between a run and the newest run of its kernel (the one pooled by)."""
-    kinds = (envdiff.MACHINE, envdiff.BOOT, envdiff.CONDITIONS)
-    diffs = [d for d in envdiff.differences(newest.context, run.context) if d.kind in kinds]
+    diffs = envdiff.setup_differences(newest.context, run.context)
     return (f"differs from run #{newest.id}, the newest of its kernel: "
             + "; ".join(f"{d.kind} {d}" for d in diffs))
 
@@ -578,21 +622,36 @@ def _plot_one(ax, series, trend, xs):
     ax.grid(alpha=0.3)
 
 
-def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST):
+_CHARTS = {"overview": plot_overview, "paths": lambda series, against: plot_multiples(series)}
+
+
+def _draw(job):
+    """Draws one chart of one series into the folder: its file name, or None when there
+    is nothing to draw."""
+    series, which, out, against = job
+    figure = _CHARTS[which](series, against)
+    if figure is None:
+        return None
+    name = f"trend_{series.slug}_{which}.png"
+    atomic.save_figure(figure, out / name, pil_kwargs={"compress_level": 1})
+    return name
+
+
+def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs=None):
+    """trend.html and its charts, each chart drawn in its own process where there are
+    CPUs for them."""
     out = Path(out_dir)
     try:
         atomic.retire(out / "trend.html")  # no stale page after a failure
+        charts = [(s, which, out, against) for s in all_series for which in _CHARTS]
+        if parallel.workers_for(charts, jobs) > 1:
+            import matplotlib  # imported before forking, so the workers start with it
+            matplotlib.use("Agg")
+            import matplotlib.figure  # noqa: F401
+        names = iter(parallel.map_forked(_draw, charts, jobs))
+        drawn = [(next(names), next(names)) for _ in all_series]
         pages = []
-        for series in all_series:
-            overview = multiples = None
-            figure = plot_overview(series, against)
-            if figure is not None:
-                overview = f"trend_{series.slug}_overview.png"
-                atomic.save_figure(figure, out / overview, pil_kwargs={"compress_level": 1})
-            figure = plot_multiples(series)
-            if figure is not None:
-                multiples = f"trend_{series.slug}_paths.png"
-                atomic.save_figure(figure, out / multiples, pil_kwargs={"compress_level": 1})
+        for series, (overview, multiples) in zip(all_series, drawn):
             header, _ = table(series)
             pages.append({"series": series, "header": header, "rows": page_rows(series),
                           "blocks": step_lines(series), "overview": overview,
@@ -615,14 +674,11 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST):
 def _cmd_trend(args):
     if args.threshold < 0 or not 0 < args.alpha < 1:
         raise UserError("--threshold must be >= 0 and --alpha between 0 and 1")
-    conn = store.open_store(args.db)
-    try:
-        all_series = build_series(conn, args.host, args.alpha, args.threshold,
-                                  args.allow_emulated)
-    finally:
-        conn.close()
+    all_series = build_series_at(args.db, args.host, args.alpha, args.threshold,
+                                 args.allow_emulated, args.jobs)
     print(render_terminal(all_series, args.alpha, args.threshold))
-    page = write_outputs(all_series, args.output, args.alpha, args.threshold, args.against)
+    page = write_outputs(all_series, args.output, args.alpha, args.threshold, args.against,
+                         args.jobs)
     print(f"report: {page}", file=sys.stderr)
     return 0
 
@@ -646,6 +702,8 @@ def register(subparsers):
     parser.add_argument("--against", choices=(FIRST, PREVIOUS), default=FIRST,
                         help="colour the overview by the change against the first kernel "
                              "(default) or the kernel before")
+    parser.add_argument("-j", "--jobs", type=validate.positive_int, metavar="N",
+                        help="processes for the series, one host each (default: the CPUs)")
     parser.add_argument("--allow-emulated", action="store_true",
                         help="put emulated (TCG) and hardware runs of a host in one series")
     store.add_db_argument(parser)

@@ -293,3 +293,31 @@ def test_a_kernel_with_few_runs_is_compared_by_repetitions(tmp_path):
     assert syscall.steps[0].change == stats.shift(sides[0], sides[1])
     assert syscall.steps[0].change.runs_new == 2
     assert syscall.steps[0].change.verdict == "regression"
+
+
+def test_series_built_in_worker_processes_are_those_built_here(db, tmp_path):
+    """Two hosts: each series is built (and each chart drawn) in its own process, with
+    the same result as in this one."""
+    here = _series(db)
+    forked = trend.build_series_at(db, jobs=2)
+    assert len(forked) == 2
+    assert trend.render_terminal(forked, 0.05, 5) == trend.render_terminal(here, 0.05, 5)
+    page = trend.write_outputs(forked, tmp_path / "out", 0.05, 5, jobs=2)
+    drawn = sorted(p.name for p in page.parent.glob("*.png"))
+    assert drawn == sorted(f"trend_{s.slug}_{which}.png" for s in forked
+                           for which in ("overview", "paths") if len(s.kernels) > 1)
+    assert all(name in page.read_text() for name in drawn)
+
+
+def test_an_error_in_a_worker_is_the_error_of_the_command(tmp_path, capsys):
+    from sysgatelib import parallel
+    from sysgatelib.errors import UserError
+
+    def refuse(item):
+        if item == 2:
+            raise UserError(f"item {item}: refused")
+        return item * 10
+
+    assert parallel.map_forked(refuse, [0, 1], jobs=2) == [0, 10]
+    with pytest.raises(UserError, match="item 2: refused"):
+        parallel.map_forked(refuse, [1, 2, 3], jobs=2)
