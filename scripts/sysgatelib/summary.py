@@ -1,6 +1,10 @@
 """The terminal summary of one run: a row per path, grouped by family."""
 
+import textwrap
+
 from . import stats, units
+
+WIDTH = 120  # the console the summary is written for
 
 
 def _baseline_ns(run, path, cache):
@@ -55,7 +59,12 @@ def format_table(run):
     def line(cells):
         first = cells[0].ljust(widths[0])
         rest = " ".join(c.rjust(w) for c, w in zip(cells[1:6], widths[1:6]))
-        return f"{first} {rest} {cells[6]}".rstrip()
+        text = f"{first} {rest} "
+        # A long note (a skip reason) goes on under itself, inside the console's width.
+        note = textwrap.wrap(cells[6], max(WIDTH - len(text), 40), break_on_hyphens=False,
+                             break_long_words=False) or [""]
+        return "\n".join([text + note[0]] + [" " * len(text) + more for more in note[1:]]
+                         ).rstrip()
 
     lines.append(line(header))
     lines.append("-" * len(lines[0]))
@@ -63,8 +72,8 @@ def format_table(run):
     reps = max((len(p.samples_ns) for p in run.paths.values()), default=0)
     lines.append(
         f"ns/call: mean of the {stats.kbest_k(reps)} fastest of {reps} repetitions "
-        "(k-best); median beside it. x base: ns/call divided by the row's baseline's\n"
-        "(baseline/call; baseline/ia32_call for the 32-bit rows; a runtime's own call, e.g.\n"
-        "baseline/go_call, for the language-runtime rows)."
+        "(k-best); median beside it.\nx base: ns/call divided by the row's baseline's "
+        "(baseline/call; baseline/ia32_call for the 32-bit rows;\na runtime's own call, "
+        "e.g. baseline/go_call, for the language-runtime rows)."
     )
     return "\n".join(lines)

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import FIXTURES, ROOT
-from sysgatelib import checks, html as page_html, load, plot, report, stats
+from sysgatelib import checks, html as page_html, load, plot, report, stats, summary
 
 SYSGATE = os.path.join(ROOT, "scripts", "sysgate")
 PYTHON = "/usr/bin/python3"
@@ -426,3 +426,16 @@ def test_one_reason_for_several_counters_is_said_once(tmp_path):
 ])
 def test_boot_options_are_the_kernels_own(cmdline, shown):
     assert page_html.boot_options(cmdline) == shown
+
+
+def test_summary_fits_the_console_with_every_skip_reason_whole(tmp_path):
+    """A long skip reason is wrapped under itself, inside 120 columns, and none of it lost."""
+    run = load.load(FIXTURES / "real_quick.json")
+    reason = ("SYSENTER is not valid in compat mode on AMD CPUs (AuthenticAMD: SIGILL "
+              "(Illegal instruction)); an Intel CPU runs this row") * 2
+    run.paths["getpid/ia32_sysenter"].samples_ns = []
+    run.paths["getpid/ia32_sysenter"].skipped = reason
+    text = summary.format_table(run)
+    assert all(len(line) <= summary.WIDTH for line in text.splitlines()), \
+        max(text.splitlines(), key=len)
+    assert " ".join(text.split()).count(" ".join(f"skipped: {reason}".split())) == 1
