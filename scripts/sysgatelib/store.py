@@ -193,7 +193,7 @@ class StoredRun:
 _RUN_COLUMNS = (
     "id, host_fingerprint, host_name, kernel_release, kernel_version, boot_options, cpu, "
     "hypervisor, date, emulated, source, context, measured, skipped, cmdline, tag, repetitions"
-)
+).split(", ")
 
 
 def _stored_run(row):
@@ -224,6 +224,12 @@ class Store:
     def executemany(self, text, rows):
         if rows:
             self.conn.cursor().executemany(self.sql(text), rows)
+
+    def fetch_all(self, columns, tail, params=()):
+        """Every row of `SELECT columns tail` (numbers and text), as tuples: the quickest
+        way each backend has to read thousands of rows. The order is the ORDER BY's on
+        SQLite and none on PostgreSQL: sort what needs an order."""
+        return self._backend.fetch_all(self.conn, columns, self.sql(tail), params)
 
     @contextlib.contextmanager
     def errors(self, doing=""):
@@ -632,7 +638,7 @@ def _stored_values(st, run_id):
 def list_runs(st, host=None, kernel=None, tag=None):
     """StoredRuns, oldest first, with their measured/skipped path counts (one indexed query
     on the runs table: no path row is read)."""
-    query = f"SELECT {_RUN_COLUMNS} FROM runs"
+    query = "FROM runs"
     where, params = [], []
     if host:
         where.append("(host_name = ? OR host_fingerprint = ?)")
@@ -647,7 +653,8 @@ def list_runs(st, host=None, kernel=None, tag=None):
         query += " WHERE " + " AND ".join(where)
     query += " ORDER BY id"
     with st.errors():
-        return [_stored_run(row) for row in st.execute(query, params).fetchall()]
+        rows = sorted(st.fetch_all(_RUN_COLUMNS, query, params), key=lambda row: row[0])
+    return [_stored_run(row) for row in rows]
 
 
 def load_run(st, run_id):
@@ -665,14 +672,14 @@ def load_runs(st, run_ids, counters=True):
     with st.errors():
         for chunk in _chunks(sorted(set(run_ids))):
             marks = ", ".join("?" * len(chunk))
-            for row in st.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({marks})",
-                                  chunk).fetchall():
+            for row in st.fetch_all(_RUN_COLUMNS, f"FROM runs WHERE id IN ({marks})", chunk):
                 stored[row[0]] = _stored_run(row)
-            fields = ", ".join(_PATH_FACTS) + (", counters" if counters else ", ''")
-            rows = st.execute(
-                f"SELECT run_id, samples_ns, {fields} FROM paths "
-                f"WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk).fetchall()
-            for run_id, samples, *facts, counts in rows:
+            columns = ["run_id", "position", "samples_ns", *_PATH_FACTS,
+                       "counters" if counters else "'' AS counters"]
+            rows = sorted(st.fetch_all(
+                columns, f"FROM paths WHERE run_id IN ({marks}) ORDER BY run_id, position",
+                chunk), key=lambda row: row[:2])
+            for run_id, _, samples, *facts, counts in rows:
                 path = _path_facts(facts)
                 path.samples_ns = json.loads(samples)
                 path.counters = json.loads(counts or "{}")
@@ -717,10 +724,11 @@ def load_figures(st, run_ids):
     with st.errors():
         for chunk in _chunks(sorted({int(i) for i in run_ids})):
             marks = ", ".join("?" * len(chunk))
-            rows = st.execute(
-                f"SELECT run_id, figure_ns, repetitions, {', '.join(_PATH_FACTS)} FROM paths "
-                f"WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk).fetchall()
-            for run_id, figure, repetitions, *facts in rows:
+            rows = sorted(st.fetch_all(
+                ["run_id", "position", "figure_ns", "repetitions", *_PATH_FACTS],
+                f"FROM paths WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk),
+                key=lambda row: row[:2])
+            for run_id, _, figure, repetitions, *facts in rows:
                 facts = tuple(facts)
                 path = facts_seen.get(facts)
                 if path is None:

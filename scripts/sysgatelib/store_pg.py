@@ -112,3 +112,29 @@ def table_names(conn):
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     ).fetchall()
     return {r[0] for r in rows}
+
+
+# The type OIDs of float4 and float8: JSON writes an integral double as an integer.
+_FLOAT_OIDS = (700, 701)
+
+
+def fetch_all(conn, columns, tail, params):
+    """Every row of SELECT columns tail (numbers and text), as tuples, in no particular
+    order (sort what needs an order). The server sends them as one JSON array of arrays:
+    psycopg's pure-Python row parsing costs a few microseconds a value (a second for
+    trend's 80,000 path rows of a host), decoding one JSON text a tenth of that. Doubles
+    come back exactly (PostgreSQL 12 and later print the shortest text that reads back as
+    the same double) and as floats, even integral ones, which JSON writes as integers. A
+    column is named by its last word (`'' AS blank`: blank)."""
+    select = f"SELECT {', '.join(columns)} {tail}"
+    described = conn.execute(f"{select} LIMIT 0", params).description
+    floats = [i for i, column in enumerate(described) if column.type_code in _FLOAT_OIDS]
+    names = ", ".join(f"q.{column.split()[-1]}" for column in columns)
+    value = conn.execute(f"SELECT json_agg(json_build_array({names})) FROM ({select}) AS q",
+                         params).fetchone()[0]
+    rows = value or []
+    for row in rows if floats else ():
+        for i in floats:
+            if row[i] is not None:
+                row[i] = float(row[i])
+    return [tuple(row) for row in rows]

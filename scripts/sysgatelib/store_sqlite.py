@@ -82,3 +82,8 @@ def refuse_if_damaged(conn, name):
             f"{name}: damaged store ({findings[0]}); left untouched, nothing written: "
             "`sysgate history check` lists what is wrong; restore it from a backup"
         )
+
+
+def fetch_all(conn, columns, tail, params):
+    """Every row of SELECT columns tail, as tuples, in its ORDER BY."""
+    return conn.execute(f"SELECT {', '.join(columns)} {tail}", params).fetchall()

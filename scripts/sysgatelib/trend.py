@@ -183,8 +183,9 @@ class _KernelRuns:
         return [n for per_run in self.figures for n in per_run]
 
     def found(self, name):
-        """The path in the runs that have it (load.PathResult facts, no samples)."""
-        return [per_run[name].path for per_run in self.figures if name in per_run]
+        """The path's facts (load.PathResult, no samples) in the newest run that has it,
+        or None."""
+        return next((per_run[name].path for per_run in self.figures if name in per_run), None)
 
     def side(self, name):
         """The path as one side of a comparison, or None when no run measured it."""
@@ -292,12 +293,12 @@ def _series(first, kernels, pooled, by_kernel, sides, alpha, threshold):
         measured = {}
         for kernel in kernels:
             found = sides[kernel].found(name)
-            if not found:
+            if found is None:
                 continue
-            trend.mechanism = trend.mechanism or found[0].mechanism
+            trend.mechanism = trend.mechanism or found.mechanism
             side = sides[kernel].side(name)
             if side is None:
-                trend.skipped[kernel] = found[0].skipped or "not measured"
+                trend.skipped[kernel] = found.skipped or "not measured"
                 continue
             # The figure compare tests (the low-quarter mean, its run-level interval), so a
             # step's marker sits on the line it is a step of.

@@ -175,3 +175,21 @@ def test_many_runs_are_read_and_changed_in_chunks(db, results, monkeypatch):
         store.remove_runs(st, [1, 2, 4, 3])
         assert store.list_runs(st) == []
     assert counts(db) == (0, 0)
+
+
+def test_bulk_reads_come_back_exactly(db):
+    """Store.fetch_all (PostgreSQL sends the rows as one JSON text): every double bit for
+    bit, NULLs, and text with what JSON and SQL escape."""
+    doubles = [0.1 + 0.2, 103.45678901234567, 1e-300, 5e-324, 1.7976931348623157e308,
+               2.0 / 3.0, 0.0]
+    texts = ["tab\there", "line\nbreak", 'quote " and \' and \\ back', "ünïcödé ≥ 10⁹",
+             "", "\\N", "null"]
+    with store.open_store(db, create=True) as st:
+        st.execute("CREATE TABLE bulk (k INTEGER, x {real}, t TEXT)")
+        rows = [(i, doubles[i] if i < len(doubles) else None,
+                 texts[i] if i < len(texts) else None) for i in range(len(doubles) + 1)]
+        st.executemany("INSERT INTO bulk (k, x, t) VALUES (?, ?, ?)", rows)
+        back = sorted(st.fetch_all(["k", "x", "t", "'' AS blank"],
+                                   "FROM bulk WHERE k >= ? ORDER BY k", (0,)))
+    assert back == [(*row, "") for row in rows]
+    assert all(type(a) is type(b) for got, want in zip(back, rows) for a, b in zip(got, want))
