@@ -99,7 +99,21 @@ def generate(db, total, hosts, kernels):
 TIMEOUT_S = 600
 
 
+QUIET_LOAD = 0.5  # the 1-minute load average a figure is taken below
+SETTLE_S = 180  # the longest wait for it
+
+
+def settle():
+    """Waits (at most SETTLE_S) for the load of generating the store to leave the load
+    average, so that a timed command runs on a quiet machine; returns the load it starts at."""
+    deadline = time.monotonic() + SETTLE_S
+    while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
 def timed(label, command):
+    load = settle()
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -108,7 +122,7 @@ def timed(label, command):
         return
     seconds = time.monotonic() - started
     status = "ok" if done.returncode in (0, 1) else f"exit {done.returncode}: {done.stderr[-300:]}"
-    print(f"  {label}: {seconds:.2f} s ({status})")
+    print(f"  {label}: {seconds:.2f} s ({status}; load average {load:.2f} before)")
 
 
 def large_store(db, folder, total, hosts, kernels):

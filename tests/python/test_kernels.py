@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from sysgatelib import initramfs, kernels, qemu  # noqa: E402
+from sysgatelib import initramfs, kernel_fetch, kernels, qemu  # noqa: E402
 from sysgatelib.errors import UserError  # noqa: E402
 
 FAKE_BENCH = Path(__file__).with_name("fake_bench.c")
@@ -168,9 +168,9 @@ def test_results_names_keep_boot_options_apart():
 
 def test_a_kernel_that_is_not_a_file_or_package_is_reported(capsys):
     with pytest.raises(kernels.KernelError, match="no such file"):
-        kernels.resolve_kernel("/nonexistent/vmlinuz")
+        kernel_fetch.resolve_kernel("/nonexistent/vmlinuz")
     with pytest.raises(kernels.KernelError, match="neither a file nor"):
-        kernels.resolve_kernel("Not A Package!")
+        kernel_fetch.resolve_kernel("Not A Package!")
 
 
 def _truncated_kernel(tmp_path, source=None):
@@ -213,7 +213,7 @@ def _debian_kernel():
     if shutil.which("qemu-system-x86_64") is None:
         pytest.skip("qemu-system-x86_64 not installed (qemu-system-x86)")
     try:
-        path, _ = kernels.resolve_kernel(SLOW_KERNEL)
+        path, _ = kernel_fetch.resolve_kernel(SLOW_KERNEL)
     except kernels.KernelError as exc:
         pytest.skip(f"{SLOW_KERNEL} unavailable: {exc}")
     return path
