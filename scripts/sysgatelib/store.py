@@ -7,8 +7,9 @@ statements, with `?` placeholders rewritten for psycopg and a few column types n
 backend.
 
 One row per run in `runs` (host fingerprint, kernel release and version, boot options, CPU,
-hypervisor, sysgate version, date, the whole context and the results file itself,
-compressed) and one row per path in `paths` (its facts, repetition samples and counters).
+hypervisor, sysgate version, date, the whole context), its results file itself, compressed,
+in `run_results`, and one row per path in `paths` (its facts, repetition samples and
+counters, the run's figure).
 
 Every import of a run is one transaction: a client that dies mid-import (SIGKILL, Ctrl-C,
 a dropped connection, a full disk) leaves no half run. Importing is idempotent: a run is
@@ -121,16 +122,30 @@ UPDATE runs SET
 # of the repetitions) and how many repetitions it has, so that trend over thousands of runs
 # a kernel compares runs by their figures without decoding a sample (docs/fleet.md). The
 # values of existing rows are computed from their samples when the store is upgraded.
+# Trend reads them through an index that holds every column it reads (the skip reasons,
+# unbounded text, through a partial index of the rows measured zero times), so it reads
+# index pages, not the table pages where the samples make up most of the bytes. The
+# results file itself (18 KB a run, compressed) moves to a table of its own: in SQLite a
+# row's columns after a large value are reached by walking its overflow pages, so listing
+# 10,000 runs read 180 MB of results it never used.
 _V3 = """
 ALTER TABLE paths ADD COLUMN figure_ns {real};
-ALTER TABLE paths ADD COLUMN repetitions INTEGER NOT NULL DEFAULT 0
+ALTER TABLE paths ADD COLUMN repetitions INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX paths_figures ON paths (run_id, position, name, figure_ns, repetitions,
+                                     mechanism, abi, baseline, expected_entries);
+CREATE INDEX paths_unmeasured ON paths (run_id) WHERE repetitions = 0;
+CREATE TABLE run_results (
+    run_id       BIGINT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    results_zlib {blob} NOT NULL
+);
+INSERT INTO run_results (run_id, results_zlib) SELECT id, results_zlib FROM runs;
+ALTER TABLE runs DROP COLUMN results_zlib
 """
 
 _RUN_FIELDS = (
     "content_hash", "host_fingerprint", "host_name", "kernel_release", "kernel_version",
     "boot_options", "cmdline", "cpu", "hypervisor", "sysgate_version", "date", "emulated",
-    "source", "imported_at", "context", "results_zlib", "tag", "measured", "skipped",
-    "repetitions",
+    "source", "imported_at", "context", "tag", "measured", "skipped", "repetitions",
 )
 _PATH_FIELDS = ("position", "name", "mechanism", "abi", "baseline", "expected_entries",
                 "skipped", "samples_ns", "counters", "figure_ns", "repetitions")
@@ -508,6 +523,8 @@ def insert_run(st, row, path_rows):
                                   (row["content_hash"],)).fetchall()
             return existing[0][0], False
         run_id = inserted[0][0]
+        st.execute("INSERT INTO run_results (run_id, results_zlib) VALUES (?, ?)",
+                   (run_id, row["results_zlib"]))
         statement = (f"INSERT INTO paths (run_id, {', '.join(_PATH_FIELDS)}) "
                      f"VALUES (?, {', '.join('?' * len(_PATH_FIELDS))})")
         rows = [(run_id, *r) for r in path_rows]
@@ -579,6 +596,7 @@ def remove_runs(st, run_ids):
         for chunk in _chunks(sorted(set(run_ids))):
             marks = ", ".join("?" * len(chunk))
             st.execute(f"DELETE FROM paths WHERE run_id IN ({marks})", chunk)
+            st.execute(f"DELETE FROM run_results WHERE run_id IN ({marks})", chunk)
             st.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
 
 
@@ -625,7 +643,8 @@ def _stored_values(st, run_id):
     names = ", ".join(_RUN_FIELDS)
     values = st.execute(f"SELECT {names} FROM runs WHERE id = ?", (run_id,)).fetchone()
     row = dict(zip(_RUN_FIELDS, values))
-    row["results_zlib"] = bytes(row["results_zlib"])
+    row["results_zlib"] = bytes(st.execute(
+        "SELECT results_zlib FROM run_results WHERE run_id = ?", (run_id,)).fetchone()[0])
     path_rows = [tuple(r) for r in st.execute(
         f"SELECT {', '.join(_PATH_FIELDS)} FROM paths WHERE run_id = ? ORDER BY position",
         (run_id,)).fetchall()]
@@ -635,14 +654,37 @@ def _stored_values(st, run_id):
 # --- reading -----------------------------------------------------------------------------
 
 
-def list_runs(st, host=None, kernel=None, tag=None):
+def _host_filter(host):
+    return "(host_name = ? OR host_fingerprint = ?)", [host, host]
+
+
+def host_keys(st, host=None):
+    """The (host fingerprint, emulated) pairs the store holds runs of (or one host's, by
+    name or fingerprint), sorted."""
+    where, params = _host_filter(host) if host else ("1 = 1", [])
+    with st.errors():
+        rows = st.fetch_all(["host_fingerprint", "emulated"],
+                            f"FROM runs WHERE {where} GROUP BY host_fingerprint, emulated",
+                            params)
+    return sorted((fingerprint, bool(emulated)) for fingerprint, emulated in rows)
+
+
+def list_runs(st, host=None, kernel=None, tag=None, fingerprint=None, emulated=None):
     """StoredRuns, oldest first, with their measured/skipped path counts (one indexed query
-    on the runs table: no path row is read)."""
+    on the runs table: no path row is read). host: a name or fingerprint; fingerprint and
+    emulated: one series of trend exactly."""
     query = "FROM runs"
     where, params = [], []
     if host:
-        where.append("(host_name = ? OR host_fingerprint = ?)")
-        params += [host, host]
+        clause, values = _host_filter(host)
+        where.append(clause)
+        params += values
+    if fingerprint is not None:
+        where.append("host_fingerprint = ?")
+        params.append(fingerprint)
+    if emulated is not None:
+        where.append("emulated = ?")
+        params.append(int(emulated))
     if kernel:
         where.append("kernel_release = ?")
         params.append(kernel)
@@ -718,18 +760,23 @@ class StoredFigure:
 
 def load_figures(st, run_ids):
     """{run id: {path name: StoredFigure}}: what trend reads first of thousands of runs,
-    one query per CHUNK runs and not one sample decoded. Runs whose path rows state the
-    same facts share one PathResult for them: read them, never change them."""
+    two queries per CHUNK runs, both answered from indexes (paths_figures covers the
+    first, paths_unmeasured finds the skip reasons) and not one sample decoded. Runs
+    whose path rows state the same facts share one PathResult for them: read them, never
+    change them."""
     found, facts_seen = {}, {}
     with st.errors():
         for chunk in _chunks(sorted({int(i) for i in run_ids})):
             marks = ", ".join("?" * len(chunk))
+            reasons = dict(((run_id, name), skipped) for run_id, name, skipped in st.fetch_all(
+                ["run_id", "name", "skipped"],
+                f"FROM paths WHERE run_id IN ({marks}) AND repetitions = 0", chunk))
             rows = sorted(st.fetch_all(
-                ["run_id", "position", "figure_ns", "repetitions", *_PATH_FACTS],
+                ["run_id", "position", "figure_ns", "repetitions", *_PATH_FACTS[:-1]],
                 f"FROM paths WHERE run_id IN ({marks}) ORDER BY run_id, position", chunk),
                 key=lambda row: row[:2])
             for run_id, _, figure, repetitions, *facts in rows:
-                facts = tuple(facts)
+                facts = (*facts, reasons.get((run_id, facts[0])) if not repetitions else None)
                 path = facts_seen.get(facts)
                 if path is None:
                     path = facts_seen[facts] = _path_facts(facts)
@@ -762,6 +809,10 @@ def check(st):
                              "(SELECT 1 FROM runs r WHERE r.id = p.run_id)").fetchone()[0]
         if orphans:
             problems.append(f"{orphans} path rows belong to no run")
+        without = st.execute("SELECT count(*) FROM runs r WHERE NOT EXISTS "
+                             "(SELECT 1 FROM run_results f WHERE f.run_id = r.id)").fetchone()[0]
+        if without:
+            problems.append(f"{without} runs without their results file")
         mismatched = st.execute(
             "SELECT count(*) FROM runs r WHERE r.measured + r.skipped <> "
             "(SELECT count(*) FROM paths p WHERE p.run_id = r.id)").fetchone()[0]

@@ -99,34 +99,39 @@ class _Plan:
     excluded: list  # (kernel, run id, why it was left out)
 
 
-def plan_series(conn, host=None, allow_emulated=False):
-    """The series of the store (or of one host): one indexed query on the runs table."""
-    runs = store.list_runs(conn, host=host)
-    if not runs:
+def series_keys(conn, host=None, allow_emulated=False):
+    """The series of the store (or of one host): [(host fingerprint, emulated)], emulated
+    None when --allow-emulated puts both kinds of timing in one series."""
+    keys = store.host_keys(conn, host)
+    if not keys:
         raise UserError(
             ("no runs of host " + host if host else "no runs") + " in the history store; "
             "add some with `sysgate history add RESULTS.json`"
         )
-    groups = {}
-    for run in runs:
-        key = (run.host_fingerprint,) if allow_emulated else (run.host_fingerprint, run.emulated)
-        groups.setdefault(key, []).append(run)
-    plans = []
-    for group in groups.values():
-        by_kernel = {}
-        for run in group:
-            by_kernel.setdefault(run.kernel_release, []).append(run)
-        kernels = sorted(by_kernel, key=lambda k: by_kernel[k][0].kernel_key)
-        pooled, excluded = {}, []
-        for kernel in kernels:
-            runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
-            pooled[kernel] = [r for r in runs if store.same_setup(runs[0].context, r.context)]
-            kept = {r.id for r in pooled[kernel]}
-            for run in runs:
-                if run.id not in kept:
-                    excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
-        plans.append(_Plan(group[0], kernels, by_kernel, pooled, excluded))
-    return plans
+    return sorted({(fingerprint, None if allow_emulated else emulated)
+                   for fingerprint, emulated in keys}, key=lambda k: (k[0], k[1] or False))
+
+
+def plan_series(conn, key):
+    """One series' runs by kernel and which are pooled: one indexed query on the runs
+    table."""
+    fingerprint, emulated = key
+    series_runs = store.list_runs(conn, fingerprint=fingerprint, emulated=emulated)
+    if not series_runs:  # removed since the store was asked which series it holds
+        raise UserError(f"no runs of host {fingerprint} in the history store any more")
+    by_kernel = {}
+    for run in series_runs:
+        by_kernel.setdefault(run.kernel_release, []).append(run)
+    kernels = sorted(by_kernel, key=lambda k: by_kernel[k][0].kernel_key)
+    pooled, excluded = {}, []
+    for kernel in kernels:
+        runs = sorted(by_kernel[kernel], key=lambda r: (r.date, r.id), reverse=True)
+        pooled[kernel] = [r for r in runs if store.same_setup(runs[0].context, r.context)]
+        kept = {r.id for r in pooled[kernel]}
+        for run in runs:
+            if run.id not in kept:
+                excluded.append((kernel, run.id, _why_left_out(runs[0], run)))
+    return _Plan(series_runs[0], kernels, by_kernel, pooled, excluded)
 
 
 def _build(conn, plan, alpha, threshold_pct):
@@ -146,26 +151,28 @@ def _in_order(series):
 def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
                  allow_emulated=False):
     """Every series of an open store (or of one host), built in this process."""
-    return _in_order(_build(conn, plan, alpha, threshold_pct)
-                     for plan in plan_series(conn, host, allow_emulated))
+    return _in_order(_build(conn, plan_series(conn, key), alpha, threshold_pct)
+                     for key in series_keys(conn, host, allow_emulated))
 
 
-def _build_at(db, alpha, threshold_pct, plan):
+def _build_at(db, alpha, threshold_pct, key):
     with store.open_store(db) as conn:
-        return _build(conn, plan, alpha, threshold_pct)
+        return _build(conn, plan_series(conn, key), alpha, threshold_pct)
 
 
 def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
                     allow_emulated=False, jobs=None):
-    """build_series of the store at `db`, each series (host) in its own process when there
-    are several and CPUs for them: the store is read once to plan them and closed before
-    forking, and each worker opens its own connection."""
+    """build_series of the store at `db`, each series (host) read and built in its own
+    process when there are several and CPUs for them: this process only asks the store
+    which series there are, and closes it before forking; each worker opens its own
+    connection."""
     with store.open_store(db) as conn:
-        plans = plan_series(conn, host, allow_emulated)
-        if parallel.workers_for(plans, jobs) == 1:
-            return _in_order(_build(conn, plan, alpha, threshold_pct) for plan in plans)
+        keys = series_keys(conn, host, allow_emulated)
+        if parallel.workers_for(keys, jobs) == 1:
+            return _in_order(_build(conn, plan_series(conn, key), alpha, threshold_pct)
+                             for key in keys)
     build = functools.partial(_build_at, db, alpha, threshold_pct)
-    return _in_order(parallel.map_forked(build, plans, jobs))
+    return _in_order(parallel.map_forked(build, keys, jobs))
 
 
 class _KernelRuns:

@@ -16,7 +16,11 @@ SCHEMA1 = FIXTURES / "history_schema1.sqlite"
 def _rows(db):
     conn = sqlite3.connect(db)
     try:
-        runs = conn.execute("SELECT id, content_hash, kernel_release, context, results_zlib "
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        # Schema 3 keeps the results file in a table of its own.
+        results = ("(SELECT results_zlib FROM run_results WHERE run_id = id)"
+                   if "run_results" in tables else "results_zlib")
+        runs = conn.execute(f"SELECT id, content_hash, kernel_release, context, {results} "
                             "FROM runs ORDER BY id").fetchall()
         paths = conn.execute("SELECT run_id, name, mechanism, skipped, samples_ns, counters "
                              "FROM paths ORDER BY run_id, rowid").fetchall()
