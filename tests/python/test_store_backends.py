@@ -8,7 +8,7 @@ import pytest
 
 import history_synth as synth
 from store_helpers import counts, snapshot
-from sysgatelib import cli, resolve, store, trend
+from sysgatelib import cli, resolve, stats, store, trend
 
 OLD, NEW = "6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64"
 
@@ -193,3 +193,40 @@ def test_bulk_reads_come_back_exactly(db):
                                    "FROM bulk WHERE k >= ? ORDER BY k", (0,)))
     assert back == [(*row, "") for row in rows]
     assert all(type(a) is type(b) for got, want in zip(back, rows) for a, b in zip(got, want))
+
+
+def _insert(st, data, source, edit=None):
+    run = store.load.parse(data, source)
+    if edit:
+        edit(run)
+    prepared = store._Prepared(source, run, store.content_hash(data), json.dumps(data).encode())
+    return store.insert_run(st, *store._values(prepared))[0]
+
+
+def test_figures_come_with_each_runs_own_facts(db):
+    """load_figures reads a path name's facts once when every run states the same ones,
+    and each row's own when they differ (runs of several sysgate versions)."""
+    def older(run):
+        run.paths["getpid/syscall"].mechanism = "glibc"
+        run.paths["getpid/syscall"].expected_entries = 2.0
+
+    with store.open_store(db, create=True) as st:
+        same = [_insert(st, synth.make_results(seed=s), f"r{s}.json") for s in (1, 2)]
+        mixed = _insert(st, synth.make_results(seed=3), "r3.json", older)
+        alike = store.load_figures(st, same)
+        both = store.load_figures(st, [*same, mixed])
+        runs = store.load_runs(st, [*same, mixed])
+    for figures in (alike, both):
+        for run_id in same:
+            path = figures[run_id]["getpid/syscall"].path
+            assert (path.mechanism, path.expected_entries) == ("syscall", 1.0)
+    path = both[mixed]["getpid/syscall"].path
+    assert (path.mechanism, path.expected_entries) == ("glibc", 2.0)
+    for run in runs:
+        run_id = int(run.source.split("#")[1].split()[0])
+        for name, stored in run.paths.items():
+            kept = both[run_id][name]
+            assert kept.repetitions == len(stored.samples_ns)
+            assert kept.path.skipped == stored.skipped
+            assert kept.figure_ns == (stats.run_figure(stored.samples_ns)
+                                      if stored.samples_ns else None)
