@@ -298,8 +298,8 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         new_label = f"{new_label} ({_run_id(new)})"
     comparison = Comparison(
         base_label=base_label, new_label=new_label, base_source=_sources(base_runs),
-        new_source=_sources(new_runs), base_sides=[_describe(r) for r in base_runs],
-        new_sides=[_describe(r) for r in new_runs], alpha=alpha, threshold=threshold,
+        new_source=_sources(new_runs), base_sides=_describe_side(base_runs),
+        new_sides=_describe_side(new_runs), alpha=alpha, threshold=threshold,
         rows=rows, kernel_entry=kernel_entry, kernel_paths=len(kernel),
         controls=control_shift, control_paths=len(controls), machine_changed=machine,
         withheld=withheld, warnings=warnings, differences=diffs, notes=notes,
@@ -401,6 +401,22 @@ def _describe(run):
     """host · kernel · date · run id (or file name): how a side is named to a reader."""
     date = run.context.get("date", "")[:16].replace("T", " ")
     return " · ".join(x for x in (run.host, run.kernel, date, _run_id(run)) if x)
+
+
+# A side of more runs than this is named by its newest runs and a count (a fleet's store
+# pools hundreds of runs of a kernel).
+SIDE_RUNS_NAMED = 3
+
+
+def _describe_side(runs):
+    """One line per run of a side, newest first, or for a side of many runs the newest
+    few and how many more, oldest date to newest."""
+    if len(runs) <= SIDE_RUNS_NAMED:
+        return [_describe(run) for run in runs]
+    dates = sorted(d[:10] for d in (run.context.get("date", "") for run in runs) if d)
+    span = f", {dates[0]} to {dates[-1]}" if dates else ""
+    return ([_describe(run) for run in runs[:SIDE_RUNS_NAMED - 1]]
+            + [f"and {len(runs) - SIDE_RUNS_NAMED + 1} more runs of the same setup{span}"])
 
 
 def _label(runs):
@@ -524,23 +540,17 @@ def summary_line(comparison):
         parts.append(f"kernel entry {_shown(family.verdict)} {format_pct(family.change)}")
     text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
     if regs:
-        text += " (" + _some(
+        text += " (" + units.some(
             [f"{r.name} {format_pct(r.result.change)} p{p_relation(r.result.p_value)}"
              for r in regs]) + ")"
     text += f", {len(imps)} improvement{'s' if len(imps) != 1 else ''}"
     if imps:
-        text += " (" + _some([f"{r.name} {format_pct(r.result.change)}" for r in imps]) + ")"
+        text += " (" + units.some([f"{r.name} {format_pct(r.result.change)}" for r in imps]) + ")"
     undecided = len(comparison.inconclusive)
     same = len(comparison.with_verdict(NO_CHANGE))
     text += f", {undecided} inconclusive, {same} no change"
     parts.append(text)
     return "; ".join(parts) + f" (exit {comparison.exit_code})"
-
-
-def _some(items, shown=5):
-    """The first few of a list, and how many more (the table has them all)."""
-    more = len(items) - shown
-    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def condition_lines(comparison):

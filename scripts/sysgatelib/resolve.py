@@ -9,7 +9,7 @@ stores and queries.
 import os
 import sys
 
-from . import load, store
+from . import load, store, units
 from .errors import UserError
 from .kversion import release_key
 
@@ -36,7 +36,9 @@ def resolve(ref, db_path=None, host=None):
         return store.load_run(st, _newest_of_kernel(st, ref, host).id)
 
 
-def _newest_of_kernel(st, release, host):
+def _newest_of_kernel(st, release, host, note=True):
+    """The newest run of a kernel release on one host; `note`: say so when it has more
+    (a caller that pools them all says that instead)."""
     runs = store.list_runs(st, host=host, kernel=release)
     if not runs:
         known = sorted({r.kernel_release for r in store.list_runs(st, host=host)},
@@ -54,7 +56,7 @@ def _newest_of_kernel(st, release, host):
             "choose one with --host"
         )
     newest = max(runs, key=lambda r: (r.date, r.id))
-    if len(runs) > 1:
+    if len(runs) > 1 and note:
         print(
             f"note: {len(runs)} runs of {release} on {hosts[0]}; using run #{newest.id}, the "
             "newest (name a run id to choose another)", file=sys.stderr,
@@ -83,7 +85,7 @@ def resolve_side(text, db_path=None, host=None):
 def runs_of_kernel(release, db_path=None, host=None):
     """Every run of a kernel release on one host with the newest run's setup, newest first."""
     with store.open_store(db_path) as st:
-        newest = _newest_of_kernel(st, release, host)
+        newest = _newest_of_kernel(st, release, host, note=False)
         newest_run = store.load_run(st, newest.id)
         candidates = sorted(store.list_runs(st, kernel=release), key=lambda r: (r.date, r.id),
                             reverse=True)
@@ -92,7 +94,7 @@ def runs_of_kernel(release, db_path=None, host=None):
         left = len(mine) - len(ids)
         if len(ids) > 1 or left:
             print(f"note: {release}: pooling {len(ids)} run(s) of the same setup "
-                  f"({', '.join(f'#{i}' for i in ids)})"
+                  f"({units.some([f'#{i}' for i in ids])})"
                   + (f"; {left} with other boot options or conditions left out" if left else "")
                   + "; name a run id to use one", file=sys.stderr)
         return store.load_runs(st, ids)

@@ -35,3 +35,10 @@ def with_unit(value_ns):
     if value_ns >= 1000:
         return f"{ns(value_ns / 1000)} µs"
     return f"{ns(value_ns)} ns"
+
+
+def some(items, shown=5):
+    """The first few of a list of texts, and how many more: "a, b, c and 7 more"."""
+    items = list(items)
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")

@@ -446,3 +446,23 @@ def test_compare_shows_the_calibrated_detection_limit(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "detection limit on this machine (sysgate calibrate, 2026-11-30): kernel entry " \
            "8.1% with one run per side, 4.7% with three" in out
+
+
+def test_a_side_of_many_runs_is_named_by_its_newest_and_a_count(tmp_path, capsys):
+    """A fleet's kernel pools hundreds of runs: the header names the newest and counts the
+    rest, and the pooling note lists a few ids, not every one."""
+    db = tmp_path / "h.sqlite"
+    for i in range(9):
+        store.add_results(db, _write(tmp_path, f"b{i}.json", seed=i, context={
+            "date": f"2026-11-{10 + i}T00:00:00"}))
+        store.add_results(db, _write(tmp_path, f"n{i}.json", seed=20 + i, context={
+            "kernel_release": "6.18.1", "date": f"2026-11-{20 + i}T00:00:00"}))
+    cli.main(["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.18.1"])
+    captured = capsys.readouterr()
+    base = [line for line in captured.out.splitlines() if line.startswith("base: ")]
+    assert base == ["base: bench-vm-1 · 6.1.0-47-cloud-amd64 · 2026-11-18 00:00 · run #17",
+                    "base: bench-vm-1 · 6.1.0-47-cloud-amd64 · 2026-11-17 00:00 · run #15",
+                    "base: and 7 more runs of the same setup, 2026-11-10 to 2026-11-18"]
+    assert "pooling 9 run(s) of the same setup (#17, #15, #13, #11, #9 and 4 more)" \
+        in captured.err
+    assert "using run #" not in captured.err  # all nine are used, not the newest alone
