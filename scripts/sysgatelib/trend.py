@@ -15,6 +15,7 @@ points by E-Divisive means (changepoint.py). Beside the steps: what else changed
 import functools
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -433,18 +434,53 @@ def step_lines(series):
     return blocks
 
 
+# The console the terminal output is written for: a table of more kernels than fit is
+# printed in blocks of kernel columns, the path column in each.
+WIDTH = 120
+# Runs left out of a series listed in the terminal at most; the page lists them all.
+EXCLUDED_SHOWN = 10
+
+
+def _table_blocks(header, rows, width=WIDTH):
+    """The table as blocks of kernel columns that each fit `width` columns."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    bounds, start, used = [], 1, widths[0]
+    for i in range(1, len(header)):
+        if i > start and used + 2 + widths[i] > width:
+            bounds.append((start, i))
+            start, used = i, widths[0]
+        used += 2 + widths[i]
+    bounds.append((start, len(header)))
+    return "\n\n".join(
+        store.format_table((header[0], *header[a:b]), [(r[0], *r[a:b]) for r in rows],
+                           right=set(range(1, b - a + 1)))
+        for a, b in bounds)
+
+
+def _packed(first, items, width=WIDTH):
+    """`first` then the items, comma-separated, in lines of `width` at most, never
+    breaking an item."""
+    lines, line = [], first
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if len(line) + 1 + len(piece) > width and line.strip():
+            lines.append(line)
+            line = "  " + piece
+        else:
+            line += " " + piece
+    return lines + [line]
+
+
 def render_terminal(all_series, alpha, threshold_pct):
-    lines = [
+    lines = textwrap.wrap(
         f"a step is marked when p < {alpha:g} (permutation test) and the interval of the "
         f"change lies beyond {threshold_pct:g}%; REG = slower, IMP = faster; CP = a change "
         "point (E-Divisive means over the whole series); figures are ns per call, the mean "
-        "of the fastest quarter of the repetitions"
-    ]
+        "of the fastest quarter of the repetitions", WIDTH)
     for series in all_series:
         lines += ["", f"== {series.title}, {len(series.kernels)} kernel(s), host "
                       f"{series.fingerprint} =="]
-        header, rows = table(series)
-        lines.append(store.format_table(header, rows, right=set(range(1, len(header)))))
+        lines.append(_table_blocks(*table(series)))
         for block in step_lines(series):
             if not block["steps"] and not block["diffs"] and not block["change_points"]:
                 continue
@@ -470,13 +506,16 @@ def render_terminal(all_series, alpha, threshold_pct):
                          "(`sysgate compare` compares runs of one kernel)")
         pooled = {k: len(ids) for k, ids in series.pooled_ids.items() if len(ids) > 1}
         if pooled:
-            lines.append("note: runs pooled per kernel: " + ", ".join(
-                f"{k} ({n} runs)" for k, n in pooled.items()))
+            lines += _packed("note: runs pooled per kernel:",
+                             [f"{k} ({n} runs)" for k, n in pooled.items()])
         if series.excluded:
-            lines.append("note: runs with other boot options or conditions than the newest "
-                         "left out:")
+            lines.append(f"note: {len(series.excluded)} run(s) with other boot options or "
+                         "conditions than the newest left out:")
             lines += [f"  #{run_id} ({kernel}): {why}" for kernel, run_id, why in
-                      series.excluded]
+                      series.excluded[:EXCLUDED_SHOWN]]
+            if len(series.excluded) > EXCLUDED_SHOWN:
+                lines.append(f"  and {len(series.excluded) - EXCLUDED_SHOWN} more "
+                             "(the page lists them all)")
     return "\n".join(lines)
 
 

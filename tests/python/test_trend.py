@@ -321,3 +321,15 @@ def test_an_error_in_a_worker_is_the_error_of_the_command(tmp_path, capsys):
     assert parallel.map_forked(refuse, [0, 1], jobs=2) == [0, 10]
     with pytest.raises(UserError, match="item 2: refused"):
         parallel.map_forked(refuse, [1, 2, 3], jobs=2)
+
+
+def test_a_wide_series_prints_in_blocks_that_fit_the_console(tmp_path):
+    db = _fleet_store(tmp_path, [1] * 14)
+    (series,) = _series(db)
+    text = trend.render_terminal([series], 0.05, 5)
+    lines = text.splitlines()
+    assert all(len(line) <= trend.WIDTH for line in lines), max(lines, key=len)
+    headers = [line.split() for line in lines if line.startswith("path ")]
+    assert len(headers) >= 2 and [k for h in headers for k in h[1:]] == series.kernels
+    for trend_path in series.paths:  # every path has a row in every block
+        assert sum(line.startswith(trend_path.name + " ") for line in lines) == len(headers)
