@@ -57,9 +57,18 @@ class PathTrend:
     skipped: dict = field(default_factory=dict)  # kernel -> reason
     # (first kernel of the new level, changepoint.ChangePoint)
     change_points: list = field(default_factory=list)
+    # The first measured kernel against the last, by the same test as a step, over three
+    # kernels or more: a creep of 1% a kernel is no step and no level, but 20% in all.
+    overall: Step | None = None
 
     def marked(self):
         return [s for s in self.steps if s.change.verdict in (REGRESSION, IMPROVEMENT)]
+
+    def marked_overall(self):
+        """The whole-series change when it is a regression or an improvement, else None."""
+        if self.overall and self.overall.change.verdict in (REGRESSION, IMPROVEMENT):
+            return self.overall
+        return None
 
 
 @dataclass
@@ -318,6 +327,9 @@ def _series(first, kernels, pooled, by_kernel, sides, alpha, threshold):
                                         _step(previous[1], side, alpha, threshold)))
             previous = (kernel, side)
             measured[kernel] = side
+        if len(measured) >= 3:
+            (oldest, before), *_, (newest, after) = measured.items()
+            trend.overall = Step(oldest, newest, name, _step(before, after, alpha, threshold))
         by_runs = all(side.by_runs for side in measured.values())
         values = {k: side.figures if by_runs else [x for g in side.groups() for x in g]
                   for k, side in measured.items()}
@@ -471,6 +483,12 @@ def _packed(first, items, width=WIDTH):
     return lines + [line]
 
 
+def _step_line(step, suffix=""):
+    c = step.change
+    return (f"  {c.verdict}: {step.path} {format_pct(c.change)} "
+            f"[{format_pct(c.ci_low)}, {format_pct(c.ci_high)}] p{p_relation(c.p_value)}{suffix}")
+
+
 def render_terminal(all_series, alpha, threshold_pct):
     lines = textwrap.wrap(
         f"a step is marked when p < {alpha:g} (permutation test) and the interval of the "
@@ -486,17 +504,21 @@ def render_terminal(all_series, alpha, threshold_pct):
                 continue
             lines.append(f"{block['before']} -> {block['after']}:")
             for s in block["steps"]:
-                c = s.change
-                lines.append(
-                    f"  {c.verdict}: {s.path} {format_pct(c.change)} "
-                    f"[{format_pct(c.ci_low)}, {format_pct(c.ci_high)}] p{p_relation(c.p_value)}"
-                    + (f" (since {s.before})" if s.before != block["before"] else "")
-                )
+                lines.append(_step_line(s, f" (since {s.before})"
+                                        if s.before != block["before"] else ""))
             for name, cp in block["change_points"]:
                 lines.append(f"  change point: {name} mean {format_pct(cp.change)} "
                              f"from here on (p {format_p(cp.p_value)})")
             for d in block["diffs"]:
                 lines.append(f"  changed ({d.kind}): {d}")
+        overall = [t.marked_overall() for t in series.paths if t.marked_overall()]
+        if overall:
+            lines.append(f"over the whole series ({series.kernels[0]} -> "
+                         f"{series.kernels[-1]}):")
+            lines += [_step_line(s, f" ({s.before} -> {s.after})"
+                                 if (s.before, s.after) != (series.kernels[0],
+                                                            series.kernels[-1]) else "")
+                      for s in overall]
         skips = skip_lines(series)
         if skips:
             lines.append("skipped:")
@@ -702,6 +724,8 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
             header, _ = table(series)
             pages.append({"series": series, "header": header, "rows": page_rows(series),
                           "blocks": step_lines(series), "overview": overview,
+                          "overall": [t.marked_overall() for t in series.paths
+                                      if t.marked_overall()],
                           "multiples": multiples,
                           "single": [t.name for t in series.paths if len(t.points) == 1]})
         html = template_environment().get_template(TEMPLATE).render(

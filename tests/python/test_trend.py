@@ -333,3 +333,33 @@ def test_a_wide_series_prints_in_blocks_that_fit_the_console(tmp_path):
     assert len(headers) >= 2 and [k for h in headers for k in h[1:]] == series.kernels
     for trend_path in series.paths:  # every path has a row in every block
         assert sum(line.startswith(trend_path.name + " ") for line in lines) == len(headers)
+
+
+def test_a_creep_no_step_shows_is_a_change_over_the_whole_series(tmp_path):
+    """getpid/syscall 3% slower on each of five kernels: no step is beyond 5%, but the
+    first kernel against the last is +12.6%, and trend says so (terminal and page)."""
+    db = tmp_path / "creep.sqlite"
+    levels = random.Random(9)
+    with store.open_store(db, create=True) as st:
+        for k in range(5):
+            for r in range(3):
+                level = levels.lognormvariate(0, 0.01)
+                shift = {name: level for name, _, _ in synth.PATHS}
+                shift["getpid/syscall"] = level * 1.03 ** k
+                data = synth.make_results(seed=10 * k + r, shift=shift, context={
+                    "kernel_release": f"6.{k}.0", "date": f"2026-11-0{k + 1}T00:0{r}:00"})
+                run = store.load.parse(data, f"c{k}{r}.json")
+                store.insert_run(st, *store._values(store._Prepared(
+                    f"c{k}{r}.json", run, store.content_hash(data), b"{}")))
+    (series,) = _series(db)
+    syscall = next(t for t in series.paths if t.name == "getpid/syscall")
+    assert syscall.marked() == []
+    overall = syscall.marked_overall()
+    assert (overall.before, overall.after, overall.change.verdict) == ("6.0.0", "6.4.0",
+                                                                      "regression")
+    assert overall.change.change == pytest.approx(1.03 ** 4 - 1, abs=0.02)
+    assert [t.name for t in series.paths if t.marked_overall()] == ["getpid/syscall"]
+    text = trend.render_terminal([series], 0.05, 5)
+    assert "over the whole series (6.0.0 -> 6.4.0):\n  regression: getpid/syscall +1" in text
+    page = trend.write_outputs([series], tmp_path / "out", 0.05, 5).read_text()
+    assert "Over the whole series" in page and "getpid/syscall" in page
