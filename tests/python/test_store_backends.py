@@ -3,6 +3,7 @@ started by the tests, conftest.pg_server). Nothing here is mocked."""
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,52 @@ def test_figures_come_with_each_runs_own_facts(db):
             assert kept.path.skipped == stored.skipped
             assert kept.figure_ns == (stats.run_figure(stored.samples_ns)
                                       if stored.samples_ns else None)
+
+
+def _schema_2_store(db, data, source):
+    """A store as sysgate with schema 2 left it: its migrations only, and one run in its
+    layout (the results file in `runs`, no figure columns in `paths`)."""
+    if store.is_postgresql(db):
+        target = store.store_pg.parse_url(str(db))
+        st = store.Store("postgresql", store.store_pg.connect(target), str(target))
+    else:
+        st = store.Store("sqlite", store.store_sqlite.connect(db), str(db), Path(db))
+    try:
+        with st.transaction():
+            for step in (1, 2):
+                store._MIGRATIONS[step](st)
+            st.executemany("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                           [(1, "then"), (2, "then")])
+            st.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        run = store.load.parse(data, source)
+        row, path_rows = store._values(store._Prepared(source, run, store.content_hash(data),
+                                                       json.dumps(data).encode()))
+        fields = [*store._RUN_FIELDS, "results_zlib"]
+        st.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES "
+                   f"({', '.join('?' * len(fields))})", tuple(row[f] for f in fields))
+        names = store._PATH_FIELDS[:-2]  # no figure_ns, no repetitions
+        st.executemany(f"INSERT INTO paths (run_id, {', '.join(names)}) VALUES "
+                       f"(1, {', '.join('?' * len(names))})", [r[:-2] for r in path_rows])
+        return row["results_zlib"]
+    finally:
+        st.close()
+
+
+def test_a_schema_2_store_is_upgraded_in_place(db, tmp_path):
+    """What a fleet's store written by the previous release gets when a host updates:
+    the figures computed from the samples, the results file moved, nothing lost."""
+    data = synth.make_results(seed=61)
+    results = _schema_2_store(db, data, "old.json")
+    with store.open_store(db) as st:
+        assert store.schema_version(st) == store.SCHEMA_VERSION
+        figures = store.load_figures(st, [1])[1]
+        (run,) = store.load_runs(st, [1])
+        row, _ = store._stored_values(st, 1)
+        facts, problems = store.check(st)
+    assert row["results_zlib"] == results and problems == []
+    for name, path in run.paths.items():
+        assert figures[name].repetitions == len(path.samples_ns)
+        assert figures[name].figure_ns == (stats.run_figure(path.samples_ns)
+                                           if path.samples_ns else None)
+    target = tmp_path / "pushed.sqlite"
+    assert store.push(db, target, log=None) == (1, 0)  # the moved results file travels
