@@ -144,7 +144,9 @@ def plan_series(conn, key):
     return _Plan(series_runs[0], kernels, by_kernel, pooled, excluded)
 
 
-def _build(conn, plan, alpha, threshold_pct):
+def _build(conn, key, alpha, threshold_pct):
+    """The series `key` (series_keys) of an open store: planned, read and computed."""
+    plan = plan_series(conn, key)
     pooled = plan.pooled
     figures = store.load_figures(conn, [r.id for k in plan.kernels for r in pooled[k]])
     sides = {k: _KernelRuns(conn, pooled[k], figures) for k in plan.kernels}
@@ -161,13 +163,13 @@ def _in_order(series):
 def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
                  allow_emulated=False):
     """Every series of an open store (or of one host), built in this process."""
-    return _in_order(_build(conn, plan_series(conn, key), alpha, threshold_pct)
+    return _in_order(_build(conn, key, alpha, threshold_pct)
                      for key in series_keys(conn, host, allow_emulated))
 
 
 def _build_at(db, alpha, threshold_pct, key):
     with store.open_store(db) as conn:
-        return _build(conn, plan_series(conn, key), alpha, threshold_pct)
+        return _build(conn, key, alpha, threshold_pct)
 
 
 def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
@@ -179,7 +181,7 @@ def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_TH
     with store.open_store(db) as conn:
         keys = series_keys(conn, host, allow_emulated)
         if parallel.workers_for(keys, jobs) == 1:
-            return _in_order(_build(conn, plan_series(conn, key), alpha, threshold_pct)
+            return _in_order(_build(conn, key, alpha, threshold_pct)
                              for key in keys)
     build = functools.partial(_build_at, db, alpha, threshold_pct)
     return _in_order(parallel.map_forked(build, keys, jobs))
