@@ -4,20 +4,23 @@ can use.
 The answer comes in this order (docs/regressions.md explains every choice):
 
 1. the machine: the paths that do not enter the kernel (baselines, vDSO: the controls)
-   must not move; when their common shift is beyond the threshold, or the load differed,
-   the machine changed between the runs, and the verdicts are withheld (exit 3) unless
-   --force;
-2. the kernel entry: the common shift of every path that enters the kernel (the median of
-   their log-ratios, with a bootstrap interval over the same runs), as
-   "kernel entry: +14.0% [+9.0%, +19.0%] REGRESSION";
+   give the machine's drift between the runs (entry_model.drift); when it is beyond the
+   threshold, or the load differed, the machine changed, and the verdicts are withheld
+   (exit 3) unless --force;
+2. the kernel entry: the nanoseconds a kernel entry gained, with the drift taken out
+   (entry_model: new = (1 + drift) x base + delta x entries), as
+   "kernel entry: +12.5 ns per entry [+11.8, +13.2] (+9.8% of getpid/syscall) REGRESSION",
+   judged relative to the cheapest syscall round trip against the kernel-entry threshold;
 3. per path: the change of its figure (the mean of the fastest quarter of its
-   repetitions, stats.low_mean), its interval, a Holm-adjusted permutation p-value, and one
-   of three answers: regression/improvement (significant, interval beyond the threshold),
-   no change (interval within +-threshold), inconclusive (anything else, and always with
-   fewer than stats.MIN_REPETITIONS repetitions a side).
+   repetitions, stats.low_mean) with the drift taken out, beside the raw change, its
+   interval, a Holm-adjusted permutation p-value, and one of three answers:
+   regression/improvement (significant, interval beyond the threshold), no change
+   (interval within +-threshold), inconclusive (anything else, and always with fewer than
+   stats.MIN_REPETITIONS repetitions a side).
 
-Exit status: 0 no regression, 1 regression (kernel entry or a path), 2 bad input,
-3 inconclusive or not comparable (withheld, or anything inconclusive and nothing regressed).
+Exit status (EXIT_RULES): 0 no regression, 1 regression (kernel entry or a path), 2 bad
+input, 3 not comparable (withheld) or the kernel entry inconclusive; a path's inconclusive
+answer alone exits 3 only with --strict (or when there is no kernel-entry verdict).
 """
 
 import json
@@ -28,7 +31,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import atomic, envdiff, legacy, resolve, stats, store, units, validate
+from . import atomic, entry_model, envdiff, legacy, resolve, stats, store, units, validate
 from .errors import UserError
 from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
 
@@ -40,6 +43,17 @@ TEMPLATE = "compare_page.html.j2"
 CONTROL = "control"
 WITHHELD = "withheld"
 EXIT_OK, EXIT_REGRESSION, EXIT_INCONCLUSIVE = 0, 1, 3
+# How compare's (and gate's) exit status follows from the answers, first match wins; the
+# README and docs/regressions.md show this table.
+EXIT_RULES = (
+    ("the machine changed between the runs (verdicts withheld)", EXIT_INCONCLUSIVE),
+    ("kernel entry REGRESSION, or any path REGRESSION", EXIT_REGRESSION),
+    ("kernel entry inconclusive", EXIT_INCONCLUSIVE),
+    ("no kernel-entry verdict (too few kernel paths) and a path inconclusive",
+     EXIT_INCONCLUSIVE),
+    ("--strict and a path inconclusive", EXIT_INCONCLUSIVE),
+    ("anything else: kernel entry no change or improvement, no path regressed", EXIT_OK),
+)
 
 # A path's figure and change as one dataclass (trend.py and older callers say Change).
 Change = stats.Shift
@@ -50,6 +64,7 @@ class PathRow:
     name: str
     mechanism: str
     enters_kernel: bool | None = None  # None: the files do not say
+    expected_entries: float | None = None  # kernel entries one call makes (the path table)
     base: list = field(default_factory=list)
     new: list = field(default_factory=list)
     result: stats.Shift | None = None
@@ -77,7 +92,7 @@ class Comparison:
     alpha: float
     threshold: float  # fraction
     rows: list
-    kernel_entry: stats.Shift | None
+    kernel_entry: entry_model.EntryCost | None  # the kernel-entry verdict, ns per entry
     kernel_paths: int
     controls: stats.Shift | None  # the common shift of the controls (no verdict)
     control_paths: int
@@ -89,6 +104,9 @@ class Comparison:
     one_side_only: list = field(default_factory=list)  # paths a filtered run did not run
     settle: str = ""
     detection: dict | None = None  # calibrate's limits for this host, when known
+    drift: entry_model.Drift | None = None  # the machine's speed change, from the controls
+    kernel_shift: stats.Shift | None = None  # median relative shift of the kernel paths
+    strict: bool = False  # a path's inconclusive answer alone exits 3
 
     def with_verdict(self, verdict):
         return [r for r in self.rows if r.result and r.result.verdict == verdict]
@@ -107,12 +125,15 @@ class Comparison:
 
     @property
     def exit_code(self):
+        """EXIT_RULES, in order."""
         if self.withheld:
             return EXIT_INCONCLUSIVE
         family = self.kernel_entry.verdict if self.kernel_entry else None
         if family == REGRESSION or self.regressions:
             return EXIT_REGRESSION
-        if family == INCONCLUSIVE or self.inconclusive:
+        if family == INCONCLUSIVE:
+            return EXIT_INCONCLUSIVE
+        if self.inconclusive and (family is None or self.strict):
             return EXIT_INCONCLUSIVE
         return EXIT_OK
 
@@ -167,11 +188,14 @@ def _paths_of(runs, name):
 
 
 def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
-                 allow_emulated=False, force=False, detection=None):
+                 allow_emulated=False, force=False, detection=None, entry_threshold_pct=None,
+                 strict=False):
     """Compare two sides path by path; raise UserError when they must not be compared.
 
     Each side is a load.Run or a list of them (several runs of one setup, pooled; the
-    first is the side's representative for its environment)."""
+    first is the side's representative for its environment). entry_threshold_pct: the
+    kernel-entry threshold (percent of the cheapest round trip); None: half of
+    threshold_pct (stats.ENTRY_THRESHOLD_PCT by default)."""
     base_runs = list(base) if isinstance(base, (list, tuple)) else [base]
     new_runs = list(new) if isinstance(new, (list, tuple)) else [new]
     if not base_runs or not new_runs:
@@ -187,6 +211,8 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         )
     base, new = base_runs[0], new_runs[0]
     threshold = threshold_pct / 100.0
+    if entry_threshold_pct is None:
+        entry_threshold_pct = threshold_pct * stats.ENTRY_THRESHOLD_PCT / stats.THRESHOLD_PCT
     warnings, notes = [], []
     if any(run.emulated for run in everything):
         warnings.append(
@@ -233,7 +259,9 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         first = (b + n)[0]
         known = [p.enters_kernel for p in b + n if p.enters_kernel is not None]
         row = PathRow(name=name, mechanism=first.mechanism,
-                      enters_kernel=known[0] if known else None)
+                      enters_kernel=known[0] if known else None,
+                      expected_entries=next((p.expected_entries for p in b + n
+                                             if p.expected_entries is not None), None))
         base_groups = [p.samples_ns for p in b if p.samples_ns]
         new_groups = [p.samples_ns for p in n if p.samples_ns]
         row.base = [x for g in base_groups for x in g]
@@ -252,20 +280,30 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         raise UserError(
             f"{base.source} and {new.source}: no path is measured in both runs"
         )
+    figures = {r.name: _figures(r, replicates[r.name]) for r in compared}
+    kernel = [r for r in compared if r.enters_kernel]
+    controls = [r for r in compared if r.is_control]
+    kernel_entry, drift, drift_reps = entry_model.entry_cost(
+        [figures[r.name] for r in kernel], [figures[r.name] for r in controls], alpha,
+        entry_threshold_pct / 100, threshold,
+        runs=(len(base_runs), len(new_runs)))
     tested = [r for r in compared if not r.is_control]
     for row, p_value in zip(tested, holm_adjust([r.result.p_raw for r in tested])):
         c = row.result
         c.p_value = p_value
+        c.raw_change = c.change
+        fixed = entry_model.corrected(figures[row.name], drift, drift_reps)
+        if fixed:
+            c.change, c.ci_low, c.ci_high = fixed
         c.verdict = stats.verdict(c.change, c.ci_low, c.ci_high, p_value, alpha, threshold,
                                   c.enough)
         c.settle_factor = (stats.settle_factor(c.change, c.ci_low, c.ci_high, threshold)
                            if c.verdict == INCONCLUSIVE else None)
-    controls = [r for r in compared if r.is_control]
     for row in controls:
         row.result.verdict = CONTROL
         row.result.settle_factor = None
-    kernel = [r for r in compared if r.enters_kernel]
-    kernel_entry = stats.family_shift([r.result for r in kernel],
+        row.result.raw_change = row.result.change
+    kernel_shift = stats.family_shift([r.result for r in kernel],
                                       [replicates[r.name] for r in kernel], alpha, threshold)
     control_shift = _control_shift(controls, replicates, alpha, threshold)
 
@@ -303,10 +341,20 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         rows=rows, kernel_entry=kernel_entry, kernel_paths=len(kernel),
         controls=control_shift, control_paths=len(controls), machine_changed=machine,
         withheld=withheld, warnings=warnings, differences=diffs, notes=notes,
-        one_side_only=one_side, detection=detection,
+        one_side_only=one_side, detection=detection, drift=drift,
+        kernel_shift=kernel_shift, strict=strict,
     )
     comparison.settle = _settle_text(comparison, processes)
     return comparison
+
+
+def _figures(row, replicates):
+    """A compared row as the kernel-entry model reads it."""
+    c = row.result
+    return entry_model.PathFigures(
+        name=row.name, entries=row.expected_entries or 0.0, base=c.base_value,
+        new=c.new_value, base_reps=replicates.base, new_reps=replicates.new, enough=c.enough,
+        n_base=c.n_base, n_new=c.n_new)
 
 
 def _control_shift(controls, replicates, alpha, threshold):
@@ -461,23 +509,54 @@ def _shown(verdict):
     return verdict.upper() if verdict in (REGRESSION, IMPROVEMENT) else verdict
 
 
+def format_ns(value):
+    return "-" if value is None or math.isnan(value) else f"{value:+.1f}"
+
+
 def kernel_entry_line(c):
-    """The headline: "kernel entry: +14.0% [+9.0%, +19.0%] REGRESSION"."""
+    """The headline: "kernel entry: +12.5 ns per entry [+11.8, +13.2] (+9.8% of
+    getpid/syscall) REGRESSION; machine drift -0.4%"."""
     family = c.kernel_entry
     if family is None:
         return (f"kernel entry: no verdict ({c.kernel_paths} path(s) that enter the kernel "
                 f"measured on both sides; {stats.MIN_FAMILY_PATHS} needed)")
-    return (f"kernel entry: {format_pct(family.change)} {format_interval(family)} "
-            f"{_shown(family.verdict)} (median shift of the {c.kernel_paths} paths that "
-            "enter the kernel)")
+    drift = family.drift
+    drift_text = (f"machine drift {format_pct(drift.change)} (taken out)" if drift.removed
+                  else f"machine drift {format_pct(drift.change)} NOT taken out: "
+                  f"{drift.note}")
+    return (f"kernel entry: {format_ns(family.delta_ns)} ns per entry "
+            f"[{format_ns(family.low_ns)}, {format_ns(family.high_ns)}] "
+            f"({format_pct(family.change)} of {family.reference_path}) "
+            f"{_shown(family.verdict)}; {drift_text}")
+
+
+def entry_rule_line(c):
+    """How the kernel-entry verdict is decided, with this comparison's figures."""
+    family = c.kernel_entry
+    if family is None:
+        return ""
+    return (f"kernel entry = new - (1 + drift) x base per expected entry, weighted median "
+            f"of {family.paths} paths; threshold ±{family.threshold * 100:g}% of "
+            f"{family.reference_path} ({family.reference_ns:.1f} ns, both sides' mean) = "
+            f"±{family.threshold_ns:.1f} ns per entry")
+
+
+def misfit_line(c):
+    family = c.kernel_entry
+    if family is None or not family.misfits:
+        return ""
+    shown = [f"{m.name} {format_ns(m.residual_ns)} ns ({format_pct(m.relative)})"
+             for m in family.misfits]
+    return ("paths that moved for their own reasons (beyond what the drift and the kernel "
+            "entry explain): " + units.some(shown))
 
 
 def controls_line(c):
     if c.controls is None:
         return "controls: none measured on both sides (no check that the machine held still)"
     return (f"controls: {format_pct(c.controls.change)} {format_interval(c.controls)} "
-            f"over {c.control_paths} path(s) that do not enter the kernel (no verdict; "
-            "they check that the machine held still)")
+            f"over {c.control_paths} path(s) that do not enter the kernel (the machine's "
+            "drift: taken out of the kernel entry and of each path's change)")
 
 
 def machine_lines(c):
@@ -512,22 +591,27 @@ def table_rows(comparison):
         if c is None:
             rows.append((r.name, units.ns(stats.low_mean(r.base) if r.base else math.nan),
                          units.ns(stats.low_mean(r.new) if r.new else math.nan),
-                         "-", "-", "-", r.note))
+                         "-", "-", "-", "-", r.note))
             continue
         rows.append((
             r.name, units.ns(c.base_value), units.ns(c.new_value), format_pct(c.change),
-            format_interval(c), "-" if r.is_control else format_p(c.p_value),
-            _shown(c.verdict),
+            format_interval(c), format_pct(c.raw_change),
+            "-" if r.is_control else format_p(c.p_value), _shown(c.verdict),
         ))
     family = comparison.kernel_entry
     if family:
-        rows.append((f"kernel entry ({comparison.kernel_paths} paths)", "", "",
-                     format_pct(family.change), format_interval(family),
-                     format_p(family.p_value), _shown(family.verdict)))
+        rows.append((f"kernel entry ({family.paths} paths)", "", "",
+                     f"{format_ns(family.delta_ns)} ns",
+                     f"[{format_ns(family.low_ns)}, {format_ns(family.high_ns)}] ns",
+                     format_pct(family.change), format_p(family.p_value),
+                     _shown(family.verdict)))
     return rows
 
 
-TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "p (Holm)", "verdict")
+# "change" is drift-corrected where the drift is taken out; "raw" is as measured (for the
+# kernel entry: ns per entry, and raw is its share of the reference round trip).
+TABLE_HEADER = ("path", "base ns", "new ns", "change", "95% CI", "raw", "p (Holm)",
+                "verdict")
 
 
 def summary_line(comparison):
@@ -537,7 +621,8 @@ def summary_line(comparison):
     if comparison.withheld:
         parts.append("verdicts withheld: the machine changed between runs")
     elif family:
-        parts.append(f"kernel entry {_shown(family.verdict)} {format_pct(family.change)}")
+        parts.append(f"kernel entry {_shown(family.verdict)} "
+                     f"{format_ns(family.delta_ns)} ns per entry")
     text = f"{len(regs)} regression{'s' if len(regs) != 1 else ''}"
     if regs:
         text += " (" + units.some(
@@ -564,6 +649,7 @@ def render_terminal(comparison):
     lines = [f"base: {s}" for s in c.base_sides] + [f"new:  {s}" for s in c.new_sides]
     lines += machine_lines(c)
     lines += [kernel_entry_line(c), controls_line(c)]
+    lines += [line for line in (entry_rule_line(c), misfit_line(c)) if line]
     conditions = condition_lines(c)
     if conditions:
         lines.append("conditions that differ: " + "; ".join(conditions))
@@ -572,9 +658,10 @@ def render_terminal(comparison):
         f"±{c.threshold * 100:g}% and p < {c.alpha:g} (permutation test, Holm over "
         f"{len([r for r in c.rows if r.result and not r.is_control])} paths); no change "
         f"needs it within ±{c.threshold * 100:g}%; figure: mean of the fastest "
-        f"{stats.LOW_FRACTION:.0%} of the repetitions",
+        f"{stats.LOW_FRACTION:.0%} of the repetitions; change: with the machine's drift "
+        "taken out, raw: as measured",
         "",
-        store.format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5}),
+        store.format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5, 6}),
         "",
     ]
     mitigations = [d for d in c.differences if d.kind == envdiff.MITIGATIONS]
@@ -609,7 +696,7 @@ def render_html(comparison, charts):
     return template_environment().get_template(TEMPLATE).render(
         c=c, header=TABLE_HEADER, rows=rows, classes=classes,
         summary=summary_line(c), charts=charts, headline=kernel_entry_line(c),
-        controls=controls_line(c), machine=machine_lines(c), conditions=condition_lines(c),
+        controls=controls_line(c), entry_rule=entry_rule_line(c), misfits=misfit_line(c), machine=machine_lines(c), conditions=condition_lines(c),
         detection=detection_line(c), confidence=f"{CONFIDENCE:.0%}",
         low_fraction=f"{stats.LOW_FRACTION:.0%}", min_repetitions=stats.MIN_REPETITIONS,
         mitigations=[d for d in c.differences if d.kind == envdiff.MITIGATIONS],
@@ -669,15 +756,13 @@ def write_outputs(comparison, out_dir):
 def _cmd_compare(args):
     if args.threshold < 0:
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
-    if not 0 < args.alpha < 1:
-        raise UserError(f"--alpha {args.alpha}: must be between 0 and 1")
     base = resolve.resolve_side(args.base, args.db, args.host)
     new = resolve.resolve_side(args.new, args.db, args.host)
     from . import calibrate
 
     detection = calibrate.limits_for(new[0].context, args.calibration)
     comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated,
-                              args.force, detection)
+                              args.force, detection, args.entry_threshold, args.strict)
     print(render_terminal(comparison))
     if args.output:
         page = write_outputs(comparison, args.output)
@@ -700,16 +785,10 @@ def register(subparsers):
     parser.add_argument("new", metavar="NEW")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path,
                         help="write compare.html, its PNG charts and compare.json here")
-    parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
-                        default=DEFAULT_THRESHOLD_PCT,
-                        help="smallest change of a path's figure that counts, "
-                        f"in percent (default {DEFAULT_THRESHOLD_PCT:g})")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help="family-wise significance level over the paths (default "
-                        f"{DEFAULT_ALPHA:g})")
+    add_verdict_arguments(parser)
+    parser.add_argument("--host", help="with kernel releases: the host whose runs to use")
     parser.add_argument("--force", action="store_true",
                         help="give verdicts even when the controls say the machine changed")
-    parser.add_argument("--host", help="with kernel releases: the host whose runs to use")
     parser.add_argument("--allow-emulated", action="store_true",
                         help="compare an emulated (TCG) run with a hardware run anyway")
     parser.add_argument("--calibration", type=Path, metavar="FILE",
@@ -717,3 +796,22 @@ def register(subparsers):
                         "(default reports/calibration.json when it is for this host)")
     store.add_db_argument(parser)
     parser.set_defaults(func=_cmd_compare)
+
+
+def add_verdict_arguments(parser):
+    """The options of the verdict, the same for compare and gate."""
+    parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
+                        default=DEFAULT_THRESHOLD_PCT,
+                        help="smallest change of a path's figure that counts, "
+                        f"in percent (default {DEFAULT_THRESHOLD_PCT:g})")
+    parser.add_argument("--entry-threshold", type=validate.non_negative, metavar="PCT",
+                        help="smallest kernel-entry change that counts: the nanoseconds "
+                        "added per entry, in percent of the cheapest syscall round trip "
+                        "measured on both sides (getpid/syscall, as a rule); default half "
+                        f"of --threshold ({stats.ENTRY_THRESHOLD_PCT:g}%%)")
+    parser.add_argument("--alpha", type=validate.probability, default=DEFAULT_ALPHA,
+                        help="family-wise significance level over the paths (default "
+                        f"{DEFAULT_ALPHA:g})")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 3 when any path is inconclusive, even with the kernel "
+                        "entry settled")

@@ -126,6 +126,11 @@ def shared_libraries(binary):
     if missing:
         raise UserError(f"{binary}: shared libraries not found on this host: "
                         f"{', '.join(missing)}")
+    if proc.returncode != 0 and not paths and info.bits == 32:
+        # ldd runs the binary's own loader: a host kernel that cannot exec 32-bit programs
+        # (ia32_emulation=off, no compat ELF loader) fails it, though a guest kernel may
+        # run them. Follow the DT_NEEDED entries through the 32-bit library folders.
+        paths = _libraries_by_search(info, _LIB32_DIRS)
     if proc.returncode != 0 and not paths:
         why = (proc.stderr or proc.stdout).strip().splitlines()
         raise UserError(f"{binary}: ldd failed: {why[-1] if why else proc.returncode}"
@@ -134,6 +139,28 @@ def shared_libraries(binary):
     if info.interpreter and info.interpreter not in paths:
         paths.append(info.interpreter)
     return paths
+
+
+_LIB32_DIRS = ("/lib32", "/usr/lib32", "/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu")
+
+
+def _libraries_by_search(info, folders):
+    """The libraries an ELF file needs, found by name in `folders` (of its own ELF class),
+    and theirs in turn; [] when one is missing (the caller reports ldd's failure)."""
+    found, queue = [], list(info.needed)
+    while queue:
+        name = queue.pop(0)
+        path = next((os.path.join(f, name) for f in folders
+                     if os.path.isfile(os.path.join(f, name))
+                     and (candidate := read_elf(os.path.join(f, name))) is not None
+                     and candidate.bits == info.bits), None)
+        if path is None:
+            return []
+        if path in found:
+            continue
+        found.append(path)
+        queue += read_elf(path).needed
+    return found
 
 
 # --------------------------------------------------------------------------- init

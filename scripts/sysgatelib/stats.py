@@ -31,6 +31,13 @@ MIN_PROCESSES = 2  # per side, where the files record it: fewer is "inconclusive
 CV_LIMIT = 0.10  # above this CV of the repetitions a path is called unstable (pyperf)
 LOW_FRACTION = 0.25  # compare's figure: the mean of the fastest quarter of repetitions
 MIN_FAMILY_PATHS = 3  # kernel-entering paths needed for a kernel-entry verdict
+# The kernel-entry verdict (entry_model) is on the nanoseconds added per entry relative to
+# the cheapest syscall round trip; it pools every kernel path, so it is judged at half a
+# path's threshold unless told otherwise (--entry-threshold).
+ENTRY_THRESHOLD_PCT = THRESHOLD_PCT / 2
+MIN_CONTROLS = 3  # controls needed to take the machine's drift out
+DRIFT_NOISE_LIMIT = 0.03  # drift interval half-width beyond which it is not taken out
+ENTRY_WEIGHT_CAP = 4.0  # no path weighs more than this x the median weight in delta
 LOAD_DIFF_LIMIT = 1.0  # 1-minute load averages further apart: the machine was not the same
 RESAMPLES = 5000  # bootstrap draws: the smallest p is 2/5001, Holm over 50 paths < 0.05
 SEED = 20240511  # fixed, so a rerun prints the same interval
@@ -178,6 +185,9 @@ class Shift:
     runs_new: int = 1
     enough: bool = True  # enough repetitions/processes for any verdict but "inconclusive"
     settle_factor: float | None = None  # x the samples that would settle an inconclusive one
+    # With the machine's drift taken out (entry_model.corrected), change and its interval
+    # are the drift-corrected ones and this is the change as measured.
+    raw_change: float = math.nan
 
     # Names trend.py and older callers read.
     @property
@@ -187,6 +197,27 @@ class Shift:
     @property
     def new_median(self):
         return self.new_value
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Bootstrap replicates of one path's two side figures (numpy arrays, ns): every path
+    of a comparison sees the same runs drawn, so they combine across paths."""
+
+    base: object
+    new: object
+
+    @property
+    def change(self):
+        return self.new / self.base - 1.0
+
+    def __len__(self):
+        return len(self.base)
+
+
+def _change_replicates(replicates):
+    """The change replicates of a Replicates, or an array of them as given."""
+    return replicates.change if isinstance(replicates, Replicates) else replicates
 
 
 def bootstrap_p(replicates):
@@ -285,8 +316,8 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
               and enough_samples(len(new), processes[1]))
     return _decide(
         low_mean(base), low_mean(new), len(set(base) | set(new)) < 2, RESAMPLES,
-        lambda: (bootstrap_figures(new_runs, seed=seed + 1)
-                 / bootstrap_figures(base_runs, seed=seed) - 1.0),
+        lambda: Replicates(bootstrap_figures(base_runs, seed=seed),
+                           bootstrap_figures(new_runs, seed=seed + 1)),
         lambda: permutation_p(base, new, seed=seed),
         (len(base), len(new), len(base_runs), len(new_runs), enough),
         alpha, threshold, confidence, keep_replicates)
@@ -295,19 +326,20 @@ def shift(base_runs, new_runs, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
 def _decide(base_value, new_value, constant, resamples, draw, test, counts, alpha,
             threshold, confidence, keep_replicates):
     """The Shift of two side figures: the change, its interval from draw() (bootstrap
-    replicates of the change), its p-value from test(), and the verdict. `constant`: the
-    samples cannot vary, so there is nothing to resample. counts = (n_base, n_new,
-    runs_base, runs_new, enough)."""
+    Replicates of both side figures), its p-value from test(), and the verdict.
+    `constant`: the samples cannot vary, so there is nothing to resample. counts =
+    (n_base, n_new, runs_base, runs_new, enough)."""
     import numpy as np
 
     change = new_value / base_value - 1.0 if base_value > 0 else math.nan
     if constant or math.isnan(change):
-        replicates = np.full(resamples, change)
+        replicates = Replicates(np.full(resamples, float(base_value)),
+                                np.full(resamples, float(new_value)))
         low = high = change
         p_raw = 1.0
     else:
         replicates = draw()
-        low, high = interval(replicates, confidence)
+        low, high = interval(replicates.change, confidence)
         p_raw = test()
     decided = verdict(change, low, high, p_raw, alpha, threshold, counts[4])
     result = Shift(
@@ -422,8 +454,8 @@ def shift_of_figures(base, new, repetitions, alpha=ALPHA, threshold=THRESHOLD_PC
     return _decide(
         float(np.median(base)), float(np.median(new)),
         len(set(base.tolist()) | set(new.tolist())) < 2, RUN_RESAMPLES,
-        lambda: (bootstrap_run_medians(new, seed=seed + 1)
-                 / bootstrap_run_medians(base, seed=seed) - 1.0),
+        lambda: Replicates(bootstrap_run_medians(base, seed=seed),
+                           bootstrap_run_medians(new, seed=seed + 1)),
         lambda: float(sps.mannwhitneyu(base, new, alternative="two-sided").pvalue),
         counts, alpha, threshold, confidence, keep_replicates)
 
@@ -442,6 +474,7 @@ def family_shift(shifts, replicates, alpha=ALPHA, threshold=THRESHOLD_PCT / 100,
     points = np.log1p([s.change for s in shifts])
     # Paths compared by runs carry fewer draws than paths compared by repetitions; the
     # first draws of both come from the same run generator, so keep the common length.
+    replicates = [_change_replicates(r) for r in replicates]
     common = min(len(r) for r in replicates)
     draws = np.log1p(np.vstack([r[:common] for r in replicates]))
     change = float(np.expm1(np.median(points)))

@@ -82,10 +82,14 @@ BASE_CONTEXT = {
 }
 
 
-def make_results(seed=0, repetitions=10, noise=0.01, shift=None, context=None, paths=PATHS):
-    """A results dict. shift: {path: factor} multiplies that path's latency (1.05 = +5%)."""
+def make_results(seed=0, repetitions=10, noise=0.01, shift=None, context=None, paths=PATHS,
+                 add_ns=None, drift=1.0):
+    """A results dict. shift: {path: factor} multiplies that path's latency (1.05 = +5%);
+    add_ns: {path: ns} adds nanoseconds to it (a kernel change: the same ns per entry);
+    drift multiplies every path (the machine ran slower), after add_ns."""
     rng = random.Random(seed)
     shift = shift or {}
+    add_ns = add_ns or {}
     ctx = dict(BASE_CONTEXT)
     ctx.update(context or {})
     rows = []
@@ -106,7 +110,8 @@ def make_results(seed=0, repetitions=10, noise=0.01, shift=None, context=None, p
             continue
         values = []
         for rep in range(repetitions):
-            value = base * shift.get(name, 1.0) * rng.lognormvariate(0.0, noise)
+            value = ((base * shift.get(name, 1.0) + add_ns.get(name, 0.0)) * drift
+                     * rng.lognormvariate(0.0, noise))
             values.append(value)
             ticks = value * 2.3
             rows.append({
