@@ -5,9 +5,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import UserError
+from ..core.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def build_dir():

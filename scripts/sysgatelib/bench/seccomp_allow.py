@@ -1,7 +1,7 @@
 """Run a command under an allow-all seccomp filter: a real, reproducible kernel-entry
 slowdown that needs no root and no reboot.
 
-    /usr/bin/python3 scripts/sysgatelib/seccomp_allow.py [--filters N] COMMAND [ARG...]
+    /usr/bin/python3 scripts/sysgatelib/bench/seccomp_allow.py [--filters N] COMMAND [ARG...]
 
 A process with a seccomp filter takes the kernel's syscall-work path on every system call
 (the filter runs before the syscall is dispatched; kernel/seccomp.c), so every path that

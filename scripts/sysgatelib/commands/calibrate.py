@@ -26,12 +26,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import load, stats, store, validate
-from .errors import UserError
+from .. import store
+from ..core.errors import UserError
+from ..results import load, validate
+from ..verdicts import stats
 
 DEFAULT_FILE = store.REPO_ROOT / "reports" / "calibration.json"
 SYSGATE = store.REPO_ROOT / "scripts" / "sysgate"
-SECCOMP_WRAPPER = Path(__file__).resolve().parent / "seccomp_allow.py"
+SECCOMP_WRAPPER = Path(__file__).resolve().parents[1] / "bench" / "seccomp_allow.py"
 DEFAULT_RUNS = 3
 DEFAULT_TARGET_PCT = 5.0
 
@@ -270,7 +272,7 @@ def _cmd_calibrate(args):
     if args.runs < 2:
         raise UserError(f"--runs {args.runs}: at least 2 (the spread needs two runs)")
     if not args.no_build:
-        from . import build
+        from ..bench import build
 
         build.build()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -28,9 +28,13 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import atomic, envdiff, legacy, resolve, stats, store, units, validate
-from .errors import UserError
-from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
+from .. import store
+from ..core import atomic, units
+from ..core.errors import UserError
+from ..results import envdiff, legacy, validate
+from ..store import resolve
+from ..verdicts import stats
+from ..verdicts.stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
 
 # Names trend.py imports; the values live in stats.
 DEFAULT_ALPHA = stats.ALPHA
@@ -594,7 +598,7 @@ def render_terminal(comparison):
 def template_environment():
     import jinja2
 
-    folder = Path(__file__).resolve().parent / "templates"
+    folder = Path(__file__).resolve().parents[1] / "render" / "templates"
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -641,7 +645,7 @@ def _no_nan(value):
 
 
 def write_outputs(comparison, out_dir):
-    from . import compare_plot
+    from ..render import compare_plot
 
     out = Path(out_dir)
     try:

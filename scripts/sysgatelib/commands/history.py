@@ -2,8 +2,8 @@
 
 import json
 
-from . import store
-from .errors import UserError
+from .. import store
+from ..core.errors import UserError
 
 _LIST_HEADER = ("id", "date", "host", "kernel", "boot options", "quick", "reps", "seccomp",
                 "load", "paths", "skipped", "tag", "note")

@@ -10,7 +10,6 @@ tail of its console and the next one still runs. See docs/kernels.md.
 """
 
 import datetime
-import importlib
 import json
 import os
 import re
@@ -20,13 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import build, deps, initramfs, qemu
-from .kernel_fetch import CACHE_DIR, KernelError, resolve_kernel
+from .. import store
+from ..bench import build
+from ..core import packages
+from ..core.errors import UserError
+from ..store import db_target
+from ..vm import initramfs, qemu
+from ..vm.kernel_fetch import CACHE_DIR, KernelError, resolve_kernel
 from . import run as host_run
-from .errors import UserError
-from .store import db_target
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 # (repetitions, min_time seconds) of a full run and of --quick: what `sysgate run` uses.
 FULL_RUN = (host_run.DEFAULT_REPETITIONS, host_run.DEFAULT_MIN_TIME)
 QUICK_RUN = (host_run.QUICK_REPETITIONS, host_run.QUICK_MIN_TIME)
@@ -109,36 +111,27 @@ def results_name(release, append):
 def render_kernel_page(results_path):
     """The report page of one kernel's run, in a folder beside its results file (named
     after it): what `sysgate report` draws for a host run, emulated banner included."""
-    from . import load, report
+    from ..results import load
+    from . import report
 
     folder = Path(results_path).with_suffix("")
     return report.render_report([load.load(results_path)], folder)
 
 
 def file_in_history(db_path, results_path):
-    """The run id, or None with a note when the store is not in this checkout."""
-    try:
-        store = importlib.import_module(f"{__package__}.store")
-    except ImportError:
-        return None
+    """The run id the history store gives the results."""
     return store.add_results(db_path, results_path)
 
 
 def default_db():
-    try:
-        return importlib.import_module(f"{__package__}.store").DEFAULT_DB
-    except ImportError:
-        return REPO_ROOT / "reports" / "history.sqlite"
+    return store.DEFAULT_DB
 
 
 def render_trend(db_path, run_ids, out_dir, progress):
     """The trend page (issue 7's trend module) over the series that hold the runs just
-    filed, plus this host's own hardware series; None when the module is not here."""
-    try:
-        trend = importlib.import_module(f"{__package__}.trend")
-        store = importlib.import_module(f"{__package__}.store")
-    except ImportError:
-        return None
+    filed, plus this host's own hardware series."""
+    from . import trend
+
     conn = store.open_store(db_path)
     try:
         series = trend.build_series(conn)
@@ -173,8 +166,8 @@ class Runner:
         here end the command."""
         t = Timer()
         if not self.args.no_install:
-            installed = deps.ensure(deps.RUN_PACKAGES + deps.KERNELS_PACKAGES,
-                                    log=self.progress.line)
+            installed = packages.ensure(packages.RUN_PACKAGES + packages.KERNELS_PACKAGES,
+                                        log=self.progress.line)
             if installed:
                 self.progress.line(f"dependencies {t.lap():.1f} s: installed "
                                    f"{' '.join(installed)}")

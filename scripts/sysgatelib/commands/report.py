@@ -2,8 +2,11 @@
 
 import os
 
-from . import atomic, checks, html, load, plot
-from .errors import UserError
+from ..core import atomic
+from ..core.errors import UserError
+from ..render import html, plot
+from ..results import load
+from ..verdicts import checks
 
 
 def render_report(runs, out_dir):

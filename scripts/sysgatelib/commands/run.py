@@ -14,8 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import atomic, build, checks, deps, load, report, store, summary, validate
-from .errors import UserError
+from .. import store
+from ..bench import build
+from ..core import atomic, packages
+from ..core.errors import UserError
+from ..render import summary
+from ..results import load, validate
+from ..verdicts import checks
+from . import report
 
 ROOT = build.ROOT
 # Repetitions in all, spread over worker processes (pyperf's design): each process gets a
@@ -288,8 +294,8 @@ def command(args):
     if args.no_install:
         phases.done("skipped (--no-install)")
     else:
-        installed = deps.ensure(deps.RUN_PACKAGES, log=lambda m: print(f"      {m}"))
-        mounted = deps.ensure_tracefs()
+        installed = packages.ensure(packages.RUN_PACKAGES, log=lambda m: print(f"      {m}"))
+        mounted = packages.ensure_tracefs()
         phases.done(", ".join(filter(None, [
             f"installed {' '.join(installed)}" if installed else "packages present",
             mounted])))

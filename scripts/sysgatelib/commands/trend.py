@@ -19,12 +19,15 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic, changepoint, envdiff, names, parallel, stats, store, units, validate
+from .. import store
+from ..core import atomic, names, parallel, units
+from ..core.errors import UserError
+from ..results import envdiff, validate
+from ..verdicts import changepoint, stats
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, p_relation, template_environment,
 )
-from .errors import UserError
 
 TEMPLATE = "trend_page.html.j2"
 DEFAULT_OUT = store.REPO_ROOT / "reports" / "trend"

@@ -5,8 +5,8 @@ stretched by one +2700% whisker would make +-5% a hairline. Whatever lies beyond
 axis is clipped, drawn as an arrow at the edge with its value, and the caption says so.
 """
 
-from .names import text
-from .stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
+from ..core.names import text
+from ..verdicts.stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION
 
 _COLORS = {REGRESSION: "#c0392b", IMPROVEMENT: "#1e8449", NO_CHANGE: "#555555",
            INCONCLUSIVE: "#d68910"}

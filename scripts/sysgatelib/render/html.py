@@ -7,7 +7,10 @@ escaping; this module builds plain strings and numbers, never markup.
 import os
 import shlex
 
-from . import VERSION, checks, indirect, plot, stats, units
+from .. import VERSION
+from ..core import units
+from ..verdicts import checks, indirect, stats
+from . import plot
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 

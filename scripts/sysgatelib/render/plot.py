@@ -11,8 +11,9 @@ k-best mean) and its value; what a path is divided by comes from its `baseline` 
 import math
 import os
 
-from . import indirect, parallel, stats, units
-from .names import text  # the one mathtext-safe helper (re-exported)
+from ..core import parallel, units
+from ..core.names import text  # the one mathtext-safe helper (re-exported)
+from ..verdicts import indirect, stats
 
 # Ways into the kernel from the cheapest to the dearest: the order bars and legends take.
 MECHANISM_ORDER = ("loop", "call", "vdso", "glibc", "syscall", "sysenter", "int80",
@@ -212,7 +213,7 @@ def headline_notes(runs, vm):
     keyed on the mechanism: int 0x80 in a guest, against its peer; a row whose `peer` is
     another row of its own mechanism and abi (a called stub beside the inline one: the
     cost it adds over that peer, the RET right after SYSRET for a syscall stub)."""
-    from . import checks  # checks imports nothing from here; late to keep imports acyclic
+    from ..verdicts import checks  # checks imports nothing from here; late to keep imports acyclic
     notes = {}
     for r, run in enumerate(runs):
         for path in run.measured():

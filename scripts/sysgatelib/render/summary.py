@@ -2,7 +2,8 @@
 
 import textwrap
 
-from . import stats, units
+from ..core import units
+from ..verdicts import stats
 
 WIDTH = 120  # the console the summary is written for
 

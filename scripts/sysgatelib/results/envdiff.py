@@ -19,7 +19,7 @@ All context keys are optional: a key missing on both sides is no difference.
 import json
 from dataclasses import dataclass
 
-from . import stats
+from ..verdicts import stats
 
 _MACHINE_KEYS = (
     "host_name", "cpu_vendor", "cpu_model_name", "cpu_family", "cpu_model",

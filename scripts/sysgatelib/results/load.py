@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import legacy, validate
-from .errors import UserError
+from ..core.errors import UserError
 
 _MANUAL_TIME_SUFFIX = "/manual_time"
 _TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 
-from .errors import UserError
+from ..core.errors import UserError
 
 # A real run is well under 1 MiB; this bounds the memory a hostile file can take.
 MAX_FILE_BYTES = 64 * 1024 * 1024

@@ -1,8 +1,8 @@
 """The history store: every run, per host and kernel, in SQLite (default) or PostgreSQL.
 
 One interface, two backends chosen by `--db`: a file path is an SQLite store (one machine,
-no server: store_sqlite.py), a `postgresql://USER@HOST[:PORT]/DB` URL is a fleet's shared
-store (store_pg.py, docs/fleet.md). The SQL is shared: both dialects take the same
+no server: sqlite.py), a `postgresql://USER@HOST[:PORT]/DB` URL is a fleet's shared
+store (postgresql.py, docs/fleet.md). The SQL is shared: both dialects take the same
 statements, with `?` placeholders rewritten for psycopg and a few column types named per
 backend.
 
@@ -30,14 +30,16 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import envdiff, legacy, load, stats, store_pg, store_sqlite
-from .errors import UserError
-from .kversion import release_key
+from ..core.errors import UserError
+from ..results import envdiff, legacy, load
+from ..results.kversion import release_key
+from ..verdicts import stats
+from . import postgresql, sqlite
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DB = REPO_ROOT / "reports" / "history.sqlite"
 SCHEMA_VERSION = 3
-BUSY_TIMEOUT_S = store_sqlite.BUSY_TIMEOUT_S
+BUSY_TIMEOUT_S = sqlite.BUSY_TIMEOUT_S
 # Test hook: seconds to sleep inside the import transaction, after half the path rows are
 # written, so that a test can kill the importer mid-transaction. Never set it otherwise.
 _TEST_PAUSE_ENV = "SYSGATE_TEST_IMPORT_PAUSE"
@@ -226,7 +228,7 @@ class Store:
         self.conn = conn
         self.name = name  # what error messages call it: the file or the URL
         self.path = path  # the SQLite file, else None
-        self._backend = store_pg if kind == "postgresql" else store_sqlite
+        self._backend = postgresql if kind == "postgresql" else sqlite
         self._errors = self._backend.database_errors()
 
     def sql(self, text):
@@ -253,15 +255,15 @@ class Store:
             yield
         except self._errors as exc:
             if self.kind == "postgresql":
-                cause = store_pg.describe(exc)
+                cause = postgresql.describe(exc)
             else:
-                cause = store_sqlite.describe(exc, self.path)
+                cause = sqlite.describe(exc, self.path)
             raise UserError(f"{self.name}: {doing}{cause}") from None
 
     @contextlib.contextmanager
     def transaction(self):
         """One write transaction; rolled back on any exception, including KeyboardInterrupt."""
-        self.execute(store_sqlite.BEGIN_WRITE if self.kind == "sqlite" else "BEGIN")
+        self.execute(sqlite.BEGIN_WRITE if self.kind == "sqlite" else "BEGIN")
         try:
             yield
             self.execute("COMMIT")
@@ -294,11 +296,11 @@ class Store:
 
 def db_target(text):
     """--db's type: a PostgreSQL URL (checked, no password) or an SQLite file path."""
-    if isinstance(text, (Path, store_pg.PgTarget)):
+    if isinstance(text, (Path, postgresql.PgTarget)):
         return text
-    if store_pg.is_url(text):
+    if postgresql.is_url(text):
         try:
-            return store_pg.parse_url(text)
+            return postgresql.parse_url(text)
         except UserError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     if "://" in str(text):
@@ -308,7 +310,7 @@ def db_target(text):
 
 
 def is_postgresql(db):
-    return isinstance(db, store_pg.PgTarget) or store_pg.is_url(str(db))
+    return isinstance(db, postgresql.PgTarget) or postgresql.is_url(str(db))
 
 
 def open_store(db=None, create=False, write=None):
@@ -318,8 +320,8 @@ def open_store(db=None, create=False, write=None):
     db = DEFAULT_DB if db is None else db
     write = create if write is None else write
     if is_postgresql(db):
-        target = db if isinstance(db, store_pg.PgTarget) else store_pg.parse_url(str(db))
-        st = Store("postgresql", store_pg.connect(target), str(target))
+        target = db if isinstance(db, postgresql.PgTarget) else postgresql.parse_url(str(db))
+        st = Store("postgresql", postgresql.connect(target), str(target))
     else:
         st = _open_sqlite(Path(db), create, write)
     try:
@@ -341,15 +343,15 @@ def _open_sqlite(db_path, create, write):
     try:
         if create:
             db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = store_sqlite.connect(db_path)
+        conn = sqlite.connect(db_path)
     except OSError as exc:
         raise UserError(f"{db_path}: cannot open: {exc.strerror}") from None
-    except store_sqlite.database_errors() as exc:
-        raise UserError(f"{db_path}: {store_sqlite.describe(exc, db_path)}") from None
+    except sqlite.database_errors() as exc:
+        raise UserError(f"{db_path}: {sqlite.describe(exc, db_path)}") from None
     st = Store("sqlite", conn, str(db_path), db_path)
     try:
         if write and db_path.exists() and db_path.stat().st_size:
-            store_sqlite.refuse_if_damaged(conn, st.name)
+            sqlite.refuse_if_damaged(conn, st.name)
     except OSError as exc:
         st.close()
         raise UserError(f"{db_path}: cannot open: {exc.strerror}") from None
@@ -388,7 +390,7 @@ def _ensure_schema(st, create):
                         "add runs with `sysgate history add` or `history push`")
     with st.errors("cannot create or upgrade the schema: "), st.transaction():
         if st.kind == "postgresql":
-            store_pg.lock_schema(st.conn)
+            postgresql.lock_schema(st.conn)
         version = _schema_version(st)  # another process may have done it meanwhile
         steps = range(version + 1, SCHEMA_VERSION + 1)
         for step in steps:
@@ -791,7 +793,7 @@ def check(st):
     facts = [("store", f"{st.name} ({st.kind})")]
     with st.errors():
         if st.kind == "sqlite":
-            findings = store_sqlite.quick_check(st.conn, full=True)
+            findings = sqlite.quick_check(st.conn, full=True)
             problems += [f"integrity: {f}" for f in findings]
             facts.append(("integrity", "ok" if not findings else f"{len(findings)} problem(s)"))
             if findings:

@@ -10,7 +10,7 @@ import logging
 import re
 import urllib.parse
 
-from .errors import UserError
+from ..core.errors import UserError
 
 SCHEMES = ("postgresql://", "postgres://")
 # A constant key for pg_advisory_xact_lock: creating or upgrading the schema takes it, so

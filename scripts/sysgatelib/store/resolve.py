@@ -9,9 +9,11 @@ stores and queries.
 import os
 import sys
 
-from . import load, store, units
-from .errors import UserError
-from .kversion import release_key
+from .. import store
+from ..core import units
+from ..core.errors import UserError
+from ..results import load
+from ..results.kversion import release_key
 
 
 def _is_file(item):

@@ -9,7 +9,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from .errors import UserError
+from ..core.errors import UserError
 
 BUSY_TIMEOUT_S = 120.0
 BEGIN_WRITE = "BEGIN IMMEDIATE"

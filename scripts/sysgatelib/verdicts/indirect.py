@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from . import stats
-from .names import text
+from ..core.names import text
 
 FAMILY_PREFIX = "indirect_"
 REFERENCE_MECHANISM = "call"

@@ -23,7 +23,7 @@ import stat
 import struct
 import subprocess
 
-from .errors import UserError
+from ..core.errors import UserError
 
 GUEST_BIN = "/sysgate/bin"
 RESULTS_PATH = "/results.json"

@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from .errors import UserError
+from ..core.errors import UserError
 
 KVM_PROBE_TIMEOUT_S = 30.0
 _POLL_S = 0.25
