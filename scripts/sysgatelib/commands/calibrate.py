@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .. import store
 from ..core.errors import UserError
+from ..render.table import format_table
 from ..results import load, validate
 from ..verdicts import stats
 
@@ -249,7 +250,7 @@ def render(result, limit_paths=12):
         rows.append((name, "yes" if p["enters_kernel"] else "no (control)",
                      _pct(p["mde_1run"]), _pct(p["mde_3runs"]),
                      str(p["runs_for_target"] or "-"), _pct(p.get("seccomp_shift"))))
-    lines.append(store.format_table(
+    lines.append(format_table(
         ("path", "enters kernel", "MDE 1 run", "MDE 3 runs",
          f"runs for {result['target'] * 100:g}%", "seccomp shift"),
         rows[:limit_paths] if limit_paths else rows, right={2, 3, 4, 5}))

@@ -28,13 +28,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import store
 from ..core import atomic, units
 from ..core.errors import UserError
+from ..render.table import format_table
 from ..results import envdiff, legacy, validate
 from ..store import resolve
 from ..verdicts import stats
 from ..verdicts.stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
+from . import arguments
 
 # Names trend.py imports; the values live in stats.
 DEFAULT_ALPHA = stats.ALPHA
@@ -578,7 +579,7 @@ def render_terminal(comparison):
         f"needs it within ±{c.threshold * 100:g}%; figure: mean of the fastest "
         f"{stats.LOW_FRACTION:.0%} of the repetitions",
         "",
-        store.format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5}),
+        format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5}),
         "",
     ]
     mitigations = [d for d in c.differences if d.kind == envdiff.MITIGATIONS]
@@ -719,5 +720,5 @@ def register(subparsers):
     parser.add_argument("--calibration", type=Path, metavar="FILE",
                         help="sysgate calibrate's result to show the detection limit from "
                         "(default reports/calibration.json when it is for this host)")
-    store.add_db_argument(parser)
+    arguments.add_db_argument(parser)
     parser.set_defaults(func=_cmd_compare)

@@ -4,6 +4,8 @@ import json
 
 from .. import store
 from ..core.errors import UserError
+from ..render.table import format_table
+from . import arguments
 
 _LIST_HEADER = ("id", "date", "host", "kernel", "boot options", "quick", "reps", "seccomp",
                 "load", "paths", "skipped", "tag", "note")
@@ -31,7 +33,7 @@ def _cmd_list(args):
          str(r.skipped), r.tag, "emulated" if r.emulated else "")
         for r in runs
     ]
-    print(store.format_table(_LIST_HEADER, rows, right={6, 9, 10}))
+    print(format_table(_LIST_HEADER, rows, right={6, 9, 10}))
     return 0
 
 
@@ -102,7 +104,7 @@ def _cmd_check(args):
     with store.open_store(args.db) as st:
         facts, problems = store.check(st)
         name = st.name
-    print(store.format_table(("check", "result"), facts))
+    print(format_table(("check", "result"), facts))
     if problems:
         for problem in problems:
             print(f"problem: {problem}")
@@ -128,19 +130,19 @@ def register(subparsers):
     sub.required = True
     add = sub.add_parser("add", help="import saved results files (idempotent)")
     add.add_argument("results", nargs="+", metavar="RESULTS.json")
-    store.add_db_argument(add)
+    arguments.add_db_argument(add)
     add.set_defaults(func=_cmd_add)
 
     lst = sub.add_parser("list", help="list the stored runs by host and kernel version")
     lst.add_argument("--host", help="only this host (name or fingerprint)")
     lst.add_argument("--kernel", help="only this kernel release")
     lst.add_argument("--tag", help="only runs with this tag")
-    store.add_db_argument(lst)
+    arguments.add_db_argument(lst)
     lst.set_defaults(func=_cmd_list)
 
     chk = sub.add_parser("check", help="check the store's integrity and count what it holds; "
                                        "exit 2 when it is damaged")
-    store.add_db_argument(chk)
+    arguments.add_db_argument(chk)
     chk.set_defaults(func=_cmd_check)
 
     tag = sub.add_parser("tag", help="tag runs (e.g. 'baseline', 'bad-bios'); shown in list")
@@ -148,13 +150,13 @@ def register(subparsers):
     what = tag.add_mutually_exclusive_group(required=True)
     what.add_argument("--tag", metavar="TEXT", help="the tag to set")
     what.add_argument("--clear", action="store_true", help="remove the runs' tag")
-    store.add_db_argument(tag)
+    arguments.add_db_argument(tag)
     tag.set_defaults(func=_cmd_tag)
 
     rm = sub.add_parser("rm", help="remove runs (and their paths) from the store; "
                                    "they leave trend and compare")
     rm.add_argument("runs", nargs="+", metavar="RUN", help="run ids, as `history list` shows")
-    store.add_db_argument(rm)
+    arguments.add_db_argument(rm)
     rm.set_defaults(func=_cmd_rm)
 
     push = sub.add_parser(
@@ -165,5 +167,5 @@ def register(subparsers):
     )
     push.add_argument("--to", required=True, type=store.db_target, metavar="URL",
                       help="the shared store: postgresql://USER@HOST[:PORT]/DB")
-    store.add_db_argument(push)
+    arguments.add_db_argument(push)
     push.set_defaults(func=_cmd_push)

@@ -21,7 +21,7 @@ from ..core.errors import UserError
 from ..render import summary
 from ..results import load, validate
 from ..verdicts import checks
-from . import report
+from . import arguments, report
 
 ROOT = build.ROOT
 # Repetitions in all, spread over worker processes (pyperf's design): each process gets a
@@ -59,7 +59,7 @@ def register(sub):
     parser.add_argument("--no-install", action="store_true",
                         help="do not check or install Debian packages")
     parser.add_argument("--no-build", action="store_true", help="use the existing build")
-    store.add_db_argument(parser)
+    arguments.add_db_argument(parser)
     parser.add_argument("--no-history", action="store_true",
                         help="do not file the run in the history store")
     parser.set_defaults(func=command)

@@ -22,8 +22,10 @@ from pathlib import Path
 from .. import store
 from ..core import atomic, names, parallel, units
 from ..core.errors import UserError
+from ..render.table import format_table
 from ..results import envdiff, validate
 from ..verdicts import changepoint, stats
+from . import arguments
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, p_relation, template_environment,
@@ -469,8 +471,8 @@ def _table_blocks(header, rows, width=WIDTH):
         used += 2 + widths[i]
     bounds.append((start, len(header)))
     return "\n\n".join(
-        store.format_table((header[0], *header[a:b]), [(r[0], *r[a:b]) for r in rows],
-                           right=set(range(1, b - a + 1)))
+        format_table((header[0], *header[a:b]), [(r[0], *r[a:b]) for r in rows],
+                     right=set(range(1, b - a + 1)))
         for a, b in bounds)
 
 
@@ -782,7 +784,7 @@ def register(subparsers):
                         help="processes for the series, one host each (default: the CPUs)")
     parser.add_argument("--allow-emulated", action="store_true",
                         help="put emulated (TCG) and hardware runs of a host in one series")
-    store.add_db_argument(parser)
+    arguments.add_db_argument(parser)
     parser.set_defaults(func=_cmd_trend)
 
 

@@ -827,30 +827,3 @@ def same_setup(context, other):
     """Whether two runs may be pooled as repetitions of one setup: same machine, boot
     options and measurement conditions (kernel aside)."""
     return not envdiff.setup_differences(context, other)
-
-
-# --- shared CLI helpers --------------------------------------------------------------------
-
-
-def format_table(header, rows, right=()):
-    """Plain-text columns; `right` names the column indexes to right-align."""
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-
-    def line(cells):
-        parts = [
-            str(c).rjust(w) if i in right else str(c).ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths))
-        ]
-        return "  ".join(parts).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def add_db_argument(parser, default=DEFAULT_DB):
-    where = (f"default {DEFAULT_DB.relative_to(REPO_ROOT)} in the repository"
-             if default == DEFAULT_DB else "no default")
-    parser.add_argument(
-        "--db", type=db_target, default=default, metavar="PATH|URL",
-        help=f"history store: an SQLite file ({where}) or a shared PostgreSQL store "
-             "postgresql://USER@HOST[:PORT]/DB (password from PGPASSWORD or ~/.pgpass)",
-    )
