@@ -31,6 +31,8 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests" / "python")]
 import history_synth as synth  # noqa: E402
 import pg_server  # noqa: E402
 from sysgatelib import store  # noqa: E402
+from sysgatelib.results import load  # noqa: E402
+from sysgatelib.store import interface  # noqa: E402
 
 SYSGATE = [synth.PYTHON, str(ROOT / "scripts" / "sysgate")]
 
@@ -88,10 +90,10 @@ def generate(db, total, hosts, kernels):
                 context={"host_name": f"fleet-{host}", "kernel_release": f"6.{kernel}.0",
                          "date": f"2026-{1 + index % 12:02d}-01T00:00:00.{index:06d}"})
             raw = json.dumps(data).encode()
-            run = store.load.parse(data, f"generated-{index}.json")
-            prepared = store._Prepared(f"generated-{index}.json", run,
+            run = load.parse(data, f"generated-{index}.json")
+            prepared = interface._Prepared(f"generated-{index}.json", run,
                                        store.content_hash(data), raw)
-            store.insert_run(st, *store._values(prepared))
+            interface.insert_run(st, *interface._values(prepared))
             if index % 1000 == 999:
                 print(f"    generated {index + 1} runs", file=sys.stderr)
 

@@ -33,8 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from sysgatelib import calibrate, compare, deps, load, stats  # noqa: E402
-from sysgatelib.errors import UserError  # noqa: E402
+from sysgatelib.commands import calibrate, compare  # noqa: E402
+from sysgatelib.core import packages  # noqa: E402
+from sysgatelib.core.errors import UserError  # noqa: E402
+from sysgatelib.results import load  # noqa: E402
+from sysgatelib.verdicts import stats  # noqa: E402
 
 PARTS = ("aa", "load", "seccomp", "quick", "spread")
 DEFAULT_PAIRS = {"aa": 5, "load": 3, "seccomp": 3, "quick": 1, "spread": 5}
@@ -92,8 +95,8 @@ def part_aa(p, pairs):
 
 
 def part_load(p, pairs):
-    if deps.missing(["stress-ng"]):
-        deps.ensure(["stress-ng"], log=log)
+    if packages.missing(["stress-ng"]):
+        packages.ensure(["stress-ng"], log=log)
     for i in range(pairs):
         quiet = p.run(f"load-{i}-quiet")
         target = p.work / f"load-{i}-busy" / "results.json"

@@ -4,7 +4,7 @@
 // workload (asm/indirect.asm). Each row's `peer` is the row that times the entry alone
 // (getpid/syscall for the syscall entry); the report's figure is
 //   (row - peer) - (the same workload's call row - baseline/call)
-// computed in scripts/sysgatelib/indirect.py from the rows' facts.
+// computed in scripts/sysgatelib/verdicts/indirect.py from the rows' facts.
 #ifndef SYSGATE_HARNESS_INDIRECT_PATHS_H_
 #define SYSGATE_HARNESS_INDIRECT_PATHS_H_
 

@@ -38,7 +38,7 @@ using PerCallFn = bool (*)(uint64_t max_samples, uint64_t budget_ticks, uint64_t
                            std::vector<uint64_t>* ticks, std::string* error);
 
 // The way into the kernel a path takes; one vocabulary with load.MECHANISMS in
-// scripts/sysgatelib/load.py (docs/results-format.md). The ABI says which side of it:
+// scripts/sysgatelib/results/load.py (docs/results-format.md). The ABI says which side of it:
 // `int80` with abi ia32 is the 32-bit helper's int 0x80.
 enum class Mechanism {
   kLoop,          // the empty loop: what the harness itself costs
@@ -105,7 +105,7 @@ struct Path {
 };
 
 // A row's facts as `key=value` pairs separated by spaces: the label of its results row
-// (Google Benchmark rows carry one string), read back by scripts/sysgatelib/load.py.
+// (Google Benchmark rows carry one string), read back by scripts/sysgatelib/results/load.py.
 std::string PathLabel(const Path& path);
 
 // The table (AllPaths()) as a JSON array of objects, one per row, each with its facts

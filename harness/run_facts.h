@@ -1,7 +1,7 @@
 // Facts about the conditions of a whole run, read at its start and its end: steal time
 // (a hypervisor ran someone else on this vCPU), context switches of this process, and the
 // load average. The binary records them in the results' context (`run.*` keys,
-// docs/results-format.md); scripts/sysgatelib/checks.py decides what they mean.
+// docs/results-format.md); scripts/sysgatelib/verdicts/checks.py decides what they mean.
 #ifndef SYSGATE_HARNESS_RUN_FACTS_H_
 #define SYSGATE_HARNESS_RUN_FACTS_H_
 

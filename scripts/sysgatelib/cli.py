@@ -10,9 +10,9 @@ import os
 import sys
 
 from . import VERSION
-from .errors import UserError
+from .core.errors import UserError
 
-# Modules under sysgatelib that each add one or more subcommands.
+# Modules under sysgatelib/commands that each add one or more subcommands.
 _COMMAND_MODULES = (
     "run",
     "deps",
@@ -47,7 +47,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _COMMAND_MODULES:
-        importlib.import_module(f"{__package__}.{name}").register(sub)
+        importlib.import_module(f"{__package__}.commands.{name}").register(sub)
     _add_epilog(parser)
     return parser
 

@@ -12,7 +12,7 @@ FIXTURES = ROOT / "tests" / "python" / "fixtures"
 ARTIFACTS = ROOT / "tests" / "artifacts"  # gitignored: screenshots for a human to look at
 sys.path.insert(0, str(SCRIPTS))
 
-from sysgatelib import build  # noqa: E402
+from sysgatelib.bench import build  # noqa: E402
 
 
 @pytest.fixture(scope="session")

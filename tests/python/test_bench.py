@@ -4,7 +4,9 @@ import json
 
 import pytest
 from conftest import ROOT, run_bench
-from sysgatelib import load, report, summary
+from sysgatelib.commands import report
+from sysgatelib.render import summary
+from sysgatelib.results import load
 
 CORE_PATHS = {
     "baseline/empty_loop", "baseline/call", "getpid/glibc", "getpid/glibc_syscall",

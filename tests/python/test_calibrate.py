@@ -8,9 +8,12 @@ import subprocess
 import pytest
 
 import history_synth as synth
-from sysgatelib import calibrate, cli, load, stats
+from sysgatelib import cli
+from sysgatelib.commands import calibrate
+from sysgatelib.results import load
+from sysgatelib.verdicts import stats
 
-WRAPPER = os.path.join(synth.SCRIPTS, "sysgatelib", "seccomp_allow.py")
+WRAPPER = os.path.join(synth.SCRIPTS, "sysgatelib", "bench", "seccomp_allow.py")
 
 
 def _run(seed, shift=None, level=1.0):

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from sysgatelib import changepoint
+from sysgatelib.verdicts import changepoint
 
 
 def _noise(n, mean, spread, seed):

@@ -7,7 +7,8 @@ import os
 import pytest
 
 from conftest import FIXTURES
-from sysgatelib import checks, load
+from sysgatelib.results import load
+from sysgatelib.verdicts import checks
 
 
 def _data(name):

@@ -10,7 +10,10 @@ import subprocess
 import pytest
 
 import history_synth as synth
-from sysgatelib import cli, compare, load, stats, store
+from sysgatelib import cli, store
+from sysgatelib.commands import compare
+from sysgatelib.results import load
+from sysgatelib.verdicts import stats
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 GBENCH_COMPARE = "/usr/share/benchmark/compare.py"
@@ -320,7 +323,7 @@ def test_html_page_and_json_are_written_and_escaped(tmp_path, capsys):
 
 
 def test_the_change_axis_keeps_the_threshold_band_visible():
-    from sysgatelib import compare_plot
+    from sysgatelib.render import compare_plot
 
     result = compare.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, shift={"read/syscall": 28.0}))

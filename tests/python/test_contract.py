@@ -12,7 +12,9 @@ import json
 import pytest
 from conftest import FIXTURES, sysgate
 
-from sysgatelib import checks, html, load
+from sysgatelib.render import html
+from sysgatelib.results import load
+from sysgatelib.verdicts import checks
 
 REAL = FIXTURES / "real_quick.json"
 

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 import history_synth as synth
-from sysgatelib import compare, entry_model, load, stats
+from sysgatelib.commands import compare
+from sysgatelib.results import load
+from sysgatelib.verdicts import entry_model, stats
 
 
 def _run(seed, paths=synth.PATHS, **kwargs):

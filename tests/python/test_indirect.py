@@ -10,7 +10,9 @@ import math
 
 import pytest
 
-from sysgatelib import indirect, load, report
+from sysgatelib.commands import report
+from sysgatelib.results import load
+from sysgatelib.verdicts import indirect
 
 
 def _path(name, mechanism, samples, peer="", skipped=None):

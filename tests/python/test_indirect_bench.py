@@ -5,7 +5,8 @@ figures computed from a real (tiny) run through load. No timing is asserted."""
 import json
 
 from conftest import run_bench
-from sysgatelib import indirect, load
+from sysgatelib.results import load
+from sysgatelib.verdicts import indirect
 
 
 def _table(bench):

@@ -16,8 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from sysgatelib import initramfs, kernel_fetch, kernels, qemu  # noqa: E402
-from sysgatelib.errors import UserError  # noqa: E402
+from sysgatelib.commands import kernels  # noqa: E402
+from sysgatelib.core.errors import UserError  # noqa: E402
+from sysgatelib.vm import initramfs, kernel_fetch, qemu  # noqa: E402
 
 FAKE_BENCH = Path(__file__).with_name("fake_bench.c")
 REAL_BENCH = REPO / "build" / "benchmarks" / "sysgate_bench"

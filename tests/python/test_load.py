@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from sysgatelib import load, stats
-from sysgatelib.errors import UserError
+from sysgatelib.core.errors import UserError
+from sysgatelib.results import load
+from sysgatelib.verdicts import stats
 
 
 def gb_file(rows, context=None):
@@ -179,7 +180,7 @@ def test_gate_refuses_fifo_and_devices_without_blocking(tmp_path):
 
 
 def test_gate_refuses_oversized_file_by_size(tmp_path):
-    from sysgatelib import validate
+    from sysgatelib.results import validate
     path = tmp_path / "huge.json"
     with open(path, "wb") as handle:
         handle.truncate(validate.MAX_FILE_BYTES + 1)  # sparse: no disk used
@@ -208,7 +209,7 @@ def test_truncated_file_says_truncated(tmp_path):
 def test_threshold_type_refuses_non_finite_and_negative(text):
     import argparse
 
-    from sysgatelib import validate
+    from sysgatelib.results import validate
     with pytest.raises(argparse.ArgumentTypeError):
         validate.non_negative(text)
     assert validate.non_negative("2.5") == 2.5 and validate.non_negative("0") == 0

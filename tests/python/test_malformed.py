@@ -14,8 +14,12 @@ import sys
 import hostile_matrix as matrix
 import pytest
 from conftest import FIXTURES, sysgate
-from sysgatelib import atomic, cli, load, names, plot, report
-from sysgatelib.errors import UserError
+from sysgatelib import cli
+from sysgatelib.commands import report
+from sysgatelib.core import atomic, names
+from sysgatelib.core.errors import UserError
+from sysgatelib.render import plot
+from sysgatelib.results import load
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,10 @@ import subprocess
 import pytest
 
 from conftest import FIXTURES, ROOT
-from sysgatelib import checks, html as page_html, load, plot, report, stats, summary
+from sysgatelib.commands import report
+from sysgatelib.render import html as page_html, plot, summary
+from sysgatelib.results import load
+from sysgatelib.verdicts import checks, stats
 
 SYSGATE = os.path.join(ROOT, "scripts", "sysgate")
 PYTHON = "/usr/bin/python3"

@@ -18,7 +18,9 @@ import pytest
 
 import history_synth as synth
 from conftest import ARTIFACTS, FIXTURES
-from sysgatelib import load, report, store, trend
+from sysgatelib import store
+from sysgatelib.commands import report, trend
+from sysgatelib.results import load
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT_S = 90

@@ -77,7 +77,7 @@ def test_repetitions_spread_over_processes(bench, tmp_path):
 def test_plan_runs_exactly_the_repetitions_asked_for():
     from types import SimpleNamespace
 
-    from sysgatelib.run import plan
+    from sysgatelib.commands.run import plan
 
     def shares(reps, processes, quick=False):
         return plan(SimpleNamespace(repetitions=reps, processes=processes, quick=quick))
@@ -90,9 +90,10 @@ def test_plan_runs_exactly_the_repetitions_asked_for():
 
 
 def test_kernels_and_run_build_their_flags_alike():
-    from sysgatelib import initramfs, kernels
-    from sysgatelib.errors import UserError
-    from sysgatelib.run import bench_flags
+    from sysgatelib.commands import kernels
+    from sysgatelib.commands.run import bench_flags
+    from sysgatelib.core.errors import UserError
+    from sysgatelib.vm import initramfs
 
     guest = kernels.guest_argv(quick=True, repetitions=5)
     assert guest == bench_flags(True, initramfs.RESULTS_PATH, repetitions=5, cpu=0)
@@ -107,7 +108,7 @@ def test_kernels_and_run_build_their_flags_alike():
 
 
 def test_list_paths_reads_the_published_table(bench):
-    from sysgatelib.run import list_paths
+    from sysgatelib.commands.run import list_paths
 
     table = list_paths(bench)
     assert CORE_PATHS <= {row["name"] for row in table}
@@ -115,7 +116,7 @@ def test_list_paths_reads_the_published_table(bench):
 
 
 def test_merge_keeps_every_repetition_and_the_first_context():
-    from sysgatelib.run import merge_processes
+    from sysgatelib.commands.run import merge_processes
 
     def part(pid, reps):
         rows = [{"name": "a/manual_time", "run_type": "iteration", "repetition_index": i,
@@ -133,8 +134,8 @@ def test_merge_keeps_every_repetition_and_the_first_context():
 
 
 def test_tracefs_left_alone_when_mounted_or_absent(tmp_path):
-    from sysgatelib import deps
+    from sysgatelib.core import packages
 
-    assert deps.ensure_tracefs(str(tmp_path / "absent")) == ""
+    assert packages.ensure_tracefs(str(tmp_path / "absent")) == ""
     (tmp_path / "events").mkdir()
-    assert deps.ensure_tracefs(str(tmp_path)) == ""
+    assert packages.ensure_tracefs(str(tmp_path)) == ""

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 from conftest import run_bench
-from sysgatelib import load
+from sysgatelib.results import load
 
 GO_ROWS = {"baseline/go_call", "getpid/go_os", "getpid/go_syscall", "getpid/go_rawsyscall"}
 JAVA_ROWS = {"baseline/java_call", "getpid/java_processhandle"}
@@ -118,7 +118,7 @@ def test_every_installed_runtime_row_returns_its_helpers_pid(bench, tmp_path):
 
 def test_a_toolchain_installed_after_the_first_configure_triggers_a_new_one(tmp_path,
                                                                            monkeypatch):
-    from sysgatelib import build
+    from sysgatelib.bench import build
 
     cache = tmp_path / "CMakeCache.txt"
     cache.write_text("SYSGATE_GO:FILEPATH=SYSGATE_GO-NOTFOUND\n"

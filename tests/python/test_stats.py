@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from sysgatelib import envdiff, stats
+from sysgatelib.results import envdiff
+from sysgatelib.verdicts import stats
 
 
 def test_low_mean_is_the_mean_of_the_fastest_quarter():

@@ -10,7 +10,9 @@ import subprocess
 import pytest
 
 import history_synth as synth
-from sysgatelib import cli, resolve, store
+from sysgatelib import cli, store
+from sysgatelib.core.errors import UserError
+from sysgatelib.store import interface, resolve
 
 
 def _digest(path):
@@ -112,7 +114,7 @@ def test_interrupt_mid_import_rolls_back(tmp_path, results, monkeypatch, capsys)
     def interrupt():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "_test_pause", interrupt)
+    monkeypatch.setattr(interface, "_test_pause", interrupt)
     assert cli.main(["history", "add", "--db", str(db), results[1]]) == 130
     assert "error: interrupted" in capsys.readouterr().err
     assert _counts(db) == (1, len(synth.PATHS))
@@ -190,9 +192,9 @@ def test_resolve_by_run_id_and_kernel_release(tmp_path, results, capsys):
     store.add_results(db, newer)
     assert resolve.resolve("6.18.1", db).source.startswith("run #5")
     assert "using run #5" in capsys.readouterr().err
-    with pytest.raises(store.UserError, match="no such file, run id or kernel release"):
+    with pytest.raises(UserError, match="no such file, run id or kernel release"):
         resolve.resolve("5.4.0", db)
-    with pytest.raises(store.UserError, match="no run #99"):
+    with pytest.raises(UserError, match="no run #99"):
         resolve.resolve("99", db)
 
 

@@ -9,7 +9,12 @@ import pytest
 
 import history_synth as synth
 from store_helpers import counts, snapshot
-from sysgatelib import cli, resolve, stats, store, trend
+from sysgatelib import cli, store
+from sysgatelib.commands import trend
+from sysgatelib.core.errors import UserError
+from sysgatelib.results import load
+from sysgatelib.store import interface, postgresql, resolve, sqlite
+from sysgatelib.verdicts import stats
 
 OLD, NEW = "6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64"
 
@@ -138,9 +143,9 @@ def test_tag_and_rm(db, results, tmp_path, capsys):
     assert cli.main(["history", "rm", "--db", db, "3", "4"]) == 0
     assert counts(db) == (2, 2 * len(synth.PATHS))
     # Gone from compare and trend; the store stays consistent.
-    with pytest.raises(store.UserError, match="no such file, run id or kernel release"):
+    with pytest.raises(UserError, match="no such file, run id or kernel release"):
         resolve.resolve_side(NEW, db)
-    with pytest.raises(store.UserError, match="no run #3"):
+    with pytest.raises(UserError, match="no run #3"):
         resolve.resolve_side("3", db)
     with store.open_store(db) as st:
         (series,) = trend.build_series(st)
@@ -166,7 +171,7 @@ def test_many_runs_are_read_and_changed_in_chunks(db, results, monkeypatch):
     """Runs are loaded, tagged and removed by `IN (...)` queries of CHUNK ids: the same
     answers whatever the chunk size."""
     store.import_files(db, results)
-    monkeypatch.setattr(store, "CHUNK", 3)
+    monkeypatch.setattr(interface, "CHUNK", 3)
     with store.open_store(db) as st:
         runs = store.load_runs(st, [4, 1, 3, 2, 1])
         assert [r.source.split()[1] for r in runs] == ["#4", "#1", "#3", "#2", "#1"]
@@ -197,11 +202,11 @@ def test_bulk_reads_come_back_exactly(db):
 
 
 def _insert(st, data, source, edit=None):
-    run = store.load.parse(data, source)
+    run = load.parse(data, source)
     if edit:
         edit(run)
-    prepared = store._Prepared(source, run, store.content_hash(data), json.dumps(data).encode())
-    return store.insert_run(st, *store._values(prepared))[0]
+    prepared = interface._Prepared(source, run, store.content_hash(data), json.dumps(data).encode())
+    return store.insert_run(st, *interface._values(prepared))[0]
 
 
 def test_figures_come_with_each_runs_own_facts(db):
@@ -237,24 +242,24 @@ def _schema_2_store(db, data, source):
     """A store as sysgate with schema 2 left it: its migrations only, and one run in its
     layout (the results file in `runs`, no figure columns in `paths`)."""
     if store.is_postgresql(db):
-        target = store.store_pg.parse_url(str(db))
-        st = store.Store("postgresql", store.store_pg.connect(target), str(target))
+        target = postgresql.parse_url(str(db))
+        st = store.Store("postgresql", postgresql.connect(target), str(target))
     else:
-        st = store.Store("sqlite", store.store_sqlite.connect(db), str(db), Path(db))
+        st = store.Store("sqlite", sqlite.connect(db), str(db), Path(db))
     try:
         with st.transaction():
             for step in (1, 2):
-                store._MIGRATIONS[step](st)
+                interface._MIGRATIONS[step](st)
             st.executemany("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                            [(1, "then"), (2, "then")])
             st.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-        run = store.load.parse(data, source)
-        row, path_rows = store._values(store._Prepared(source, run, store.content_hash(data),
+        run = load.parse(data, source)
+        row, path_rows = interface._values(interface._Prepared(source, run, store.content_hash(data),
                                                        json.dumps(data).encode()))
-        fields = [*store._RUN_FIELDS, "results_zlib"]
+        fields = [*interface._RUN_FIELDS, "results_zlib"]
         st.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES "
                    f"({', '.join('?' * len(fields))})", tuple(row[f] for f in fields))
-        names = store._PATH_FIELDS[:-2]  # no figure_ns, no repetitions
+        names = interface._PATH_FIELDS[:-2]  # no figure_ns, no repetitions
         st.executemany(f"INSERT INTO paths (run_id, {', '.join(names)}) VALUES "
                        f"(1, {', '.join('?' * len(names))})", [r[:-2] for r in path_rows])
         return row["results_zlib"]
@@ -271,7 +276,7 @@ def test_a_schema_2_store_is_upgraded_in_place(db, tmp_path):
         assert store.schema_version(st) == store.SCHEMA_VERSION
         figures = store.load_figures(st, [1])[1]
         (run,) = store.load_runs(st, [1])
-        row, _ = store._stored_values(st, 1)
+        row, _ = interface._stored_values(st, 1)
         facts, problems = store.check(st)
     assert row["results_zlib"] == results and problems == []
     for name, path in run.paths.items():

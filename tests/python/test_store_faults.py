@@ -13,7 +13,8 @@ import pytest
 
 import history_synth as synth
 from store_helpers import counts
-from sysgatelib import cli, store, store_sqlite
+from sysgatelib import cli, store
+from sysgatelib.store import sqlite as store_sqlite
 
 
 def _digest(path):

@@ -8,7 +8,10 @@ import pytest
 
 import history_synth as synth
 from conftest import FIXTURES
-from sysgatelib import cli, load, resolve, stats, store
+from sysgatelib import cli, store
+from sysgatelib.results import load
+from sysgatelib.store import resolve
+from sysgatelib.verdicts import stats
 
 SCHEMA1 = FIXTURES / "history_schema1.sqlite"
 

@@ -10,7 +10,9 @@ import pytest
 
 import history_synth as synth
 from store_helpers import counts, snapshot
-from sysgatelib import cli, resolve, store
+from sysgatelib import cli, store
+from sysgatelib.core.errors import UserError
+from sysgatelib.store import resolve
 
 
 def _sysgate(*args, env=None):
@@ -62,7 +64,7 @@ def test_url_forms(tmp_path, pg_url):
     postgres = "postgres://" + pg_url.split("://", 1)[1]
     store.add_results(postgres, synth.write_results(tmp_path / "a.json", seed=1))
     assert counts(pg_url) == (1, len(synth.PATHS))
-    with pytest.raises(store.UserError, match="names no database"):
+    with pytest.raises(UserError, match="names no database"):
         store.open_store("postgresql://ci@db.example")
 
 
@@ -129,7 +131,7 @@ def test_a_connection_dropped_under_a_reader(tmp_path, pg_url, pg_server):
     st = store.open_store(pg_url)
     try:
         pg_server.terminate_clients(_database(pg_url))
-        with pytest.raises(store.UserError, match="connection lost"):
+        with pytest.raises(UserError, match="connection lost"):
             store.list_runs(st)
     finally:
         st.close()

@@ -5,8 +5,11 @@ import random
 import pytest
 
 import history_synth as synth
-from sysgatelib import cli, store, trend
-from sysgatelib.kversion import release_key, sort_releases
+from sysgatelib import cli, store
+from sysgatelib.commands import trend
+from sysgatelib.results import load
+from sysgatelib.results.kversion import release_key, sort_releases
+from sysgatelib.store import interface
 
 ORDERED = [
     "4.19.0-27-amd64",
@@ -248,8 +251,8 @@ def _fleet_store(tmp_path, runs_per_kernel):
                     shift["getpid/syscall"] = level * 1.12
                 data = synth.make_results(seed=index, shift=shift, context={
                     "kernel_release": f"6.{k}.0", "date": f"2026-11-01T00:{index:02d}:00"})
-                run = store.load.parse(data, f"r{index}.json")
-                store.insert_run(st, *store._values(store._Prepared(
+                run = load.parse(data, f"r{index}.json")
+                interface.insert_run(st, *interface._values(interface._Prepared(
                     f"r{index}.json", run, store.content_hash(data), b"{}")))
                 index += 1
     return db
@@ -258,7 +261,7 @@ def _fleet_store(tmp_path, runs_per_kernel):
 def test_many_runs_a_kernel_are_compared_by_their_stored_figures(tmp_path, monkeypatch):
     """With RUN_UNIT_MIN runs a kernel, trend reads the figures the store keeps and no
     sample, and its points and steps are those compare computes from the samples."""
-    from sysgatelib import stats
+    from sysgatelib.verdicts import stats
 
     db = _fleet_store(tmp_path, [stats.RUN_UNIT_MIN, stats.RUN_UNIT_MIN + 1,
                                  stats.RUN_UNIT_MIN + 2])
@@ -281,7 +284,7 @@ def test_many_runs_a_kernel_are_compared_by_their_stored_figures(tmp_path, monke
 
 
 def test_a_kernel_with_few_runs_is_compared_by_repetitions(tmp_path):
-    from sysgatelib import stats
+    from sysgatelib.verdicts import stats
 
     db = _fleet_store(tmp_path, [stats.RUN_UNIT_MIN, 2])
     (series,) = _series(db)
@@ -310,8 +313,8 @@ def test_series_built_in_worker_processes_are_those_built_here(db, tmp_path):
 
 
 def test_an_error_in_a_worker_is_the_error_of_the_command(tmp_path, capsys):
-    from sysgatelib import parallel
-    from sysgatelib.errors import UserError
+    from sysgatelib.core import parallel
+    from sysgatelib.core.errors import UserError
 
     def refuse(item):
         if item == 2:
@@ -348,8 +351,8 @@ def test_a_creep_no_step_shows_is_a_change_over_the_whole_series(tmp_path):
                 shift["getpid/syscall"] = level * 1.03 ** k
                 data = synth.make_results(seed=10 * k + r, shift=shift, context={
                     "kernel_release": f"6.{k}.0", "date": f"2026-11-0{k + 1}T00:0{r}:00"})
-                run = store.load.parse(data, f"c{k}{r}.json")
-                store.insert_run(st, *store._values(store._Prepared(
+                run = load.parse(data, f"c{k}{r}.json")
+                interface.insert_run(st, *interface._values(interface._Prepared(
                     f"c{k}{r}.json", run, store.content_hash(data), b"{}")))
     (series,) = _series(db)
     syscall = next(t for t in series.paths if t.name == "getpid/syscall")

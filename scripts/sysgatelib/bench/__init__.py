@@ -1,0 +1,1 @@
+"""The benchmark binary: building it, and the seccomp wrapper that runs it under a filter."""

@@ -1,0 +1,328 @@
+"""`sysgate calibrate`: what compare can detect on this machine, measured.
+
+Runs alternate: a plain run, then the same run under an allow-all seccomp filter
+(seccomp_allow.py: every syscall takes the kernel's slow entry path, the vDSO and the
+baselines do not), N times. From them:
+
+- the run-to-run spread of each path's figure (stats.low_mean of a run's repetitions) and
+  of the kernel-entry family's common level, from the plain runs (and the seccomp runs,
+  pooled, when there are two or more of each);
+- the minimum detectable effect (95% two-sided, 80% power) with one and with three runs a
+  side, and the runs per side needed to detect a target (default 5%);
+- the injected slowdown as measured, and what compare says about A/A pairs (consecutive
+  plain runs: false positives) and plain-vs-seccomp pairs (detections).
+
+The result goes to reports/calibration.json, one entry per host fingerprint; compare and
+the report show the detection limit when the file has one for the host they show.
+docs/methodology.md ("Validation") describes the protocol behind it.
+"""
+
+import datetime
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import store
+from ..core.errors import UserError
+from ..render.table import format_table
+from ..results import load, validate
+from ..verdicts import stats
+
+DEFAULT_FILE = store.REPO_ROOT / "reports" / "calibration.json"
+SYSGATE = store.REPO_ROOT / "scripts" / "sysgate"
+SECCOMP_WRAPPER = Path(__file__).resolve().parents[1] / "bench" / "seccomp_allow.py"
+DEFAULT_RUNS = 3
+DEFAULT_TARGET_PCT = 5.0
+
+
+# --- measuring -----------------------------------------------------------------------
+
+
+def run_args(settings):
+    """`sysgate run` options for a settings dict (repetitions, processes, min_time, filter,
+    cpu, quick)."""
+    args = []
+    for key, flag in (("repetitions", "--repetitions"), ("processes", "--processes"),
+                      ("min_time", "--min-time"), ("filter", "--filter"), ("cpu", "--cpu")):
+        if settings.get(key) is not None:
+            args += [flag, str(settings[key])]
+    if settings.get("quick"):
+        args.append("--quick")
+    return args
+
+
+def measure_run(out_dir, settings, seccomp=False, python=sys.executable, log=print):
+    """One `sysgate run` into out_dir (reused when its results.json exists, so a protocol
+    can be resumed); under an allow-all seccomp filter with seccomp=True."""
+    out_dir = Path(out_dir)
+    results = out_dir / "results.json"
+    if results.exists():
+        log(f"  {results}: already measured, reused")
+        return results
+    if out_dir.exists():  # an interrupted run left partial files: start it over
+        for stale in out_dir.iterdir():
+            if stale.is_file():
+                stale.unlink()
+    command = [python, str(SYSGATE), "run", "-o", str(out_dir), "--no-install", "--no-build",
+               "--no-history"] + run_args(settings)
+    if seccomp:
+        command = [python, str(SECCOMP_WRAPPER)] + command
+    log(f"  {'seccomp' if seccomp else 'plain'} run -> {out_dir}")
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    if done.returncode != 0 or not results.exists():
+        tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        raise UserError(f"sysgate run into {out_dir} failed: {tail[0]}")
+    return results
+
+
+# --- analysis (pure: tested on synthetic runs) -----------------------------------------
+
+
+def _figures(runs, name):
+    values = []
+    for run in runs:
+        path = run.paths.get(name)
+        if path is None or not path.samples_ns:
+            return None
+        values.append(stats.low_mean(path.samples_ns))
+    return values
+
+
+def _pooled_sd(*groups):
+    """Pooled standard deviation of the log figures of several groups of runs."""
+    parts = [(len(g) - 1, statistics.variance(g)) for g in groups if len(g) >= 2]
+    dof = sum(d for d, _ in parts)
+    return math.sqrt(sum(d * v for d, v in parts) / dof) if dof else math.nan
+
+
+def _limits(sd_log, target, threshold):
+    return {
+        "sd_log": sd_log,
+        "mde_1run": stats.mde(sd_log, 1),
+        "mde_3runs": stats.mde(sd_log, 3),
+        # compare flags a shift when its interval clears the threshold: the threshold
+        # plus the noise's detectable effect.
+        "flagged_from_1run": math.expm1(math.log1p(threshold) + math.log1p(stats.mde(sd_log, 1)))
+        if not math.isnan(sd_log) else math.nan,
+        "runs_for_target": stats.runs_needed(sd_log, target),
+    }
+
+
+def analyse(plain, seccomp, threshold=stats.THRESHOLD_PCT / 100,
+            target=DEFAULT_TARGET_PCT / 100):
+    """The detection limits from plain and seccomp runs (lists of load.Run)."""
+    from . import compare
+
+    if len(plain) < 2:
+        raise UserError("calibrate needs at least 2 plain runs to see run-to-run spread")
+    first = plain[0]
+    paths, kernel = {}, []
+    for name, path in first.paths.items():
+        base = _figures(plain, name)
+        if base is None:
+            continue
+        logs = [math.log(v) for v in base]
+        injected = _figures(seccomp, name) if seccomp else None
+        slogs = [math.log(v) for v in injected] if injected else []
+        sd = _pooled_sd(logs, slogs)
+        entry = {"enters_kernel": path.enters_kernel, **_limits(sd, target, threshold)}
+        if slogs:
+            entry["seccomp_shift"] = math.expm1(statistics.fmean(slogs) - statistics.fmean(logs))
+        paths[name] = entry
+        if path.enters_kernel:
+            kernel.append((name, logs, slogs))
+    family = {}
+    if len(kernel) >= stats.MIN_FAMILY_PATHS:
+        centre = {name: statistics.fmean(logs) for name, logs, _ in kernel}
+
+        plain_levels = [statistics.median(logs[i] - centre[name] for name, logs, _ in kernel)
+                        for i in range(len(plain))]
+        secc_levels = []
+        if seccomp and all(slogs for _, _, slogs in kernel):
+            secc_levels = [statistics.median(slogs[i] - centre[name]
+                                             for name, _, slogs in kernel)
+                           for i in range(len(seccomp))]
+        family = _limits(_pooled_sd(plain_levels, secc_levels), target, threshold)
+        family["paths"] = len(kernel)
+        if secc_levels:
+            family["seccomp_shift"] = math.expm1(statistics.fmean(secc_levels)
+                                                 - statistics.fmean(plain_levels))
+    pairs = {"aa": [], "seccomp": []}
+    for a, b in zip(plain, plain[1:]):
+        pairs["aa"].append(_pair(compare.compare_runs(a, b, threshold_pct=threshold * 100)))
+    for a, b in zip(plain, seccomp):
+        pairs["seccomp"].append(_pair(compare.compare_runs(a, b,
+                                                           threshold_pct=threshold * 100)))
+    return {
+        "host_fingerprint": store.host_fingerprint(first.context),
+        "host_name": first.host, "kernel": first.kernel,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "runs": {"plain": len(plain), "seccomp": len(seccomp)},
+        "settings": first.context.get("sysgate_command", ""),
+        "threshold": threshold, "target": target,
+        "kernel_entry": family, "paths": paths, "pairs": pairs,
+    }
+
+
+def _pair(c):
+    """What compare said about one pair, for the calibration record."""
+    kernel = [r for r in c.rows if r.result and r.enters_kernel]
+    family = c.kernel_entry
+    return {
+        "exit_code": c.exit_code,
+        "kernel_entry": family.verdict if family else None,
+        "kernel_entry_change": family.change if family else None,
+        "regressions": len(c.regressions),
+        "kernel_paths": len(kernel),
+        "controls_flagged": len([r for r in c.rows if r.is_control and r.result
+                                 and r.result.verdict in (stats.REGRESSION,
+                                                          stats.IMPROVEMENT)]),
+        "withheld": c.withheld,
+    }
+
+
+# --- the stored result ---------------------------------------------------------------
+
+
+def save(result, path=DEFAULT_FILE):
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        data = {}
+    data.setdefault("hosts", {})[result["host_fingerprint"]] = result
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def limits_for(context, path=None):
+    """The stored calibration of the host a run's context describes, or None."""
+    path = Path(path) if path else DEFAULT_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        if path != DEFAULT_FILE:
+            raise UserError(f"{path}: not a calibration file written by sysgate calibrate") \
+                from None
+        return None
+    return data.get("hosts", {}).get(store.host_fingerprint(context))
+
+
+def _pct(value):
+    return "unknown" if value is None or math.isnan(value) else f"{value * 100:.1f}%"
+
+
+def render(result, limit_paths=12):
+    family = result["kernel_entry"]
+    lines = [f"calibration of {result['host_name']} ({result['kernel']}): "
+             f"{result['runs']['plain']} plain and {result['runs']['seccomp']} seccomp runs, "
+             f"threshold {result['threshold'] * 100:g}%, target {result['target'] * 100:g}%"]
+    if family:
+        lines.append(
+            f"kernel entry ({family['paths']} paths): run-to-run sd "
+            f"{_pct(math.expm1(family['sd_log']) if family['sd_log'] is not None else None)}; "
+            f"minimum detectable effect {_pct(family['mde_1run'])} with 1 run per side, "
+            f"{_pct(family['mde_3runs'])} with 3; {family['runs_for_target']} run(s) per side "
+            f"for {result['target'] * 100:g}%"
+            + (f"; seccomp injected {_pct(family['seccomp_shift'])}"
+               if "seccomp_shift" in family else ""))
+    rows = []
+    for name, p in sorted(result["paths"].items(),
+                          key=lambda item: (not item[1]["enters_kernel"], item[0])):
+        rows.append((name, "yes" if p["enters_kernel"] else "no (control)",
+                     _pct(p["mde_1run"]), _pct(p["mde_3runs"]),
+                     str(p["runs_for_target"] or "-"), _pct(p.get("seccomp_shift"))))
+    lines.append(format_table(
+        ("path", "enters kernel", "MDE 1 run", "MDE 3 runs",
+         f"runs for {result['target'] * 100:g}%", "seccomp shift"),
+        rows[:limit_paths] if limit_paths else rows, right={2, 3, 4, 5}))
+    if limit_paths and len(rows) > limit_paths:
+        lines.append(f"... {len(rows) - limit_paths} more paths in the calibration file")
+    for kind, what in (("aa", "A/A pairs"), ("seccomp", "plain vs seccomp pairs")):
+        for i, pair in enumerate(result["pairs"][kind], 1):
+            lines.append(
+                f"{what} #{i}: kernel entry {pair['kernel_entry']} "
+                f"{_pct(pair['kernel_entry_change'])}, {pair['regressions']} of "
+                f"{pair['kernel_paths']} paths flagged, controls flagged "
+                f"{pair['controls_flagged']}, exit {pair['exit_code']}")
+    return "\n".join(lines)
+
+
+# --- CLI -----------------------------------------------------------------------------
+
+
+def _cmd_calibrate(args):
+    if args.runs < 2:
+        raise UserError(f"--runs {args.runs}: at least 2 (the spread needs two runs)")
+    if not args.no_build:
+        from ..bench import build
+
+        build.build()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    work = Path(args.work or store.REPO_ROOT / "reports" / f"calibrate-{stamp}")
+    settings = {"repetitions": args.repetitions, "processes": args.processes,
+                "min_time": args.min_time, "filter": args.filter, "cpu": args.cpu,
+                "quick": args.quick}
+    print(f"calibrate: {args.runs} plain and {args.runs} seccomp runs, alternated, in {work}",
+          flush=True)
+    plain, seccomp = [], []
+    for i in range(args.runs):
+        plain.append(load.load(measure_run(work / f"plain-{i}", settings)))
+        seccomp.append(load.load(measure_run(work / f"seccomp-{i}", settings, seccomp=True)))
+    result = analyse(plain, seccomp, args.threshold / 100, args.target / 100)
+    result["work"] = str(work)
+    print(render(result, limit_paths=0 if args.all else 12))
+    saved = save(result, args.output)
+    print(f"calibration: {saved}")
+    return 0
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "calibrate", help="measure the detection limit of compare on this machine",
+        description="Alternate plain runs and runs under an allow-all seccomp filter (a "
+                    "real kernel-entry slowdown, no root needed) and report the minimum "
+                    "detectable effect per path and for the kernel entry, and the runs "
+                    "needed for a target. Results of an interrupted calibration in --work "
+                    "are reused.",
+    )
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS,
+                        help=f"runs of each kind (default {DEFAULT_RUNS})")
+    parser.add_argument("--repetitions", type=int, metavar="N", help="as for `sysgate run`")
+    parser.add_argument("--processes", type=int, metavar="P", help="as for `sysgate run`")
+    parser.add_argument("--min-time", type=float, metavar="S", help="as for `sysgate run`")
+    parser.add_argument("--filter", metavar="REGEX", help="only these paths (faster)")
+    parser.add_argument("--cpu", metavar="N|none", help="as for `sysgate run`")
+    parser.add_argument("--quick", action="store_true", help="quick runs (a smoke test only)")
+    parser.add_argument("--target", type=validate.non_negative, default=DEFAULT_TARGET_PCT,
+                        metavar="PCT",
+                        help=f"the shift to plan for (default {DEFAULT_TARGET_PCT:g}%%)")
+    parser.add_argument("--threshold", type=validate.non_negative, default=stats.THRESHOLD_PCT,
+                        metavar="PCT",
+                        help=f"compare's threshold (default {stats.THRESHOLD_PCT:g}%%)")
+    parser.add_argument("--work", metavar="DIR",
+                        help="folder for the runs (default reports/calibrate-<date>); "
+                        "runs already in it are reused")
+    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_FILE, metavar="FILE",
+                        help="calibration file (default reports/calibration.json)")
+    parser.add_argument("--all", action="store_true", help="list every path")
+    parser.add_argument("--no-build", action="store_true", help="use the existing build")
+    parser.set_defaults(func=_cmd_calibrate)

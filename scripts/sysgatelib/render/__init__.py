@@ -1,0 +1,1 @@
+"""Pages, charts and terminal tables: values from verdicts/ turned into text, HTML and PNG."""

@@ -1,0 +1,1 @@
+"""Many kernels on one box: QEMU, the initramfs and its /init, fetching kernel packages."""
