@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from sysgatelib.commands import calibrate, compare  # noqa: E402
+from sysgatelib.bench.suite import measure_run  # noqa: E402
+from sysgatelib.commands import compare  # noqa: E402
 from sysgatelib.core import packages  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.results import load  # noqa: E402
@@ -56,9 +57,10 @@ class Protocol:
                          "min_time": args.min_time, "filter": args.filter, "cpu": args.cpu}
         self.rows = []  # (part, what, outcome, ok)
 
-    def run(self, name, seccomp=False, quick=False):
+    def run(self, name, seccomp=None, quick=False):
+        """One run; seccomp: None plain, else the loads of the allow-all filter."""
         settings = dict(self.settings, quick=quick or self.args.quick)
-        path = calibrate.measure_run(self.work / name, settings, seccomp=seccomp,
+        path = measure_run(self.work / name, settings, seccomp=seccomp,
                                      python=sys.executable, log=log)
         return load.load(path)
 
@@ -128,7 +130,7 @@ def part_seccomp(p, pairs):
     plain, secc = [], []
     for i in range(pairs):
         plain.append(p.run(f"seccomp-{i}-plain"))
-        secc.append(p.run(f"seccomp-{i}-filter", seccomp=True))
+        secc.append(p.run(f"seccomp-{i}-filter", seccomp=0))
         c = p.compare(plain[-1], secc[-1])
         kernel, hit, controls = _flagged(c)
         ok = (c.kernel_entry is not None and c.kernel_entry.verdict == stats.REGRESSION
@@ -157,7 +159,7 @@ def part_seccomp(p, pairs):
 def part_quick(p, pairs):
     for i in range(pairs):
         a, b = p.run(f"quick-{i}-a", quick=True), p.run(f"quick-{i}-b", quick=True)
-        s = p.run(f"quick-{i}-filter", seccomp=True, quick=True)
+        s = p.run(f"quick-{i}-filter", seccomp=0, quick=True)
         for what, c in (("A/A", p.compare(a, b)), ("plain vs seccomp", p.compare(a, s))):
             p.record("quick", f"{what} #{i + 1}", f"exit {c.exit_code}", c.exit_code == 3)
 

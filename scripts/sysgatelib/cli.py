@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "kernels",
     "history",
     "compare",
+    "gate",
     "calibrate",
     "trend",
 )

@@ -9,6 +9,8 @@ import pytest
 
 import history_synth as synth
 from sysgatelib import cli
+from sysgatelib.bench import seccomp_allow
+from sysgatelib.bench.suite import run_args
 from sysgatelib.commands import calibrate
 from sysgatelib.results import load
 from sysgatelib.verdicts import stats
@@ -62,9 +64,10 @@ def test_calibration_needs_two_plain_runs():
 
 
 def test_calibrate_options_reach_sysgate_run():
-    args = calibrate.run_args({"repetitions": 6, "processes": 2, "min_time": None,
+    args = run_args({"repetitions": 6, "processes": 2, "min_time": None,
                                "filter": "getpid", "cpu": None, "quick": True})
-    assert args == ["--repetitions", "6", "--processes", "2", "--filter", "getpid", "--quick"]
+    assert args == ["--repetitions", "6", "--processes", "2", "--filter", "getpid", "--quick",
+                    "--no-history"]
     assert cli.main(["calibrate", "--runs", "1"]) == 2
 
 
@@ -79,3 +82,44 @@ def test_the_wrapper_runs_a_command_under_an_allow_all_filter():
     assert done.returncode == 0, done.stderr
     filters = int(done.stdout.split("Seccomp_filters:")[1].split()[0])
     assert "Seccomp:\t2" in done.stdout and filters >= 2
+
+
+def _added(seed, ns, level=1.0):
+    """A run with `ns` added to every kernel path per expected entry (a graded filter)."""
+    run = _run(0)
+    add = {p.name: ns * p.expected_entries for p in run.paths.values()
+           if p.enters_kernel and p.samples_ns}
+    return load.parse(synth.make_results(seed=seed, repetitions=12, noise=0.01, add_ns=add,
+                                         drift=level), f"synthetic {seed}")
+
+
+def test_the_detection_curve_finds_each_graded_slowdown_and_no_false_alarm():
+    plain = [_run(seed, level=level) for seed, level in ((1, 1.0), (2, 1.02), (3, 0.99))]
+    levels = {8: [_added(10 + i, 12.5) for i in range(3)],
+              64: [_added(20 + i, 40.0, 1.01) for i in range(3)]}
+    curve = calibrate.detection_curve(plain, levels)
+    assert curve["aa_pairs"] == 2 and curve["aa_false_alarms"] == 0
+    small, large = curve["levels"]
+    assert small["loads"] == 8 and abs(small["delta_ns"] - 12.5) < 2.0
+    assert abs(large["delta_ns"] - 40.4) < 3.0
+    assert small["detected_1run"] == 1.0 and large["detected_3runs"] == 1.0
+    assert 0 < curve["limit_ns_1run"] < 12.5
+    text = calibrate.render_curve(curve)
+    assert "seccomp filter of 8 loads: +12." in text and "false alarm" in text
+
+
+def test_a_graded_filter_loads_an_argument_so_the_kernel_cannot_cache_it():
+    code = seccomp_allow.program(3)
+    assert [c.code for c in code] == [seccomp_allow.BPF_LD_W_ABS] * 3 + [seccomp_allow.BPF_RET_K]
+    assert {c.k for c in code[:3]} == {seccomp_allow.SECCOMP_DATA_ARGS}
+    assert code[3].k == seccomp_allow.SECCOMP_RET_ALLOW
+    with pytest.raises(ValueError):
+        seccomp_allow.program(seccomp_allow.MAX_LOADS + 1)
+    if "Seccomp:" not in open("/proc/self/status").read():
+        pytest.skip("kernel without seccomp")
+    done = subprocess.run([synth.PYTHON, WRAPPER, "--loads", "16", "grep", "^Seccomp_filters",
+                           "/proc/self/status"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.split() == ["Seccomp_filters:", "1"]
+    refused = subprocess.run([synth.PYTHON, WRAPPER, "--loads", "x", "true"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --loads x")

@@ -27,57 +27,16 @@ import sys
 from pathlib import Path
 
 from .. import store
+from ..bench.suite import measure_run
 from ..core.errors import UserError
 from ..render.table import format_table
 from ..results import load, validate
 from ..verdicts import stats
 
 DEFAULT_FILE = store.REPO_ROOT / "reports" / "calibration.json"
-SYSGATE = store.REPO_ROOT / "scripts" / "sysgate"
-SECCOMP_WRAPPER = Path(__file__).resolve().parents[1] / "bench" / "seccomp_allow.py"
 DEFAULT_RUNS = 3
+DEFAULT_LOADS = (0, 64)
 DEFAULT_TARGET_PCT = 5.0
-
-
-# --- measuring -----------------------------------------------------------------------
-
-
-def run_args(settings):
-    """`sysgate run` options for a settings dict (repetitions, processes, min_time, filter,
-    cpu, quick)."""
-    args = []
-    for key, flag in (("repetitions", "--repetitions"), ("processes", "--processes"),
-                      ("min_time", "--min-time"), ("filter", "--filter"), ("cpu", "--cpu")):
-        if settings.get(key) is not None:
-            args += [flag, str(settings[key])]
-    if settings.get("quick"):
-        args.append("--quick")
-    return args
-
-
-def measure_run(out_dir, settings, seccomp=False, python=sys.executable, log=print):
-    """One `sysgate run` into out_dir (reused when its results.json exists, so a protocol
-    can be resumed); under an allow-all seccomp filter with seccomp=True."""
-    out_dir = Path(out_dir)
-    results = out_dir / "results.json"
-    if results.exists():
-        log(f"  {results}: already measured, reused")
-        return results
-    if out_dir.exists():  # an interrupted run left partial files: start it over
-        for stale in out_dir.iterdir():
-            if stale.is_file():
-                stale.unlink()
-    command = [python, str(SYSGATE), "run", "-o", str(out_dir), "--no-install", "--no-build",
-               "--no-history"] + run_args(settings)
-    if seccomp:
-        command = [python, str(SECCOMP_WRAPPER)] + command
-    log(f"  {'seccomp' if seccomp else 'plain'} run -> {out_dir}")
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    if done.returncode != 0 or not results.exists():
-        tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
-        raise UserError(f"sysgate run into {out_dir} failed: {tail[0]}")
-    return results
 
 
 # --- analysis (pure: tested on synthetic runs) -----------------------------------------
@@ -177,6 +136,10 @@ def _pair(c):
         "exit_code": c.exit_code,
         "kernel_entry": family.verdict if family else None,
         "kernel_entry_change": family.change if family else None,
+        "delta_ns": family.delta_ns if family else None,
+        "delta_interval_ns": [family.low_ns, family.high_ns] if family else None,
+        "reference_ns": family.reference_ns if family else None,
+        "drift": c.drift.change if c.drift else None,
         "regressions": len(c.regressions),
         "kernel_paths": len(kernel),
         "controls_flagged": len([r for r in c.rows if r.is_control and r.result
@@ -184,6 +147,76 @@ def _pair(c):
                                                           stats.IMPROVEMENT)]),
         "withheld": c.withheld,
     }
+
+
+def detection_curve(plain, levels, threshold=stats.THRESHOLD_PCT / 100):
+    """The detection limit as a curve: for each graded slowdown (levels: {loads: runs,
+    alternated with the plain runs}), the delta it injected (ns per entry, the median of
+    its pairs' estimates) and the fraction of pairs compare calls a kernel-entry
+    REGRESSION (exit 1) with one run a side and with three; the A/A false-alarm rate from
+    consecutive plain pairs; and the limit from the A/A intervals: the delta per entry
+    that clears the kernel-entry threshold with its interval, in ns and in % of the
+    reference round trip."""
+    from . import compare
+
+    def judged(base, new):
+        return _pair(compare.compare_runs(base, new, threshold_pct=threshold * 100,
+                                          force=True))
+
+    aa = [judged(a, b) for a, b in zip(plain, plain[1:])]
+    limits = [(p["delta_interval_ns"][1] - p["delta_interval_ns"][0]) / 2
+              for p in aa if p["delta_interval_ns"]]
+    reference = statistics.median([p["reference_ns"] for p in aa if p["reference_ns"]] or
+                                  [math.nan])
+    entry_threshold = threshold * stats.ENTRY_THRESHOLD_PCT / stats.THRESHOLD_PCT
+    limit_ns = (entry_threshold * reference + statistics.median(limits)
+                if limits else math.nan)
+    curve = []
+    for loads, runs in sorted(levels.items()):
+        ones = [judged(a, b) for a, b in zip(plain, runs)]
+        threes = [judged(plain[i:i + 3], runs[i:i + 3])
+                  for i in range(0, min(len(plain), len(runs)) - 2, 3)]
+        deltas = [p["delta_ns"] for p in ones if p["delta_ns"] is not None]
+        curve.append({
+            "loads": loads,
+            "delta_ns": statistics.median(deltas) if deltas else None,
+            "delta_pct": (statistics.median(deltas) / reference if deltas else None),
+            "detected_1run": _fraction(ones), "pairs_1run": len(ones),
+            "detected_3runs": _fraction(threes) if threes else None,
+            "pairs_3runs": len(threes),
+        })
+    return {
+        "aa_pairs": len(aa), "aa_false_alarms": sum(p["exit_code"] == 1 for p in aa),
+        "aa_no_change": sum(p["kernel_entry"] == stats.NO_CHANGE for p in aa),
+        "reference_ns": reference, "limit_ns_1run": limit_ns,
+        "limit_pct_1run": limit_ns / reference if reference else math.nan,
+        "levels": curve,
+    }
+
+
+def _fraction(pairs):
+    return sum(p["kernel_entry"] == stats.REGRESSION and p["exit_code"] == 1
+               for p in pairs) / len(pairs) if pairs else None
+
+
+def render_curve(curve):
+    lines = [f"detection limit with one run a side: {_ns(curve['limit_ns_1run'])} per "
+             f"entry ({_pct(curve['limit_pct_1run'])} of the cheapest round trip, "
+             f"{curve['reference_ns']:.0f} ns); A/A: {curve['aa_false_alarms']} false "
+             f"alarm(s) and {curve['aa_no_change']} 'no change' in {curve['aa_pairs']} pairs"]
+    for level in curve["levels"]:
+        three = ("-" if level["detected_3runs"] is None
+                 else f"{level['detected_3runs'] * 100:.0f}% of {level['pairs_3runs']}")
+        lines.append(
+            f"seccomp filter of {level['loads']} loads: {_ns(level['delta_ns'])} per entry "
+            f"({_pct(level['delta_pct'])}); REGRESSION in "
+            f"{level['detected_1run'] * 100:.0f}% of {level['pairs_1run']} pairs with one "
+            f"run a side, {three} with three")
+    return "\n".join(lines)
+
+
+def _ns(value):
+    return "unknown" if value is None or math.isnan(value) else f"{value:+.1f} ns"
 
 
 # --- the stored result ---------------------------------------------------------------
@@ -269,6 +302,15 @@ def render(result, limit_paths=12):
 # --- CLI -----------------------------------------------------------------------------
 
 
+def _loads(text):
+    import argparse
+
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items or not all(item.isdigit() and int(item) <= 4095 for item in items):
+        raise argparse.ArgumentTypeError(f"{text!r}: whole numbers 0 to 4095, by commas")
+    return sorted(set(int(item) for item in items))
+
+
 def _cmd_calibrate(args):
     if args.runs < 2:
         raise UserError(f"--runs {args.runs}: at least 2 (the spread needs two runs)")
@@ -283,13 +325,17 @@ def _cmd_calibrate(args):
                 "quick": args.quick}
     print(f"calibrate: {args.runs} plain and {args.runs} seccomp runs, alternated, in {work}",
           flush=True)
-    plain, seccomp = [], []
+    plain, levels = [], {loads: [] for loads in args.loads}
     for i in range(args.runs):
         plain.append(load.load(measure_run(work / f"plain-{i}", settings)))
-        seccomp.append(load.load(measure_run(work / f"seccomp-{i}", settings, seccomp=True)))
-    result = analyse(plain, seccomp, args.threshold / 100, args.target / 100)
+        for loads, runs in levels.items():
+            name = f"seccomp-{i}" if loads == 0 else f"seccomp{loads}-{i}"
+            runs.append(load.load(measure_run(work / name, settings, seccomp=loads)))
+    result = analyse(plain, levels[args.loads[0]], args.threshold / 100, args.target / 100)
+    result["curve"] = detection_curve(plain, levels, args.threshold / 100)
     result["work"] = str(work)
     print(render(result, limit_paths=0 if args.all else 12))
+    print(render_curve(result["curve"]))
     saved = save(result, args.output)
     print(f"calibration: {saved}")
     return 0
@@ -306,6 +352,11 @@ def register(subparsers):
     )
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS,
                         help=f"runs of each kind (default {DEFAULT_RUNS})")
+    parser.add_argument("--loads", type=_loads, default=DEFAULT_LOADS, metavar="L[,L...]",
+                        help="the graded slowdowns: seccomp filters of L argument loads "
+                        "each (0: the bare allow-all filter), runs of each alternated "
+                        "with the plain runs (default "
+                        f"{','.join(map(str, DEFAULT_LOADS))})")
     parser.add_argument("--repetitions", type=int, metavar="N", help="as for `sysgate run`")
     parser.add_argument("--processes", type=int, metavar="P", help="as for `sysgate run`")
     parser.add_argument("--min-time", type=float, metavar="S", help="as for `sysgate run`")
