@@ -578,6 +578,13 @@ def detection_line(c):
     d = c.detection
     if not d:
         return ""
+    curve = d.get("curve") or {}
+    if curve.get("limit_ns_1run") is not None:
+        return (f"detection limit on this machine (sysgate calibrate, {d.get('date', '')[:10]})"
+                f": kernel entry {curve['limit_ns_1run']:.1f} ns per entry "
+                f"({_pct_plain(curve.get('limit_pct_1run'))} of the cheapest round trip) "
+                f"with one run per side; A/A false alarms {curve.get('aa_false_alarms')} of "
+                f"{curve.get('aa_pairs')}")
     family = d.get("kernel_entry", {})
     return (f"detection limit on this machine (sysgate calibrate, {d.get('date', '')[:10]}): "
             f"kernel entry {_pct_plain(family.get('mde_1run'))} with one run per side, "
