@@ -144,12 +144,15 @@ def test_cli_writes_page_and_charts(db, tmp_path, capsys):
     assert "changed (boot): mitigations: (none) -> mitigations=off" in text
     page = (out / "trend.html").read_text()
     assert "getpid/syscall" in page and "6.12.57+deb13-cloud-amd64" in page
-    # One overview heatmap and one figure of small multiples, not a chart per path.
+    # The kernel-entry series, one overview heatmap and one figure of small multiples,
+    # not a chart per path.
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert len(pngs) == 2 and pngs[0].endswith("_overview.png") and pngs[1].endswith(
-        "_paths.png")
+    assert [p.rsplit("_", 1)[1] for p in pngs] == ["entry.png", "overview.png", "paths.png"]
+    assert page.index("_entry.png") < page.index("_overview.png")
+    assert "kernel entry, ns per entry against 6.1.0-47-cloud-amd64" in text
     assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
-    assert page.index(pngs[0]) < page.index('<table class="trend">') < page.index(pngs[1])
+    # The kernel entry and the overview lead, the table and the small multiples follow.
+    assert page.index(pngs[1]) < page.index('<table class="trend">') < page.index(pngs[2])
     assert "timings are not hardware timings" not in page  # a hardware series only
     # A path skipped on every kernel for one reason: one cell with the reason.
     assert "skipped: SYSCALL from compat mode raises #UD on Intel" in page
@@ -259,16 +262,22 @@ def _fleet_store(tmp_path, runs_per_kernel):
 
 
 def test_many_runs_a_kernel_are_compared_by_their_stored_figures(tmp_path, monkeypatch):
-    """With RUN_UNIT_MIN runs a kernel, trend reads the figures the store keeps and no
-    sample, and its points and steps are those compare computes from the samples."""
+    """With RUN_UNIT_MIN runs a kernel, trend reads the figures the store keeps for the
+    paths (the only samples read are the kernel-entry series' newest ENTRY_RUNS runs of
+    each kernel, one read a kernel), and its points and steps are those compare computes
+    from the samples."""
+    from sysgatelib.commands import trend_entry
     from sysgatelib.verdicts import stats
 
-    db = _fleet_store(tmp_path, [stats.RUN_UNIT_MIN, stats.RUN_UNIT_MIN + 1,
-                                 stats.RUN_UNIT_MIN + 2])
-    read = []
-    monkeypatch.setattr(store, "load_runs", lambda *a, **k: read.append(a) or [])
+    sizes = [stats.RUN_UNIT_MIN, stats.RUN_UNIT_MIN + 1, stats.RUN_UNIT_MIN + 2]
+    db = _fleet_store(tmp_path, sizes)
+    read, real = [], store.load_runs
+    monkeypatch.setattr(store, "load_runs",
+                        lambda conn, ids, **k: read.append(list(ids)) or real(conn, ids, **k))
     (series,) = _series(db)
-    assert read == []
+    assert [len(ids) for ids in read] == [trend_entry.ENTRY_RUNS] * len(sizes)
+    assert [ids == series.pooled_ids[k][:trend_entry.ENTRY_RUNS]
+            for ids, k in zip(read, series.kernels)] == [True] * len(sizes)
     monkeypatch.undo()
     syscall = next(t for t in series.paths if t.name == "getpid/syscall")
     assert [(s.after, s.change.verdict) for s in syscall.marked()] == [("6.2.0", "regression")]
@@ -308,7 +317,7 @@ def test_series_built_in_worker_processes_are_those_built_here(db, tmp_path):
     page = trend.write_outputs(forked, tmp_path / "out", 0.05, 5, jobs=2)
     drawn = sorted(p.name for p in page.parent.glob("*.png"))
     assert drawn == sorted(f"trend_{s.slug}_{which}.png" for s in forked
-                           for which in ("overview", "paths") if len(s.kernels) > 1)
+                           for which in ("entry", "overview", "paths") if len(s.kernels) > 1)
     assert all(name in page.read_text() for name in drawn)
 
 
@@ -366,3 +375,30 @@ def test_a_creep_no_step_shows_is_a_change_over_the_whole_series(tmp_path):
     assert "over the whole series (6.0.0 -> 6.4.0):\n  regression: getpid/syscall +1" in text
     page = trend.write_outputs([series], tmp_path / "out", 0.05, 5).read_text()
     assert "Over the whole series" in page and "getpid/syscall" in page
+
+
+def test_the_kernel_entry_series_leads_with_ns_per_entry_and_marks_its_step(tmp_path):
+    """Three kernels: the second adds 12.5 ns to every kernel entry, the third keeps it,
+    and the host drifts +3% on the third. The series reads about +12.5 ns from the second
+    kernel on, with one step, where it happened."""
+    path = tmp_path / "entry.sqlite"
+    kernels = ("6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64", "6.18.1")
+    run = load.parse(synth.make_results(seed=0), "x")
+    added = {p.name: 12.5 * p.expected_entries for p in run.paths.values()
+             if p.enters_kernel and p.samples_ns}
+    for i, (kernel, add, drift) in enumerate(zip(kernels, (None, added, added),
+                                                  (1.0, 1.0, 1.03))):
+        store.add_results(path, synth.write_results(
+            tmp_path / f"k{i}.json", seed=40 + i, repetitions=12, add_ns=add, drift=drift,
+            context={"kernel_release": kernel, "date": f"2026-11-2{i}T00:00:00+00:00"}))
+    series = _series(path)[0]
+    first, second, third = series.entry.points
+    assert first.delta_ns == 0.0 and second.low_ns <= 12.5 <= second.high_ns
+    assert abs(third.delta_ns - 12.5 * 1.03) < 1.5 and abs(third.drift - 0.03) < 0.01
+    assert [(s.before, s.after, s.verdict) for s in series.entry.steps] == [
+        (kernels[0], kernels[1], "regression")]
+    text = trend.render_terminal([series], 0.05, 5)
+    assert f"kernel-entry step {kernels[0]} -> {kernels[1]}: +12." in text
+    page = trend.write_outputs([series], tmp_path / "out", 0.05, 5).read_text()
+    assert page.index("kernel-entry step") < page.index("Overview: every path")
+    assert page.index('class="entry"') < page.index('class="overview"')

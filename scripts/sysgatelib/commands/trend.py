@@ -22,10 +22,10 @@ from pathlib import Path
 from .. import store
 from ..core import atomic, names, parallel, units
 from ..core.errors import UserError
-from ..render.table import format_table
+from ..render.table import format_table, packed
 from ..results import envdiff, validate
 from ..verdicts import changepoint, stats
-from . import arguments
+from . import arguments, trend_entry
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
     format_p, format_pct, p_relation, template_environment,
@@ -88,6 +88,7 @@ class Series:
     paths: list  # PathTrend
     env_changes: list  # (before kernel, after kernel, [envdiff.Difference])
     excluded: list = field(default_factory=list)  # (kernel, run id, why it was left out)
+    entry: object = None  # trend_entry.EntrySeries: the kernel entry over the kernels
 
     @property
     def title(self):
@@ -158,6 +159,9 @@ def _build(conn, key, alpha, threshold_pct):
     one = _series(plan.first, plan.kernels, pooled, plan.by_kernel, sides, alpha,
                   threshold_pct / 100.0)
     one.excluded = plan.excluded
+    if len(plan.kernels) > 1:
+        one.entry = trend_entry.entry_series(conn, plan.kernels, one.pooled_ids, alpha,
+                                             threshold_pct)
     return one
 
 
@@ -476,20 +480,6 @@ def _table_blocks(header, rows, width=WIDTH):
         for a, b in bounds)
 
 
-def _packed(first, items, width=WIDTH):
-    """`first` then the items, comma-separated, in lines of `width` at most, never
-    breaking an item."""
-    lines, line = [], first
-    for i, item in enumerate(items):
-        piece = item + ("," if i < len(items) - 1 else "")
-        if len(line) + 1 + len(piece) > width and line.strip():
-            lines.append(line)
-            line = "  " + piece
-        else:
-            line += " " + piece
-    return lines + [line]
-
-
 def _step_line(step, suffix=""):
     c = step.change
     return (f"  {c.verdict}: {step.path} {format_pct(c.change)} "
@@ -505,6 +495,7 @@ def render_terminal(all_series, alpha, threshold_pct):
     for series in all_series:
         lines += ["", f"== {series.title}, {len(series.kernels)} kernel(s), host "
                       f"{series.fingerprint} =="]
+        lines += trend_entry.lines(series.entry, WIDTH)
         lines.append(_table_blocks(*table(series)))
         for block in step_lines(series):
             if not block["steps"] and not block["diffs"] and not block["change_points"]:
@@ -535,8 +526,8 @@ def render_terminal(all_series, alpha, threshold_pct):
                          "(`sysgate compare` compares runs of one kernel)")
         pooled = {k: len(ids) for k, ids in series.pooled_ids.items() if len(ids) > 1}
         if pooled:
-            lines += _packed("note: runs pooled per kernel:",
-                             [f"{k} ({n} runs)" for k, n in pooled.items()])
+            lines += packed("note: runs pooled per kernel:",
+                             [f"{k} ({n} runs)" for k, n in pooled.items()], WIDTH)
         if series.excluded:
             lines.append(f"note: {len(series.excluded)} run(s) with other boot options or "
                          "conditions than the newest left out:")
@@ -698,7 +689,8 @@ def _plot_one(ax, series, trend, xs):
     ax.grid(alpha=0.3)
 
 
-_CHARTS = {"overview": plot_overview, "paths": lambda series, against: plot_multiples(series)}
+_CHARTS = {"entry": lambda series, against: trend_entry.plot(series.entry, series.title),
+           "overview": plot_overview, "paths": lambda series, against: plot_multiples(series)}
 
 
 def _draw(job):
@@ -725,12 +717,14 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
             matplotlib.use("Agg")
             import matplotlib.figure  # noqa: F401
         names = iter(parallel.map_forked(_draw, charts, jobs))
-        drawn = [(next(names), next(names)) for _ in all_series]
+        drawn = [(next(names), next(names), next(names)) for _ in all_series]
         pages = []
-        for series, (overview, multiples) in zip(all_series, drawn):
+        for series, (entry, overview, multiples) in zip(all_series, drawn):
             header, _ = table(series)
             pages.append({"series": series, "header": header, "rows": page_rows(series),
                           "blocks": step_lines(series), "overview": overview,
+                          "entry": entry,
+                          "entry_lines": trend_entry.lines(series.entry, WIDTH),
                           "overall": [t.marked_overall() for t in series.paths
                                       if t.marked_overall()],
                           "multiples": multiples,

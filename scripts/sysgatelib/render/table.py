@@ -1,4 +1,5 @@
-"""Plain-text tables for the terminal: columns padded to their widest cell."""
+"""Plain text for the terminal: tables with columns padded to their widest cell, lists
+packed into lines of a width."""
 
 
 def format_table(header, rows, right=()):
@@ -13,3 +14,17 @@ def format_table(header, rows, right=()):
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def packed(first, items, width):
+    """`first` then the items, comma-separated, in lines of `width` at most, never
+    breaking an item."""
+    lines, line = [], first
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if len(line) + 1 + len(piece) > width and line.strip():
+            lines.append(line)
+            line = "  " + piece
+        else:
+            line += " " + piece
+    return lines + [line]
