@@ -10,6 +10,12 @@ prints the false-positive and detection rates as a Markdown table for the docs:
   seccomp   plain vs allow-all seccomp filter, one run per side (kernel entry must be a
             REGRESSION, no control flagged), then all those runs pooled per side
             (at least 80% of the kernel-entering paths flagged)
+  graded    plain vs a graded filter (--loads L argument loads per syscall, a slowdown
+            the kernel cannot cache away), one run a side, per level: the injected delta
+            in ns per entry and the share of pairs whose verdict is REGRESSION (exit 1)
+  gate      `sysgate gate` on this machine: A/A against a fresh run (exit 0, never 1,
+            within about 5 minutes) and, with --gate-threshold, the graded filter on
+            the gated side (REGRESSION within the cap) and A/A at that threshold (never 1)
   quick     a quick A/A pair and a quick plain-vs-seccomp pair: both must exit 3
   spread    default runs alternated with `perf bench syscall basic`: the spread of
             getpid/syscall's leading figure beside perf bench's
@@ -33,15 +39,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from sysgatelib.bench.suite import measure_run  # noqa: E402
+from sysgatelib.bench.suite import SECCOMP_WRAPPER, measure_run  # noqa: E402
 from sysgatelib.commands import compare  # noqa: E402
 from sysgatelib.core import packages  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.results import load  # noqa: E402
 from sysgatelib.verdicts import stats  # noqa: E402
 
-PARTS = ("aa", "load", "seccomp", "quick", "spread")
-DEFAULT_PAIRS = {"aa": 5, "load": 3, "seccomp": 3, "quick": 1, "spread": 5}
+PARTS = ("aa", "load", "seccomp", "graded", "gate", "quick", "spread")
+DEFAULT_PAIRS = {"aa": 5, "load": 3, "seccomp": 3, "graded": 5, "gate": 5, "quick": 1,
+                 "spread": 5}
+DEFAULT_LOADS = (16, 64)
+GATE_LIMIT_S = 300  # a quiet A/A gate is done within about 5 minutes
+SYSGATE = ROOT / "scripts" / "sysgate"
 SPREAD_PATH = "getpid/syscall"
 
 
@@ -85,14 +95,24 @@ def _family(c):
     return "none" if f is None else f"{f.verdict} {compare.format_pct(f.change)}"
 
 
+def _entry(c):
+    """The kernel-entry verdict in ns per entry, as compare leads with it."""
+    e = c.kernel_entry
+    if e is None:
+        return "none"
+    drift = f", drift {compare.format_pct(c.drift.change)}" if c.drift else ""
+    return (f"{compare.format_ns(e.delta_ns)} ns [{compare.format_ns(e.low_ns)}, "
+            f"{compare.format_ns(e.high_ns)}] ({compare.format_pct(e.change)}) "
+            f"{e.verdict}{drift}")
+
+
 def part_aa(p, pairs):
     false = 0
     for i in range(pairs):
         c = p.compare(p.run(f"aa-{i}-a"), p.run(f"aa-{i}-b"))
         false += len(c.regressions)
         p.record("aa", f"pair {i + 1}", f"exit {c.exit_code}, {len(c.regressions)} "
-                 f"regressions, kernel entry {_family(c)}", not c.regressions
-                 and (c.kernel_entry is None or c.kernel_entry.verdict != stats.REGRESSION))
+                 f"regressions, kernel entry {_entry(c)}", c.exit_code != 1)
     return false
 
 
@@ -154,6 +174,64 @@ def part_seccomp(p, pairs):
                  f"paths flagged ({share:.0%}); all kernel-entering paths {len(hit)}/"
                  f"{len(kernel)}; {len(controls)} controls flagged",
                  share >= 0.8 and not controls)
+
+
+def part_graded(p, pairs):
+    for loads in p.args.loads:
+        deltas, hits = [], 0
+        for i in range(pairs):
+            c = p.compare(p.run(f"graded-{loads}-{i}-plain"),
+                          p.run(f"graded-{loads}-{i}-filter", seccomp=loads))
+            if c.kernel_entry is not None:
+                deltas.append(c.kernel_entry.delta_ns)
+            hits += c.exit_code == 1
+            p.record("graded", f"{loads} loads, pair {i + 1}",
+                     f"exit {c.exit_code}, kernel entry {_entry(c)}", c.exit_code == 1)
+        if deltas:
+            p.record("graded", f"{loads} loads: {hits}/{pairs} REGRESSION",
+                     f"injected {min(deltas):+.1f} to {max(deltas):+.1f} ns per entry",
+                     hits >= pairs - pairs // 5)  # at least 4 of 5
+
+
+def _gate(p, name, base, threshold, seccomp=None):
+    """One `sysgate gate` (under the graded filter when seccomp is given): exit code,
+    seconds, the last progress line; kept in the gate's folder, reused on a rerun."""
+    kept = p.work / name / "gate-outcome.json"
+    if kept.exists():
+        return tuple(json.loads(kept.read_text()))
+    command = [sys.executable, str(SYSGATE), "gate", str(base), "--no-build",
+               "--work", str(p.work / name), "--db", str(p.work / "gate.sqlite"),
+               "--threshold", str(threshold)]
+    if seccomp is not None:
+        command = [sys.executable, str(SECCOMP_WRAPPER), "--loads", str(seccomp)] + command
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True)
+    took = time.monotonic() - started
+    progress = [line for line in done.stdout.splitlines() if line.startswith("gate: run")]
+    outcome = (done.returncode, took,
+               progress[-1] if progress else done.stderr.strip()[-200:])
+    if done.returncode in (0, 1, 3):
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(outcome))
+    return outcome
+
+
+def part_gate(p, tries):
+    base = p.work / "gate-base" / "results.json"
+    p.run("gate-base")
+    code, took, last = _gate(p, "gate-aa-0", base, stats.THRESHOLD_PCT)
+    p.record("gate", "A/A, default threshold", f"exit {code} in {took:.0f} s; {last}",
+             code == 0 and took <= GATE_LIMIT_S)
+    if p.args.gate_threshold is None:
+        return
+    t, loads = p.args.gate_threshold, p.args.gate_loads
+    for i in range(tries):
+        code, took, last = _gate(p, f"gate-aa-t{t:g}-{i}", base, t)
+        p.record("gate", f"A/A --threshold {t:g}, try {i + 1}",
+                 f"exit {code} in {took:.0f} s; {last}", code != 1)
+        code, took, last = _gate(p, f"gate-{loads}-t{t:g}-{i}", base, t, seccomp=loads)
+        p.record("gate", f"{loads} loads --threshold {t:g}, try {i + 1}",
+                 f"exit {code} in {took:.0f} s; {last}", code == 1)
 
 
 def part_quick(p, pairs):
@@ -222,6 +300,13 @@ def summary(rows):
     return lines
 
 
+def _loads(text):
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a list of integers") from None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -243,6 +328,14 @@ def main(argv=None):
     parser.add_argument("--stress-wait", type=float, default=60.0, metavar="S",
                         help="seconds of load before the loaded run starts, so that the "
                         "load average the run records shows it (default 60)")
+    parser.add_argument("--loads", type=_loads, default=DEFAULT_LOADS, metavar="L,L",
+                        help="graded: the filter lengths (argument loads per syscall; "
+                        f"default {','.join(map(str, DEFAULT_LOADS))})")
+    parser.add_argument("--gate-threshold", type=float, metavar="PCT",
+                        help="gate: also gate A/A and the graded filter at this threshold")
+    parser.add_argument("--gate-loads", type=int, default=DEFAULT_LOADS[0], metavar="L",
+                        help="gate: the graded filter's length on the gated side "
+                        f"(default {DEFAULT_LOADS[0]})")
     args = parser.parse_args(argv)
     protocol = Protocol(args)
     parts = args.only or list(PARTS)
