@@ -74,11 +74,23 @@ def parse(specs, names):
 
 
 def _check_file(spec, path):
+    """A file can be written at path: its folder takes a new file (tried, since root's
+    access() says yes to /proc), or can be made; an existing file can be replaced."""
     if os.path.isdir(path):
         raise UserError(f"--format {spec}: {path} is a folder")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UserError(f"--format {spec}: {path}: permission denied")
-    atomic.check_writable_folder(os.path.dirname(os.path.abspath(path)))
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        if not os.path.isdir(folder):
+            atomic.check_writable_folder(folder)
+            return
+        probe = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.probe")
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except UserError as exc:
+        raise UserError(f"--format {spec}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"--format {spec}: {path}: cannot write: "
+                        f"{exc.strerror or exc}") from None
 
 
 def render_comparison(target, data, page=None):

@@ -11,6 +11,7 @@ xml.etree escapes markup; figures.printable first removes what XML 1.0 cannot ca
 (control characters, lone surrogates), so the file is well-formed whatever the names hold.
 """
 
+import math
 import xml.etree.ElementTree as ET
 
 from ...core import units
@@ -32,7 +33,7 @@ def _outcome(verdict):
 
 def _path_figures(row, threshold):
     r = row["result"]
-    return (f"{shown(r['verdict'])}: change {format_pct(r['change'])} "
+    return (f"change {format_pct(r['change'])} "
             f"[{format_pct(r['ci_low'])}, {format_pct(r['ci_high'])}] "
             f"(raw {format_pct(r['raw_change'])}), p (Holm) {format_p(r['p_value'])}; "
             f"base {units.ns(r['base_value'])} ns, new {units.ns(r['new_value'])} ns; "
@@ -40,7 +41,7 @@ def _path_figures(row, threshold):
 
 
 def _entry_figures(entry):
-    return (f"{shown(entry['verdict'])}: {format_ns(entry['delta_ns'])} ns per entry "
+    return (f"{format_ns(entry['delta_ns'])} ns per entry "
             f"[{format_ns(entry['low_ns'])}, {format_ns(entry['high_ns'])}] "
             f"({format_pct(entry['change'])} of {entry['reference_path']}), "
             f"p {format_p(entry['p_value'])}; threshold ±{entry['threshold'] * 100:g}% of "
@@ -48,19 +49,24 @@ def _entry_figures(entry):
 
 
 def _settle(result, data):
+    if not result.get("enough", True):
+        return ("too few samples for any verdict: default runs (no --quick), or several "
+                "runs per side")
     factor = result.get("settle_factor")
     if factor:
-        return f"would settle with about {factor:.1f}x the samples (more runs, pooled)"
-    if not result.get("enough", True):
-        return "too few samples for any verdict: default runs, or several runs per side"
-    return data.get("settle") or "sits on the threshold: no sample size settles it"
+        runs = max(result.get("runs_new") or 1, 1)
+        return (f"would settle with about {factor:.1f}x the samples (about "
+                f"{math.ceil(runs * factor)} runs per side, pooled)")
+    return "sits on the threshold itself: no sample size settles it"
 
 
-def _skip_message(result, data):
+def _message(result, data, figures):
     if result["verdict"] == "withheld":
         return ("verdict withheld: the machine changed between the runs ("
-                + "; ".join(data["machine_changed"]) + ")")
-    return f"inconclusive: {_settle(result, data)}"
+                + "; ".join(data["machine_changed"]) + f"); {figures}")
+    if result["verdict"] == "inconclusive":
+        return f"inconclusive: {_settle(result, data)}; {figures}"
+    return f"{shown(result['verdict'])}: {figures}"
 
 
 def _case(suite, classname, name, outcome, message, details, counts):
@@ -101,12 +107,9 @@ def from_comparison(data, page=None):
     lines = [data["text"]["headline"], data["text"]["controls"], *data["text"]["machine"]]
     entry = data.get("kernel_entry")
     if entry:
-        figures = _entry_figures(entry)
-        outcome = _outcome(entry["verdict"])
-        message = (figures if outcome != SKIPPED else
-                   f"{_skip_message(entry, data)}; {figures}")
-        _case(suite, "sysgate.kernel_entry", KERNEL_ENTRY, outcome, message,
-              [figures, *lines], counts)
+        message = _message(entry, data, _entry_figures(entry))
+        _case(suite, "sysgate.kernel_entry", KERNEL_ENTRY, _outcome(entry["verdict"]),
+              message, [message, *lines], counts)
     for row in data["rows"]:
         result = row.get("result")
         classname = "sysgate.path"
@@ -114,15 +117,14 @@ def from_comparison(data, page=None):
             _case(suite, classname, row["name"], SKIPPED, row.get("note") or "skipped",
                   [row.get("note", "")], counts)
             continue
-        figures = _path_figures(row, data["threshold"])
         if result["verdict"] == "control":
-            figures = (f"control (the machine's drift, no verdict): change "
+            message = (f"control (the machine's drift, no verdict): change "
                        f"{format_pct(result['change'])}; base {units.ns(result['base_value'])}"
                        f" ns, new {units.ns(result['new_value'])} ns")
-        outcome = _outcome(result["verdict"])
-        message = (figures if outcome != SKIPPED else
-                   f"{_skip_message(result, data)}; {figures}")
-        _case(suite, classname, row["name"], outcome, message, [figures], counts)
+        else:
+            message = _message(result, data, _path_figures(row, data["threshold"]))
+        _case(suite, classname, row["name"], _outcome(result["verdict"]), message,
+              [message], counts)
     for element in (root, suite):
         for key in ("tests", "failures", "skipped"):
             element.set(key, str(counts[key]))
