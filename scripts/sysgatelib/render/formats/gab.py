@@ -10,7 +10,7 @@ change and the verdict. Skipped paths are left out (the tool needs a number).
 
 import json
 
-from ..verdict_text import format_pct, format_p, shown
+from ..verdict_text import format_p, format_pct, shown
 from .figures import finite, measured, new_side, printable
 
 UNIT = "ns"

@@ -85,7 +85,7 @@ def from_comparison(data, page=None):
              "", f"**{escape(text['headline'])}**", ""]
     lines += [f"- base: {escape(side)}" for side in data["base_sides"]]
     lines += [f"- new: {escape(side)}" for side in data["new_sides"]]
-    lines += [f"- machine: {escape(line)}" for line in text["machine"] + [text["controls"]]]
+    lines += [f"- {escape(line)}" for line in text["machine"] + [text["controls"]]]
     lines.append("")
     changed = _changed(data)
     rows = ([_entry_cells(data["kernel_entry"])] if data.get("kernel_entry") else [])
@@ -97,8 +97,9 @@ def from_comparison(data, page=None):
                   "and compare.json have every path)"]
     quiet = len(data["rows"]) - len(changed)
     if quiet:
-        lines += ["", f"{quiet} other paths: no change beyond "
-                  f"±{data['threshold'] * 100:g}%, or controls (no verdict)."]
+        what = "withheld within" if data.get("withheld") else "no change beyond"
+        lines += ["", f"{quiet} other paths: {what} ±{data['threshold'] * 100:g}%, or "
+                  "controls (no verdict)."]
     lines += ["", f"result: {escape(text['summary'])}"]
     if data.get("settle"):
         lines += ["", f"to settle: {escape(data['settle'])}"]
