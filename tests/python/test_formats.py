@@ -438,7 +438,14 @@ def test_every_format_agrees_with_compare_json_on_every_figure(slow, tmp_path):
         r = rows[cells[0]]["result"]
         assert cells[3] == f"{r['change'] * 100:+.1f}%" and cells[5] == (
             f"{r['raw_change'] * 100:+.1f}%")
-        assert float(cells[2].replace(",", "")) == pytest.approx(r["new_value"], rel=0.01)
+        assert cells[4] == f"[{r['ci_low'] * 100:+.1f}%, {r['ci_high'] * 100:+.1f}%]"
+        for cell, key in ((cells[1], "base_value"), (cells[2], "new_value")):
+            assert float(cell.replace(",", "")) == pytest.approx(r[key], rel=0.01)
+        assert cells[6] == ("<0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}")
+        assert cells[7] == r["verdict"].upper()
+    entry_cells = page.tables[0][1]
+    assert entry_cells[3] == f"{family['delta_ns']:+.1f} ns"
+    assert entry_cells[4] == f"[{family['low_ns']:+.1f}, {family['high_ns']:+.1f}] ns"
     for line in _lkp(lkp.from_comparison(slow))[1:]:
         name = line["name"].split()[0]
         r = rows[name]["result"]
