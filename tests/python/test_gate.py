@@ -3,7 +3,9 @@ resolution ("previous", bad input). No timing is asserted: quick runs are always
 inconclusive, so the gate must add its runs up to the cap and say so."""
 
 import json
+import re
 import sqlite3
+from xml.etree import ElementTree
 
 from conftest import sysgate
 
@@ -20,7 +22,9 @@ def test_a_quick_gate_adds_runs_to_the_cap_gives_one_answer_and_files_every_run(
     assert done.returncode == 0, done.stderr
     done = sysgate("gate", str(base / "results.json"), "--quick", "--no-build",
                    "--max-runs", "2", "--filter", FILTER, "--work", tmp_path / "gate",
-                   "--db", db, "-o", tmp_path / "page", timeout=600)
+                   "--db", db, "-o", tmp_path / "page",
+                   "--format", f"junit={tmp_path / 'junit.xml'}", "--format", "openmetrics",
+                   timeout=600)
     assert done.returncode == 3, done.stdout + done.stderr  # quick: never settled
     lines = done.stdout.splitlines()
     progress = [line for line in lines if line.startswith("gate: run ")]
@@ -33,6 +37,15 @@ def test_a_quick_gate_adds_runs_to_the_cap_gives_one_answer_and_files_every_run(
         assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
     summary = json.loads((tmp_path / "page" / "compare.json").read_text())
     assert summary["exit_code"] == 3 and summary["kernel_entry"]["delta_ns"] is not None
+    # The CI formats of the same answer: the kernel entry skipped (inconclusive), the
+    # OpenMetrics text on stdout after the report.
+    suite = ElementTree.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    entry = suite.find("testcase[@name='kernel entry']")
+    assert entry.find("skipped").get("message").startswith("inconclusive: ")
+    assert int(suite.get("tests")) == len(summary["rows"]) + 1
+    metrics = done.stdout[done.stdout.index("# TYPE "):]
+    assert metrics.endswith("# EOF\n") and "result: " not in metrics
+    assert re.search(r"^sysgate_compare_exit_code\{.*\} 3(\.0)?$", metrics, re.M)
 
 
 def test_gate_refuses_bad_input_before_measuring(tmp_path):
@@ -42,3 +55,7 @@ def test_gate_refuses_bad_input_before_measuring(tmp_path):
     assert "gate: up to" not in done.stdout
     done = sysgate("gate", "previous", "--max-runs", "0")
     assert done.returncode == 2 and "--max-runs" in done.stderr
+    done = sysgate("gate", "previous", "--no-build", "--format", "xml", "--db",
+                   tmp_path / "h.sqlite")
+    assert done.returncode == 2 and done.stderr.startswith("error: --format xml: unknown")
+    assert "gate: up to" not in done.stdout

@@ -33,7 +33,10 @@ from pathlib import Path
 
 from ..core import atomic, units
 from ..core.errors import UserError
+from ..render import formats
 from ..render.table import format_table
+from ..render.verdict_text import format_ns, format_p, format_pct
+from ..render.verdict_text import shown as _shown
 from ..results import envdiff, legacy, validate
 from ..store import resolve
 from ..verdicts import entry_model, stats
@@ -112,6 +115,11 @@ class Comparison:
     drift: entry_model.Drift | None = None  # the machine's speed change, from the controls
     kernel_shift: stats.Shift | None = None  # median relative shift of the kernel paths
     strict: bool = False  # a path's inconclusive answer alone exits 3
+    # Each side's host and kernel (its first run's), for the CI formats' labels.
+    base_host: str = ""
+    base_kernel: str = ""
+    new_host: str = ""
+    new_kernel: str = ""
 
     def with_verdict(self, verdict):
         return [r for r in self.rows if r.result and r.result.verdict == verdict]
@@ -347,7 +355,8 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
         controls=control_shift, control_paths=len(controls), machine_changed=machine,
         withheld=withheld, warnings=warnings, differences=diffs, notes=notes,
         one_side_only=one_side, detection=detection, drift=drift,
-        kernel_shift=kernel_shift, strict=strict,
+        kernel_shift=kernel_shift, strict=strict, base_host=base.host,
+        base_kernel=base.kernel, new_host=new.host, new_kernel=new.kernel,
     )
     comparison.settle = _settle_text(comparison, processes)
     return comparison
@@ -493,14 +502,6 @@ def _why_missing(b, n, base_measured, new_measured):
 # --- presentation ----------------------------------------------------------------------
 
 
-def format_pct(fraction):
-    return "-" if fraction is None or math.isnan(fraction) else f"{fraction * 100:+.1f}%"
-
-
-def format_p(p):
-    return "-" if p is None or math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-
-
 def p_relation(p):
     text = format_p(p)
     return text if text.startswith("<") else f"={text}"
@@ -508,14 +509,6 @@ def p_relation(p):
 
 def format_interval(shift):
     return f"[{format_pct(shift.ci_low)}, {format_pct(shift.ci_high)}]"
-
-
-def _shown(verdict):
-    return verdict.upper() if verdict in (REGRESSION, IMPROVEMENT) else verdict
-
-
-def format_ns(value):
-    return "-" if value is None or math.isnan(value) else f"{value:+.1f}"
 
 
 def kernel_entry_line(c):
@@ -719,12 +712,20 @@ def to_json(comparison):
     """A machine-readable summary for CI (compare.json beside the page)."""
     data = asdict(comparison)
     data["differences"] = [asdict(d) for d in comparison.differences]
-    for row in data["rows"]:
+    for row, kept in zip(data["rows"], comparison.rows):
         row.pop("base"), row.pop("new")
+        # The repetitions' spread a side (stdev / mean, all runs pooled): LKP's %stddev.
+        row["base_cv"] = stats.cv(kept.base) if kept.base else None
+        row["new_cv"] = stats.cv(kept.new) if kept.new else None
     data["regressions"] = [r.name for r in comparison.regressions]
     data["improvements"] = [r.name for r in comparison.improvements]
     data["inconclusive"] = [r.name for r in comparison.inconclusive]
     data["exit_code"] = comparison.exit_code
+    # The lines the terminal leads with, so that a CI format says what the terminal says.
+    data["text"] = {"headline": kernel_entry_line(comparison),
+                    "controls": controls_line(comparison),
+                    "machine": machine_lines(comparison),
+                    "summary": summary_line(comparison)}
     return json.dumps(_no_nan(data), indent=2, allow_nan=False)
 
 
@@ -768,6 +769,7 @@ def write_outputs(comparison, out_dir):
 def _cmd_compare(args):
     if args.threshold < 0:
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
+    targets = formats.parse(args.formats, formats.COMPARE_FORMATS)  # before any work
     base = resolve.resolve_side(args.base, args.db, args.host)
     new = resolve.resolve_side(args.new, args.db, args.host)
     from . import calibrate
@@ -776,10 +778,22 @@ def _cmd_compare(args):
     comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated,
                               args.force, detection, args.entry_threshold, args.strict)
     print(render_terminal(comparison))
+    page = None
     if args.output:
         page = write_outputs(comparison, args.output)
         print(f"report: {page}", file=sys.stderr)
+    write_formats(comparison, targets, page)
     return comparison.exit_code
+
+
+def write_formats(comparison, targets, page=None):
+    """The --format targets (render/formats), from the JSON compare.json holds."""
+    if not targets:
+        return
+    data = json.loads(to_json(comparison))
+    page = str(page) if page else None
+    sys.stdout.flush()
+    formats.write(targets, lambda target: formats.render_comparison(target, data, page))
 
 
 def register(subparsers):
@@ -797,6 +811,7 @@ def register(subparsers):
     parser.add_argument("new", metavar="NEW")
     parser.add_argument("-o", "--output", metavar="DIR", type=Path,
                         help="write compare.html, its PNG charts and compare.json here")
+    formats.add_argument(parser, formats.COMPARE_FORMATS)
     add_verdict_arguments(parser)
     parser.add_argument("--host", help="with kernel releases: the host whose runs to use")
     parser.add_argument("--force", action="store_true",

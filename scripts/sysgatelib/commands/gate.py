@@ -20,6 +20,7 @@ from .. import store
 from ..bench import build
 from ..bench.suite import measure_run
 from ..core.errors import UserError
+from ..render import formats
 from ..results import load, validate
 from ..results.kversion import release_key
 from ..store import resolve
@@ -58,6 +59,7 @@ def register(subparsers):
                         help="folder for the runs (default reports/gate-<date>)")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR",
                         help="write compare.html, its charts and compare.json here")
+    formats.add_argument(parser, formats.COMPARE_FORMATS)
     parser.add_argument("--host", help="with kernel releases: the host whose runs to use")
     parser.add_argument("--no-build", action="store_true", help="use the existing build")
     compare.add_verdict_arguments(parser)
@@ -99,6 +101,7 @@ def progress_line(number, cap, comparison, took):
 def command(args):
     work = args.work or (store.REPO_ROOT / "reports"
                          / f"gate-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    targets = formats.parse(args.formats, formats.COMPARE_FORMATS)  # before any work
     base = None if args.base == PREVIOUS else resolve_base(args)  # bad input before work
     if not args.no_build:
         build.build()
@@ -129,7 +132,9 @@ def command(args):
         print(f"gate: still inconclusive after {len(new)} run(s) (--max-runs "
               f"{args.max_runs}); the runs are in the store: pool more with `sysgate "
               "compare`, or raise --max-runs")
+    page = None
     if args.output:
         page = compare.write_outputs(comparison, args.output)
         print(f"report: {page}", file=sys.stderr)
+    compare.write_formats(comparison, targets, page)
     return comparison.exit_code

@@ -18,7 +18,7 @@ from .. import store
 from ..bench import build
 from ..core import atomic, packages
 from ..core.errors import UserError
-from ..render import summary
+from ..render import formats, summary
 from ..results import load, validate
 from ..verdicts import checks
 from . import arguments, report
@@ -62,6 +62,7 @@ def register(sub):
     arguments.add_db_argument(parser)
     parser.add_argument("--no-history", action="store_true",
                         help="do not file the run in the history store")
+    formats.add_argument(parser, formats.RUN_FORMATS)
     parser.set_defaults(func=command)
 
 
@@ -287,6 +288,7 @@ def command(args):
     out_dir = Path(args.output) if args.output else default_output_dir()
     final = out_dir / "results.json"
     atomic.check_writable_folder(out_dir)  # before minutes of building and measuring
+    targets = formats.parse(args.formats, formats.RUN_FORMATS)
     if final.exists():
         raise UserError(f"{final}: already exists; choose another folder with -o")
 
@@ -354,4 +356,10 @@ def command(args):
         phases.done(f"run #{run_id} in {args.db}")
     print(f"results: {final}")
     print(f"report:  {index}")
+    if targets:
+        from ..render.formats import figures
+
+        data = figures.run_data(run)
+        sys.stdout.flush()
+        formats.write(targets, lambda target: formats.render_run(target, data))
     return 0

@@ -21,12 +21,17 @@ KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
 # The language-runtime rows (docs/runtimes.md): optional, their rows skip without them.
 # Python's rows need nothing more than the python3 every Debian system has.
 RUNTIMES_PACKAGES = ("golang-go", "default-jdk-headless")
+# The CI formats' tests read each format with its own ecosystem's parser (JUnit,
+# OpenMetrics, Markdown) and parse docs/ci.md's YAML; sysgate itself writes them with the
+# standard library only.
+FORMATS_TEST_PACKAGES = ("python3-junitparser", "python3-prometheus-client",
+                         "python3-markdown", "python3-yaml")
 # The tests exercise everything, the optional language runtimes and the fleet store's
 # PostgreSQL server included, so that none of their tests skips on CI.
 TEST_PACKAGES = RUN_PACKAGES + (
     "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
     "postgresql", "python3-psycopg",
-) + RUNTIMES_PACKAGES
+) + FORMATS_TEST_PACKAGES + RUNTIMES_PACKAGES
 # The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
 # and perf bench for the spread check beside sysgate's own.
 VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
