@@ -229,12 +229,16 @@ def part_gate(p, tries):
              code == 0 and took <= GATE_LIMIT_S)
     if p.args.gate_threshold is None:
         return
-    t, loads = p.args.gate_threshold, p.args.gate_loads
+    t, loads, b = p.args.gate_threshold, p.args.gate_loads, p.args.base_loads
+    filtered = base
+    if b is not None:  # the filter's fixed step in the base too (see part_graded)
+        filtered = p.work / f"gate-base{b}" / "results.json"
+        p.run(f"gate-base{b}", seccomp=b)
     for i in range(tries):
         code, took, last = _gate(p, f"gate-aa-t{t:g}-{i}", base, t)
         p.record("gate", f"A/A --threshold {t:g}, try {i + 1}",
                  f"exit {code} in {took:.0f} s; {last}", code != 1)
-        code, took, last = _gate(p, f"gate-{loads}-t{t:g}-{i}", base, t, seccomp=loads)
+        code, took, last = _gate(p, f"gate-{loads}-t{t:g}-{i}", filtered, t, seccomp=loads)
         p.record("gate", f"{loads} loads --threshold {t:g}, try {i + 1}",
                  f"exit {code} in {took:.0f} s; {last}", code == 1)
 
