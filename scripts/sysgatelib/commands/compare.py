@@ -214,6 +214,7 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             f"{which}: an emulated (TCG) run cannot be compared with a hardware run; "
             "emulated timings are not hardware timings (--allow-emulated to do it anyway)"
         )
+    refuse_same_runs(base_runs, new_runs)
     base, new = base_runs[0], new_runs[0]
     threshold = threshold_pct / 100.0
     if entry_threshold_pct is None:
@@ -351,6 +352,40 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
     )
     comparison.settle = _settle_text(comparison, processes)
     return comparison
+
+
+def measurement_key(run):
+    """What makes two runs one measurement: every path's repetition samples, in order.
+    Two real runs never repeat each other's samples; a file, its copy, and the same run
+    read back from the store (or by another name) do."""
+    return hash(tuple(sorted((name, tuple(path.samples_ns))
+                             for name, path in run.paths.items())))
+
+
+def refuse_same_runs(base_runs, new_runs):
+    """UserError when a run is on both sides, or twice on one side: compared with itself
+    a run shows nothing but resampling noise, and a run pooled twice counts double."""
+    seen = {}
+    for side, runs in (("BASE", base_runs), ("NEW", new_runs)):
+        for run in runs:
+            key = measurement_key(run)
+            if key in seen and seen[key][0] == side:
+                raise UserError(
+                    f"{side} names the same run twice ({seen[key][1]} and {run.source}): "
+                    "pool different runs, each once")
+            if key in seen:
+                shared = sum(measurement_key(r) in {measurement_key(b) for b in base_runs}
+                             for r in new_runs)
+                if len(base_runs) == len(new_runs) == 1:
+                    raise UserError(
+                        f"BASE and NEW are the same run ({seen[key][1]} and {run.source}): "
+                        "a run compared with itself shows only resampling noise; compare "
+                        "two different runs")
+                raise UserError(
+                    f"BASE and NEW share {shared} run(s) ({seen[key][1]} and {run.source}): "
+                    "a run on both sides is compared with itself; give each side its own "
+                    "runs")
+            seen[key] = (side, run.source)
 
 
 def _figures(row, replicates):
