@@ -803,6 +803,8 @@ def write_outputs(comparison, out_dir):
 def _cmd_compare(args):
     if args.threshold < 0:
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
+    if args.output:
+        atomic.check_writable_folder(args.output, "-o")
     base = resolve.resolve_side(args.base, args.db, args.host)
     new = resolve.resolve_side(args.new, args.db, args.host)
     from . import calibrate

@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import store
 from ..bench import build
 from ..bench.suite import measure_run
+from ..core import atomic
 from ..core.errors import UserError
 from ..results import load, validate
 from ..results.kversion import release_key
@@ -99,6 +100,10 @@ def progress_line(number, cap, comparison, took):
 def command(args):
     work = args.work or (store.REPO_ROOT / "reports"
                          / f"gate-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    atomic.check_writable_folder(work, "--work")  # every place gate writes, before work
+    if args.output:
+        atomic.check_writable_folder(args.output, "-o")
+    store.check_writable(args.db)
     base = None if args.base == PREVIOUS else resolve_base(args)  # bad input before work
     if not args.no_build:
         build.build()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import store
 from ..bench import build
-from ..core import atomic, packages
+from ..core import atomic, children, packages
 from ..core.errors import UserError
 from ..render import summary
 from ..results import load, validate
@@ -197,22 +197,14 @@ def _measure_one(command, expected_rows, start, progress):
     row = re.compile(r"^\S+/\S+/manual_time\s")
     # Google Benchmark prints the whole context on stderr; keep only sysgate's warnings
     # and errors (and everything when the benchmark fails).
-    with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
+    with tempfile.TemporaryFile("w+") as errors, children.popen(
         command, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1,
     ) as proc:
-        for line in proc.stdout:
-            if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
-                continue
-            progress["done"] += 1
-            done_rows = progress["done"]
-            share = done_rows * 4 // max(expected_rows, 1)
-            if tty:
-                print(f"\r      {done_rows}/{expected_rows} rows, "
-                      f"{time.monotonic() - start:.0f} s", end="", flush=True)
-            elif share != progress["shown"]:
-                print(f"      {done_rows}/{expected_rows} rows", flush=True)
-                progress["shown"] = share
-        code = proc.wait()
+        try:
+            code = _follow(proc, expected_rows, start, progress, tty, row)
+        except BaseException:  # Interrupted too: the benchmark must not write on
+            children.stop(proc)
+            raise
         errors.seek(0)
         stderr = errors.read().splitlines()
     if tty and code != 0:
@@ -223,6 +215,23 @@ def _measure_one(command, expected_rows, start, progress):
     if code != 0:
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         raise UserError(f"{command[0]} failed ({how}); no results were written")
+
+
+def _follow(proc, expected_rows, start, progress, tty, row):
+    """Show the benchmark's progress from its rows; its exit status."""
+    for line in proc.stdout:
+        if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
+            continue
+        progress["done"] += 1
+        done_rows = progress["done"]
+        share = done_rows * 4 // max(expected_rows, 1)
+        if tty:
+            print(f"\r      {done_rows}/{expected_rows} rows, "
+                  f"{time.monotonic() - start:.0f} s", end="", flush=True)
+        elif share != progress["shown"]:
+            print(f"      {done_rows}/{expected_rows} rows", flush=True)
+            progress["shown"] = share
+    return proc.wait()
 
 
 def merge_processes(parts):
@@ -272,12 +281,15 @@ def write_results(partials, final, extra_context):
     data = merge_processes([read_partial(p) for p in partials])
     data.setdefault("context", {}).update(extra_context)
     tmp = final.with_suffix(".json.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise UserError(f"{final}: cannot write: {exc.strerror or exc}") from None
     for partial in partials:
         partial.unlink()
 
@@ -286,9 +298,12 @@ def command(args):
     phases = Phases(6)
     out_dir = Path(args.output) if args.output else default_output_dir()
     final = out_dir / "results.json"
-    atomic.check_writable_folder(out_dir)  # before minutes of building and measuring
+    # Every place the run writes is tried before minutes of building and measuring.
+    atomic.check_writable_folder(out_dir, "-o")
     if final.exists():
         raise UserError(f"{final}: already exists; choose another folder with -o")
+    if not args.no_history:
+        store.check_writable(args.db)
 
     phases.next("dependencies")
     if args.no_install:
@@ -310,32 +325,66 @@ def command(args):
         binary = build.build()
         phases.done(str(binary.relative_to(ROOT)) if binary.is_relative_to(ROOT) else str(binary))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     names = select_paths(binary, args)
     shares = plan(args)
     processes, total_reps = len(shares), sum(shares)
     partials = [out_dir / f"results.{i}.json.partial" for i in range(processes)]
     commands = [bench_command(binary, args, partial, names, reps, count=(i == 0))
                 for i, (partial, reps) in enumerate(zip(partials, shares))]
-    phases.next(f"measure: {len(names)} paths x {total_reps} repetitions "
-                f"({processes} process{'es' if processes > 1 else ''}), interleaved")
-    started = datetime.datetime.now(datetime.timezone.utc)
-    seconds = measure(commands, len(names) * total_reps)
-    phases.done()
+    created = _make_folder(out_dir)
+    try:
+        phases.next(f"measure: {len(names)} paths x {total_reps} repetitions "
+                    f"({processes} process{'es' if processes > 1 else ''}), interleaved")
+        started = datetime.datetime.now(datetime.timezone.utc)
+        seconds = measure(commands, len(names) * total_reps)
+        phases.done()
 
-    phases.next("results")
-    write_results(partials, final, {
-        "run_started": started.isoformat(timespec="seconds"),
-        "run_seconds": f"{seconds:.1f}",
-        "sysgate_command": " ".join(commands[0][1:]),
-        # How the run was taken, for compare's list of differing conditions (envdiff).
-        "quick": "true" if args.quick else "false",
-        "repetitions": str(total_reps),
-        "processes": str(processes),
-        "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
-        "filter": args.filter or "",
-    })
-    run = load.load(final)
+        phases.next("results")
+        write_results(partials, final, {
+            "run_started": started.isoformat(timespec="seconds"),
+            "run_seconds": f"{seconds:.1f}",
+            "sysgate_command": " ".join(commands[0][1:]),
+            # How the run was taken, for compare's list of differing conditions (envdiff).
+            "quick": "true" if args.quick else "false",
+            "repetitions": str(total_reps),
+            "processes": str(processes),
+            "min_time": str(args.min_time
+                            or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
+            "filter": args.filter or "",
+        })
+    except BaseException:  # a failure or a stop (Interrupted): no partial file stays
+        _discard(partials + [final.with_suffix(".json.tmp")], out_dir if created else None)
+        raise
+    return _report_and_file(load.load(final), final, out_dir, phases, args)
+
+
+def _make_folder(out_dir):
+    """Create the results folder; whether this call made it."""
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot create the folder: {exc.strerror}; "
+                        "choose another -o") from None
+    return created
+
+
+def _discard(paths, folder=None):
+    """Remove what an unfinished run wrote, and its folder when this run made it and it is
+    left empty."""
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    if folder is not None:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _report_and_file(run, final, out_dir, phases, args):
     print(summary.format_table(run))
     for finding in checks.check_run(run):
         if finding.severity == checks.WARNING:

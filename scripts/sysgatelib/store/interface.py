@@ -30,6 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import atomic
 from ..core.errors import UserError
 from ..results import envdiff, legacy, load
 from ..results.kversion import release_key
@@ -333,6 +334,16 @@ def open_store(db=None, create=False, write=None):
     return st
 
 
+def check_writable(db):
+    """UserError (exit 2) unless the store can be written, before a command spends minutes
+    measuring what it will file there: an SQLite file must be writable where it is, or
+    creatable (SQLite also writes its journal beside it). A PostgreSQL store says so when
+    it is opened."""
+    if db is None or is_postgresql(db):
+        return
+    atomic.check_writable_file(db, "--db")
+
+
 def _open_sqlite(db_path, create, write):
     if not create and not db_path.exists():
         raise UserError(
@@ -340,6 +351,8 @@ def _open_sqlite(db_path, create, write):
         )
     if db_path.is_dir():
         raise UserError(f"{db_path}: is a directory, expected a history store file")
+    if create and not db_path.exists():
+        atomic.check_writable_file(db_path, "--db")
     try:
         if create:
             db_path.parent.mkdir(parents=True, exist_ok=True)
