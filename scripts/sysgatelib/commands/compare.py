@@ -5,7 +5,8 @@ The answer comes in this order (docs/regressions.md explains every choice):
 
 1. the machine: the paths that do not enter the kernel (baselines, vDSO: the controls)
    give the machine's drift between the runs (entry_model.drift); when it is beyond the
-   threshold, or the load differed, the machine changed, and the verdicts are withheld
+   threshold, or the machine was not equally quiet while measuring (verdicts/busy.py; the
+   load average for older files), the machine changed, and the verdicts are withheld
    (exit 3) unless --force;
 2. the kernel entry: the nanoseconds a kernel entry gained, with the drift taken out
    (entry_model: new = (1 + drift) x base + delta x entries), as
@@ -421,6 +422,10 @@ def _machine_changed(controls, control_shift, diffs, threshold):
             + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in moved[:6])
             + "): no kernel change moves a plain call or the vDSO"
         )
+    busier = next((d for d in diffs if d.key == envdiff.BUSY), None)
+    if busier:
+        reasons.append(f"the machine was not equally quiet while measuring ({busier}): "
+                       "other work shared the CPUs")
     load = next((d for d in diffs if d.key == "load_avg"), None)
     if load:
         reasons.append(f"the load differed ({load}): other work shared the CPUs")

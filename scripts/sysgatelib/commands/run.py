@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from .. import store
-from ..bench import build
+from ..bench import build, sampling
 from ..core import atomic, children, packages
 from ..core.errors import UserError
 from ..render import summary
 from ..results import load, validate
-from ..verdicts import checks
+from ..verdicts import busy, checks
 from . import arguments, report
 
 ROOT = build.ROOT
@@ -180,19 +180,32 @@ def select_paths(binary, args):
     return names
 
 
-def measure(commands, expected_rows):
+def measure(commands, expected_rows, cpu=None):
     """Runs the benchmark processes one after the other, showing how many rows are done;
-    raises on the first failure."""
+    raises on the first failure. Returns the seconds it took and how busy the machine was
+    meanwhile (verdicts/busy.py; None where /proc cannot tell)."""
     start = time.monotonic()
     progress = {"done": 0, "shown": -1}
-    for command in commands:
-        _measure_one(command, expected_rows, start, progress)
+    with sampling.Sampler(avoid_cpu=measured_cpu(cpu)) as sampler:
+        for command in commands:
+            _measure_one(command, expected_rows, start, progress, sampler)
     if sys.stdout.isatty():
         print()
-    return time.monotonic() - start
+    return time.monotonic() - start, sampler.busy
 
 
-def _measure_one(command, expected_rows, start, progress):
+def measured_cpu(cpu):
+    """The CPU the benchmark pins to: --cpu N, none for --cpu none, else the last allowed
+    CPU (the benchmark's own default)."""
+    if cpu is None:
+        try:
+            return max(os.sched_getaffinity(0))
+        except (OSError, ValueError):
+            return None
+    return int(cpu) if str(cpu).isdigit() else None
+
+
+def _measure_one(command, expected_rows, start, progress, sampler):
     tty = sys.stdout.isatty()
     row = re.compile(r"^\S+/\S+/manual_time\s")
     # Google Benchmark prints the whole context on stderr; keep only sysgate's warnings
@@ -200,8 +213,9 @@ def _measure_one(command, expected_rows, start, progress):
     with tempfile.TemporaryFile("w+") as errors, children.popen(
         command, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1,
     ) as proc:
+        sampler.watch(proc.pid)
         try:
-            code = _follow(proc, expected_rows, start, progress, tty, row)
+            code = _follow(proc, expected_rows, start, progress, tty, row, sampler)
         except BaseException:  # Interrupted too: the benchmark must not write on
             children.stop(proc)
             raise
@@ -217,7 +231,7 @@ def _measure_one(command, expected_rows, start, progress):
         raise UserError(f"{command[0]} failed ({how}); no results were written")
 
 
-def _follow(proc, expected_rows, start, progress, tty, row):
+def _follow(proc, expected_rows, start, progress, tty, row, sampler):
     """Show the benchmark's progress from its rows; its exit status."""
     for line in proc.stdout:
         if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
@@ -231,6 +245,7 @@ def _follow(proc, expected_rows, start, progress, tty, row):
         elif share != progress["shown"]:
             print(f"      {done_rows}/{expected_rows} rows", flush=True)
             progress["shown"] = share
+    sampler.read_switches(proc.pid)  # its output closed: it is exiting, not yet reaped
     return proc.wait()
 
 
@@ -336,7 +351,7 @@ def command(args):
         phases.next(f"measure: {len(names)} paths x {total_reps} repetitions "
                     f"({processes} process{'es' if processes > 1 else ''}), interleaved")
         started = datetime.datetime.now(datetime.timezone.utc)
-        seconds = measure(commands, len(names) * total_reps)
+        seconds, busy_facts = measure(commands, len(names) * total_reps, args.cpu)
         phases.done()
 
         phases.next("results")
@@ -351,6 +366,9 @@ def command(args):
             "min_time": str(args.min_time
                             or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
             "filter": args.filter or "",
+            # How busy the machine was while measuring: what busy warnings and compare's
+            # withholding read (the load average at the start is context only).
+            **busy.to_context(busy_facts),
         })
     except BaseException:  # a failure or a stop (Interrupted): no partial file stays
         _discard(partials + [final.with_suffix(".json.tmp")], out_dir if created else None)
