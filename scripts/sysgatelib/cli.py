@@ -33,7 +33,7 @@ EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2
 EXIT_CODES = (
     "exit status: 0 ok (no regression); 1 regression; 2 bad input or usage; "
     "3 inconclusive or not comparable; 4 internal error (a bug: rerun with --debug for "
-    "the traceback)"
+    "the traceback); 128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP)"
 )
 _DEBUG_ENV = "SYSGATE_DEBUG"
 

@@ -105,6 +105,8 @@ def command(args):
         atomic.check_writable_folder(args.output, "-o")
     store.check_writable(args.db)
     base = None if args.base == PREVIOUS else resolve_base(args)  # bad input before work
+    if base is not None:
+        compare.refuse_same_runs(base, [])  # a BASE naming one run twice, before work
     if not args.no_build:
         build.build()
     elif not build.bench_binary().exists():
