@@ -6,8 +6,9 @@ own CPU time with its reaped children's (the benchmark processes, their helpers)
 sysgate's own work is taken out of the machine's. In between, a thread reads
 procs_running every BUSY_SAMPLE_S, on a CPU other than the measured one where there is
 one, and the involuntary context switches of each measuring thread (the main thread of a
-benchmark process: /proc/PID/status), read a last time before the process is reaped. Where /proc cannot be read there are
-no facts, and the checks fall back to the load average.
+benchmark process: /proc/PID/status), read a last time before the process is reaped.
+Where /proc cannot be read there are no facts, and the checks fall back to the load
+average.
 """
 
 import os

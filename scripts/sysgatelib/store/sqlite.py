@@ -12,7 +12,6 @@ bad disk, another program, a copy) is checked once, in full, before anything is 
 """
 
 import json
-
 import os
 import sqlite3
 from pathlib import Path

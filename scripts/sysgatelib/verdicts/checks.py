@@ -443,7 +443,8 @@ def check_load(run):
                 "load_before_run", INFO,
                 f"Load average {load:.1f} at the start, but quiet while measuring",
                 "The 1-minute load average still carried the work of the minute before "
-                f"the run (a build that had just ended); while measuring, {busy.describe(facts)}.",
+                "the run (a build that had just ended); while measuring, "
+                f"{busy.describe(facts)}.",
                 "Nothing to do: the run was taken on a quiet machine.")
         return
     if load is not None and cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
