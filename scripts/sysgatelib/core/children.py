@@ -50,9 +50,10 @@ def popen(command, group=False, **kwargs):
     return proc
 
 
-def run(command, group=True, **kwargs):
+def run(command, group=True, finish=False, **kwargs):
     """subprocess.run (without check or timeout) whose child is stopped, not abandoned,
-    when this process is interrupted."""
+    when this process is interrupted; finish=True lets it finish first instead (a package
+    installation: dpkg stopped half-way leaves packages half-configured)."""
     input_data = kwargs.pop("input", None)
     if kwargs.pop("capture_output", False):
         kwargs["stdout"] = kwargs["stderr"] = subprocess.PIPE
@@ -60,6 +61,19 @@ def run(command, group=True, **kwargs):
         try:
             out, err = proc.communicate(input_data)
         except BaseException:
-            stop(proc)
+            if finish:
+                _wait_out(proc)
+            else:
+                stop(proc)
             raise
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def _wait_out(proc):
+    """Wait for a child to end by itself; further stop signals are already ignored."""
+    while True:
+        try:
+            proc.wait()
+            return
+        except KeyboardInterrupt:
+            continue
