@@ -120,3 +120,31 @@ def _alive(pid):
             return handle.read().split(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def test_a_stopped_gate_ends_its_child_run_and_its_benchmark(bench, tmp_path):
+    """gate (and calibrate) measure through a child `sysgate run`: SIGTERM to gate alone,
+    as a CI timeout sends it, ends the child run and its benchmark, which clean up."""
+    work = tmp_path / "work"
+    db = tmp_path / "h.sqlite"
+    proc = _start("gate", ROOT / "tests" / "python" / "fixtures" / "compare_base.json",
+                  "--no-build", "--quick", "--max-runs", "1", "--work", work, "--db", db)
+    try:
+        _wait_for(lambda: _benchmarks_writing_into(work) or proc.poll() is not None,
+                  "the child run's benchmark")
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert [line for line in stderr.splitlines() if line.startswith("error:")] == [
+        "error: interrupted (SIGTERM): stopped; nothing half-written is left"], stderr
+    _wait_for(lambda: not _benchmarks_writing_into(work), "the benchmark end")
+    left = [p for p in work.rglob("*") if p.is_file()] if work.exists() else []
+    assert left == [], left
+    assert not db.exists() or "no runs" in subprocess.run(
+        ["/usr/bin/python3", str(SCRIPTS / "sysgate"), "history", "list", "--db", str(db)],
+        capture_output=True, text=True).stdout
