@@ -67,9 +67,13 @@ def test_a_cpu_hog_while_measuring_is_busy():
     assert warning.severity == checks.WARNING
     assert "busy while measuring: other work used 1.0 of 2 CPUs" in warning.title
     assert "Stop other work" in warning.remedy
-    # A hog on the measured CPU itself: the benchmark is preempted all the time.
-    shared = _summarize(_window(others_cpus=0.4, involuntary_per_s=300.0))
-    assert any("preempted 300 times a second" in r for r in busy.reasons(shared))
+    # Preemptions of the benchmark are recorded, not judged: sysgate's own helpers, pinned
+    # to the measured CPU, cause a thousand a second on a quiet machine.
+    helpers = _summarize(_window(others_cpus=0.02, involuntary_per_s=1700.0))
+    assert helpers.involuntary_per_s == 1700.0 and not busy.is_busy(helpers)
+    crowded = _summarize(_window(others_cpus=0.4), runnable=[4, 5, 4, 6, 4])
+    assert any("2 other tasks were waiting to run on 2 CPUs" in r
+               for r in busy.reasons(crowded))
     stolen = _summarize(_window(steal_share=0.2))
     assert any("stole 20%" in r for r in busy.reasons(stolen))
 

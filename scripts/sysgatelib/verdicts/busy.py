@@ -9,8 +9,11 @@ while the benchmark runs (bench/sampling.py) and records, in the results' contex
   children's CPU time);
 - busy.steal_share: the share of all CPUs' time the hypervisor gave to others (steal);
 - busy.involuntary_per_s: involuntary context switches of the measuring threads (each
-  worker process's main thread, from /proc/PID/status) per second: each is a preemption
-  by another task;
+  worker process's main thread, from /proc/PID/status) per second. Recorded, not judged:
+  sysgate's own co-processes (the 32-bit and runtime helpers, pinned to the measured CPU)
+  preempt the benchmark each time it hands them a batch, so a quiet machine shows a
+  thousand a second in a quick run (tests/python/fixtures/real_quick.json: 2065 in
+  1.2 s at a load of 0.6); the harness already rejects every batch that was switched out;
 - busy.runnable_median, busy.runnable_max: other runnable tasks (procs_running less the
   benchmark and the sampler), sampled every BUSY_SAMPLE_S;
 - busy.cpus, busy.seconds, busy.samples: what the figures are over.
@@ -132,9 +135,6 @@ def reasons(busy):
         found.append(f"other work used {busy.other_cpus:.1f} of {busy.cpus} CPUs")
     if busy.steal_share > stats.BUSY_STEAL_SHARE:
         found.append(f"the hypervisor stole {busy.steal_share:.0%} of the CPUs' time")
-    if busy.involuntary_per_s > stats.BUSY_INVOLUNTARY_PER_S:
-        found.append(f"the benchmark was preempted {busy.involuntary_per_s:.0f} times a "
-                     "second")
     if busy.samples and busy.runnable_median >= stats.BUSY_RUNNABLE_PER_CPU * busy.cpus:
         found.append(f"{busy.runnable_median:g} other tasks were waiting to run on "
                      f"{busy.cpus} CPUs")
@@ -146,9 +146,10 @@ def is_busy(busy):
 
 
 def describe(busy):
-    """One phrase of the facts: "other work 0.03 of 2 CPUs, steal 0.1%, 2 preemptions/s"."""
+    """One phrase of the facts: "other work 0.03 of 2 CPUs, steal 0.1%, 0 other tasks
+    runnable"."""
     return (f"other work {busy.other_cpus:.2f} of {busy.cpus} CPUs, steal "
-            f"{busy.steal_share:.1%}, {busy.involuntary_per_s:.0f} preemptions/s")
+            f"{busy.steal_share:.1%}, {busy.runnable_median:g} other tasks runnable")
 
 
 def differ(a, b):

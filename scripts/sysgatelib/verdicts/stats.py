@@ -41,11 +41,10 @@ ENTRY_WEIGHT_CAP = 4.0  # no path weighs more than this x the median weight in d
 LOAD_DIFF_LIMIT = 1.0  # 1-minute load averages further apart: the machine was not the same
 # How busy the machine was while it measured (verdicts/busy.py), from what `sysgate run`
 # sampled: a run was taken on a busy machine when other work used more than this share of
-# all the CPUs, or steal took more than this share of them, or the measuring processes
-# were preempted more often than this per second, or more tasks than CPUs waited to run.
+# all the CPUs, or steal took more than this share of them, or as many other tasks as
+# there are CPUs were waiting to run (the median of the samples).
 BUSY_OTHER_SHARE = 0.25  # of all CPUs' time (one hog on 2 CPUs is 0.5)
 BUSY_STEAL_SHARE = 0.05
-BUSY_INVOLUNTARY_PER_S = 50.0  # a quiet pinned benchmark sees a few; a CPU shared, hundreds
 BUSY_RUNNABLE_PER_CPU = 1.0  # median of other runnable tasks, per CPU
 # Two runs whose other work differed by this many CPUs were not taken on the same machine.
 BUSY_DIFF_CPUS = 0.5
