@@ -5,12 +5,15 @@ Exit status is an API for CI (EXIT_CODES): no uncaught exception may exit 1, the
 """
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from . import VERSION
-from .core.errors import UserError
+from .core.errors import Interrupted, UserError
 
 # Modules under sysgatelib/commands that each add one or more subcommands.
 _COMMAND_MODULES = (
@@ -30,7 +33,7 @@ EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2
 EXIT_CODES = (
     "exit status: 0 ok (no regression); 1 regression; 2 bad input or usage; "
     "3 inconclusive or not comparable; 4 internal error (a bug: rerun with --debug for "
-    "the traceback)"
+    "the traceback); 128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP)"
 )
 _DEBUG_ENV = "SYSGATE_DEBUG"
 
@@ -115,23 +118,68 @@ def _can_write(path):
     return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
+# The signals that ask sysgate to stop: Ctrl-C, `kill` and a CI job's timeout, a closed
+# terminal. Each ends the command as Ctrl-C does (Interrupted), exit 128 + its number.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signum, frame):
+    # A second signal must not cut the cleanup of the first short.
+    for number in STOP_SIGNALS:
+        signal.signal(number, _stopping)
+    raise Interrupted(signum)
+
+
+def _stopping(signum, frame):
+    pass
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """Interrupted on SIGINT, SIGTERM and SIGHUP while the command runs; the previous
+    handlers again afterwards (a test calls main() in its own process)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    try:
+        for number in STOP_SIGNALS:
+            if previous[number] != signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+                signal.signal(number, _stop)
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def _say(line):
+    """An error line on stderr, even when stderr is gone (a closed terminal)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv=None):
     debug, argv = _split_debug(argv)
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 (argparse)
     matplotlib_cache()
     try:
-        return args.func(args) or EXIT_OK
+        with _stop_on_signals():
+            return args.func(args) or EXIT_OK
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        _say(f"error: interrupted ({stop.name}): stopped; nothing half-written is left")
+        _quiet_stdout()
+        return stop.exit_code
     except BrokenPipeError:
         # The reader went away (`sysgate ... | head`): not an error of ours. Point stdout
         # at /dev/null so that the flush at exit does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout(flush=False)
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place every bug is turned into exit 4
         if debug:
@@ -142,3 +190,18 @@ def main(argv=None):
         hint = "" if debug else " (rerun with --debug for the traceback)"
         print(f"error: internal: {type(exc).__name__}: {message}{hint}", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _quiet_stdout(flush=True):
+    """Point stdout at /dev/null when it cannot take the rest of its buffer (the reader
+    went away, the terminal closed), so that the flush at exit does not fail again."""
+    try:
+        if flush:
+            sys.stdout.flush()
+            return
+    except (OSError, ValueError):
+        pass
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

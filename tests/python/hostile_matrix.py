@@ -4,8 +4,16 @@
 Each case is a results file (malformed, hostile, or valid but odd) and what must happen:
 "refuse" (exit 2, one `error:` line naming the file, no traceback, the store untouched,
 no page written) or "ok" (the command works; a run filed in the store stays readable by
-`history list` and `trend`). Each case is fed to `report`, `compare` as BASE, `compare`
-as NEW and `history add`; a few bad flags are added. Every call has a hang guard.
+`history list` and `trend`). Each case is fed to `report`, `compare` as BASE (against
+another run), `compare` as NEW and `history add`; a few bad flags are added. Every call
+has a hang guard.
+
+Issue 24 added three more kinds of hostile call, each of which must be refused with exit 2
+and one `error:` line naming what is wrong, the store untouched and nothing written: an
+output place that cannot be created or written (-o, --work, --db under /proc or /sys,
+under a file, a folder where a file goes), for every command that writes; a run compared
+with itself (or two sides sharing a run); and a damaged store read by every command that
+reads one.
 
     tests/python/hostile_matrix.py [--sysgate PATH/TO/scripts/sysgate] [-k SUBSTRING]
 
@@ -16,12 +24,14 @@ tests/python/test_malformed.py runs the same cases under pytest.
 """
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import json
 import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -224,6 +234,72 @@ FLAG_CASES = (
 )
 
 
+# Output places that cannot be created or written: (name, arguments, the place). {out} is
+# a folder of the case, {file} a plain file there, {dir} a folder there, {db} the store.
+PROC, SYS = "/proc/sysgate-hostile/x", "/sys/sysgate-hostile/x"
+_RUN = ["--quick", "--no-install", "--no-build"]
+PLACE_CASES = (
+    ("run_out_under_proc", ["run", *_RUN, "--no-history", "-o", PROC], PROC),
+    ("run_out_under_sys", ["run", *_RUN, "--no-history", "-o", SYS], SYS),
+    ("run_out_under_a_file", ["run", *_RUN, "--no-history", "-o", "{file}/x"], "{file}/x"),
+    ("run_db_under_proc", ["run", *_RUN, "-o", "{out}", "--db", PROC + ".sqlite"],
+     PROC + ".sqlite"),
+    ("run_db_is_a_folder", ["run", *_RUN, "-o", "{out}", "--db", "{dir}"], "{dir}"),
+    ("report_out_under_proc", ["report", GOOD, "-o", PROC], PROC),
+    ("report_out_is_a_file", ["report", GOOD, "-o", "{file}"], "{file}"),
+    ("compare_out_under_proc", ["compare", BASE, GOOD, "-o", PROC], PROC),
+    ("compare_out_under_a_file", ["compare", BASE, GOOD, "-o", "{file}/x"], "{file}/x"),
+    ("trend_out_under_proc", ["trend", "--db", "{db}", "-o", PROC], PROC),
+    ("history_add_db_under_proc", ["history", "add", GOOD, "--db", PROC + ".sqlite"],
+     PROC + ".sqlite"),
+    ("history_add_db_under_sys", ["history", "add", GOOD, "--db", SYS + ".sqlite"],
+     SYS + ".sqlite"),
+    ("history_add_db_is_a_folder", ["history", "add", GOOD, "--db", "{dir}"], "{dir}"),
+    ("gate_work_under_proc", ["gate", BASE, "--no-build", "--db", "{db}", "--work", PROC],
+     PROC),
+    ("gate_out_under_proc", ["gate", BASE, "--no-build", "--db", "{db}", "--work",
+                             "{out}", "-o", PROC], PROC),
+    ("gate_db_under_proc", ["gate", BASE, "--no-build", "--work", "{out}", "--db",
+                            PROC + ".sqlite"], PROC + ".sqlite"),
+    ("calibrate_work_under_proc", ["calibrate", "--no-build", "--work", PROC], PROC),
+    ("calibrate_out_under_proc", ["calibrate", "--no-build", "--work", "{out}", "-o",
+                                  PROC + ".json"], PROC + ".json"),
+    ("kernels_out_under_proc", ["kernels", "k", "--no-install", "--no-build", "--no-db",
+                                "-o", PROC], PROC),
+    ("kernels_db_under_proc", ["kernels", "k", "--no-install", "--no-build", "-o", "{out}",
+                               "--db", PROC + ".sqlite"], PROC + ".sqlite"),
+)
+
+# A run compared with itself, or sides that share a run: (name, arguments).
+SAME_RUN_CASES = (
+    ("compare_a_file_with_itself", ["compare", GOOD, GOOD]),
+    ("compare_a_file_with_its_copy", ["compare", GOOD, "{copy}"]),
+    ("compare_a_file_with_its_stored_run", ["compare", BASE, "1", "--db", "{db}"]),
+    ("compare_a_stored_run_with_itself", ["compare", "1", "#1", "--db", "{db}"]),
+    ("compare_sides_sharing_a_run", ["compare", f"{BASE},{GOOD}", GOOD]),
+    ("compare_a_side_naming_a_run_twice", ["compare", f"{GOOD},{{copy}}", BASE]),
+    ("gate_base_naming_a_run_twice", ["gate", f"{GOOD},{GOOD}", "--no-build", "--quick",
+                                      "--max-runs", "1", "--db", "{db}", "--work",
+                                      "{out}"]),
+)
+
+# Commands reading a store whose middle third of pages was overwritten: (name, arguments).
+DAMAGED_STORE_CASES = (
+    ("damaged_history_list", ["history", "list", "--db", "{damaged}"]),
+    ("damaged_history_list_kernel", ["history", "list", "--kernel", "6.1.0-47-cloud-amd64",
+                                     "--db", "{damaged}"]),
+    ("damaged_compare_run_ids", ["compare", "1", "2", "--db", "{damaged}"]),
+    ("damaged_compare_release", ["compare", "6.1.0-47-cloud-amd64", GOOD, "--db",
+                                 "{damaged}"]),
+    ("damaged_trend", ["trend", "--db", "{damaged}", "-o", "{out}"]),
+    ("damaged_history_add", ["history", "add", GOOD, "--db", "{damaged}"]),
+    ("damaged_history_tag", ["history", "tag", "1", "--tag", "x", "--db", "{damaged}"]),
+    ("damaged_history_push", ["history", "push", "--to", "{db}", "--db", "{damaged}"]),
+    ("damaged_gate", ["gate", "1", "--no-build", "--db", "{damaged}", "--work", "{out}"]),
+    ("damaged_history_check", ["history", "check", "--db", "{damaged}"]),
+)
+
+
 @dataclass
 class Outcome:
     case: str
@@ -277,7 +353,9 @@ def run_case(sysgate, case, command, folder):
     before = _digest(db)
     args = {
         "report": ["report", path, "-o", out],
-        "compare-base": ["compare", path, GOOD, "-o", out],
+        # Against another run: the odd-but-valid files are GOOD's own measurement, and a
+        # run compared with itself is refused (SAME_RUN_CASES).
+        "compare-base": ["compare", path, BASE, "-o", out],
         "compare-new": ["compare", BASE, path, "-o", out],
         "history-add": ["history", "add", path, "--db", db],
     }[command]
@@ -334,6 +412,79 @@ def run_flag(sysgate, name, args, folder):
     return outcome
 
 
+def damaged_store(sysgate, folder):
+    """A store of several runs (BASE and GOOD and copies of them moved in time) with the
+    middle third of its 4 KiB pages overwritten, as a bad disk does."""
+    db = folder / "damaged.sqlite"
+    if db.exists():
+        return db
+    files = []
+    for index in range(12):
+        data = json.loads((BASE if index % 2 else GOOD).read_text())
+        data["context"]["date"] = f"2026-10-{index + 1:02d}T00:00:00"
+        files.append(folder / f"stored{index}.json")
+        files[-1].write_text(json.dumps(data))
+    rc, _, err = call(sysgate, ["history", "add", *files, "--db", db], folder)
+    if rc != 0:
+        raise RuntimeError(f"cannot make the store to damage: {err}")
+    # VACUUM lays each table out in one piece, the runs first: the middle third then holds
+    # path rows and results files, and `history list` (the runs alone) used to read as
+    # sound a store whose runs could not be compared or drawn (issue 24).
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("VACUUM")
+    page = 4096
+    pages = db.stat().st_size // page
+    with open(db, "r+b") as handle:
+        for index in range(pages // 3, 2 * pages // 3):
+            handle.seek(index * page)
+            handle.write(bytes((index * 37 + i) % 251 for i in range(page)))
+    return db
+
+
+def _fill(args, names):
+    return [str(a).format(**names) if isinstance(a, str) else a for a in args]
+
+
+def run_refusal(sysgate, kind, name, args, folder, place=None):
+    """One call that must be refused: exit 2, one `error:` line (naming `place` when
+    given), no traceback, no store changed, nothing left in the case's output folder."""
+    db = folder / "store.sqlite"
+    shutil.copy(base_store(sysgate, folder.parent), db)
+    (folder / "a_file").write_text("not a folder\n")
+    (folder / "a_dir").mkdir()
+    shutil.copy(GOOD, folder / "copy.json")
+    names = {"out": folder / "out", "file": folder / "a_file", "dir": folder / "a_dir",
+             "db": db, "copy": folder / "copy.json"}
+    damaged = None
+    if any("{damaged}" in str(a) for a in args):
+        damaged = folder / "damaged.sqlite"
+        shutil.copy(damaged_store(sysgate, folder.parent), damaged)
+        names["damaged"] = damaged
+    stores = [p for p in (db, damaged) if p is not None]
+    before = [_digest(p) for p in stores]
+    rc, stdout, stderr = call(sysgate, _fill(args, names), folder)
+    outcome = Outcome(name, kind, REFUSE, rc, stdout, stderr)
+    problems = outcome.problems
+    if rc is None:
+        problems.append("hang")
+    if "Traceback (most recent call last)" in stderr:
+        problems.append("traceback")
+    if rc == 0:
+        problems.append("wrong exit 0")
+    elif rc is not None and rc != 2:
+        problems.append(f"wrong exit {rc}")
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    named = str(place).format(**names) if place else None
+    if rc not in (0, None) and (len(errors) != 1 or (named and named not in errors[0])):
+        problems.append("bad message")
+    if [_digest(p) for p in stores] != before:
+        problems.append("store changed")
+    out = folder / "out"
+    if out.exists() and any(out.iterdir()):
+        problems.append("page left")
+    return outcome
+
+
 COUNTS = ("traceback", "hang", "wrong exit 0", "wrong exit (other)", "bad message",
           "store changed", "page left", "valid file failed", "stored unreadable")
 
@@ -368,6 +519,15 @@ def main(argv=None):
                 folder = top / f"flag{index}"
                 folder.mkdir()
                 outcomes.append(run_flag(args.sysgate, name, flag_args, folder))
+        extra = ([("place", n, a, p) for n, a, p in PLACE_CASES]
+                 + [("same-run", n, a, None) for n, a in SAME_RUN_CASES]
+                 + [("damaged", n, a, None) for n, a in DAMAGED_STORE_CASES])
+        for index, (kind, name, call_args, place) in enumerate(extra):
+            if args.k in name:
+                folder = top / f"extra{index}"
+                folder.mkdir()
+                outcomes.append(run_refusal(args.sysgate, kind, name, call_args, folder,
+                                            place))
     for outcome in outcomes:
         if outcome.problems and args.v:
             last = (outcome.stderr.strip().splitlines() or [""])[-1][:160]
@@ -375,9 +535,13 @@ def main(argv=None):
                   f"{', '.join(outcome.problems)}  [{last}]")
     refused = sum(c.expect == REFUSE for c in CASES if args.k in c.name)
     valid = sum(c.expect == OK for c in CASES if args.k in c.name)
+    def chosen(cases):
+        return len([c for c in cases if args.k in c[0]])
+
     print(f"matrix: {refused} malformed + {valid} valid-but-odd files x {len(COMMANDS)} "
-          f"commands + {len([f for f in FLAG_CASES if args.k in f[0]])} bad flags = "
-          f"{len(outcomes)} calls")
+          f"commands + {chosen(FLAG_CASES)} bad flags + {chosen(PLACE_CASES)} output "
+          f"places + {chosen(SAME_RUN_CASES)} same-run comparisons + "
+          f"{chosen(DAMAGED_STORE_CASES)} damaged-store reads = {len(outcomes)} calls")
     counts = tally(outcomes)
     for key in COUNTS:
         print(f"  {key:20} {counts[key]}")

@@ -292,7 +292,8 @@ def test_cli_compares_runs_from_the_store(tmp_path, capsys):
     argv = ["compare", "--db", str(db), "6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64"]
     assert cli.main(argv) == 1
     assert "run #1" in capsys.readouterr().out  # a side is named by its run id
-    assert cli.main(["compare", "--db", str(db), "1", "#1"]) == 0
+    assert cli.main(["compare", "--db", str(db), "1", "#1"]) == 2  # a run with itself
+    assert "BASE and NEW are the same run" in capsys.readouterr().err
     assert cli.main(["compare", "--db", str(db), "1", "4.19.0"]) == 2
     assert "no such file, run id or kernel release" in capsys.readouterr().err
 
@@ -480,3 +481,24 @@ def test_a_side_of_many_runs_is_named_by_its_newest_and_a_count(tmp_path, capsys
     assert "pooling 9 run(s) of the same setup (#17, #15, #13, #11, #9 and 4 more)" \
         in captured.err
     assert "using run #" not in captured.err  # all nine are used, not the newest alone
+
+
+def test_a_run_compared_with_itself_is_refused_not_resampled(tmp_path, capsys):
+    base = _write(tmp_path, "base.json", seed=1)
+    copy = shutil.copy(base, tmp_path / "copy.json")
+    other = _write(tmp_path, "other.json", seed=2)
+    db = tmp_path / "h.sqlite"
+    store.add_results(db, base)
+    for argv in (["compare", base, base], ["compare", base, str(copy)],
+                 ["compare", "--db", str(db), base, "1"]):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: BASE and NEW are the same run (") and \
+            err.count("\n") == 1, err
+    # Two sides that share a run, and a side that names one run twice.
+    assert cli.main(["compare", f"{base},{other}", base]) == 2
+    assert "BASE and NEW share 1 run(s)" in capsys.readouterr().err
+    assert cli.main(["compare", f"{base},{copy}", other]) == 2
+    assert "BASE names the same run twice" in capsys.readouterr().err
+    with pytest.raises(compare.UserError, match="the same run"):
+        compare.compare_runs(load.load(base), [load.load(copy)])

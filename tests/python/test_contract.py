@@ -67,4 +67,5 @@ def test_the_real_run_goes_through_checks_and_compare():
         assert warning.key and warning.title and warning.severity in (checks.WARNING, checks.INFO)
     done = sysgate("compare", REAL, REAL)
     assert "Traceback" not in done.stderr
-    assert done.returncode in (0, 3), done.stderr  # a quick run is never "no change" alone
+    assert done.returncode == 2, done.stderr  # a run compared with itself is refused
+    assert "BASE and NEW are the same run" in done.stderr

@@ -55,6 +55,20 @@ def test_bad_flag(name, args, matrix_folder, tmp_path):
     assert last.startswith(("sysgate", "error:")), last  # argparse's usage error, or ours
 
 
+_REFUSALS = ([pytest.param("place", n, a, p, id=n) for n, a, p in matrix.PLACE_CASES]
+             + [pytest.param("same-run", n, a, None, id=n) for n, a in matrix.SAME_RUN_CASES]
+             + [pytest.param("damaged", n, a, None, id=n)
+                for n, a in matrix.DAMAGED_STORE_CASES])
+
+
+@pytest.mark.parametrize("kind, name, args, place", _REFUSALS)
+def test_refused_call(kind, name, args, place, matrix_folder, tmp_path):
+    """Issue 24: unwritable output places, a run compared with itself, a damaged store."""
+    outcome = matrix.run_refusal(matrix.ROOT / "scripts" / "sysgate", kind, name, args,
+                                 _fresh(matrix_folder, tmp_path), place)
+    assert not outcome.problems, (outcome.rc, outcome.stderr[-2000:])
+
+
 def _fresh(parent, tmp_path):
     """A case folder under the module's folder, which holds the shared base store."""
     folder = parent / tmp_path.name

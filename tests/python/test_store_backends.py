@@ -48,7 +48,7 @@ def test_import_list_and_load_back(db, results, capsys):
     assert cli.main(["history", "list", "--db", db]) == 0
     listing = capsys.readouterr().out
     header = listing.splitlines()[0].split()
-    for column in ("quick", "reps", "seccomp", "load", "tag"):
+    for column in ("quick", "reps", "seccomp", "load", "busy", "tag"):
         assert column in header
     # The boot options read as the command line, in order, without the loader's BOOT_IMAGE.
     assert "root=UUID=1 ro quiet -- --init-arg" in listing and "BOOT_IMAGE" not in listing

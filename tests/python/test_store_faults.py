@@ -196,3 +196,62 @@ def test_read_only_store_for_another_user(tmp_path, results):
     finally:
         os.chmod(folder, 0o755)
         shutil.rmtree(folder)
+
+
+def _many_runs(tmp_path, count=40):
+    return [synth.write_results(tmp_path / f"many{i}.json", seed=200 + i,
+                                context={"date": f"2026-11-{1 + i % 28:02d}T00:{i:02d}:00"})
+            for i in range(count)]
+
+
+def test_a_damaged_store_is_never_read_as_sound(tmp_path, capsys):
+    """Issue 24: with the middle third of a larger store overwritten, the runs table may be
+    intact, and listing it read as sound. Every reader now refuses it, in one line with
+    the remedy, and leaves it untouched."""
+    db = tmp_path / "h.sqlite"
+    store.import_files(db, _many_runs(tmp_path))
+    assert cli.main(["history", "list", "--db", str(db)]) == 0
+    capsys.readouterr()
+    with sqlite3.connect(db) as conn:  # each table in one piece: the runs come first
+        conn.execute("VACUUM")
+    conn.close()
+    _corrupt_middle_pages(db)
+    before = _digest(db)
+    for argv in (["history", "list"], ["history", "list", "--kernel", "6.1.0-47-cloud-amd64"],
+                 ["compare", "1", "2"], ["trend", "-o", str(tmp_path / "t")]):
+        assert cli.main([*argv, "--db", str(db)]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {db}: damaged store") and err.count("\n") == 1, err
+        assert "restore it from a backup" in err
+    assert _digest(db) == before
+    assert not (tmp_path / "t").exists()
+    assert cli.main(["history", "check", "--db", str(db)]) == 2  # check still reports
+    assert "problem: integrity:" in capsys.readouterr().out
+
+
+def test_reads_check_the_file_only_when_it_changed(tmp_path, results, monkeypatch, capsys):
+    """The full check runs once per change of the file, not on every read: a write of ours
+    and a good check leave a stamp beside the store, and a read of an unchanged file
+    trusts it."""
+    db = tmp_path / "h.sqlite"
+    store.import_files(db, results[:2])
+    stamp = tmp_path / "h.sqlite-checked"
+    assert stamp.exists()  # left by the write
+    checks = []
+    real = store_sqlite.quick_check
+
+    def counted(conn, full=False):
+        checks.append(full)
+        return real(conn, full)
+
+    monkeypatch.setattr(store_sqlite, "quick_check", counted)
+    for _ in range(3):
+        assert cli.main(["history", "list", "--db", str(db)]) == 0
+    assert checks == []  # unchanged since our write: no page read to check it
+    os.utime(db, ns=(1, 1))  # the file changed behind our back (a copy, another program)
+    assert cli.main(["history", "list", "--db", str(db)]) == 0
+    assert cli.main(["history", "list", "--db", str(db)]) == 0
+    assert checks == [False]  # checked once, then trusted again
+    stamp.unlink()  # no stamp (a read-only folder keeps none): every read checks
+    assert cli.main(["history", "list", "--db", str(db)]) == 0
+    assert checks == [False, False]

@@ -2,9 +2,9 @@
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
+from ..core import children
 from ..core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -19,7 +19,8 @@ def bench_binary():
 
 
 def _run(command, what):
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    # Its own process group: stopping sysgate stops the compilers too.
+    done = children.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
         raise UserError(f"{what} failed (exit {done.returncode}):\n{tail}")

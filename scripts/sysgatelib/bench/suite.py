@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..core import children
 from ..core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,8 +54,9 @@ def measure_run(out_dir, settings, seccomp=None, python=sys.executable, log=prin
                "--no-build"] + run_args(settings)
     if seccomp is not None:
         command = [python, str(SECCOMP_WRAPPER), "--loads", str(int(seccomp))] + command
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
+    # Its own process group: stopping sysgate stops the child run and its benchmark.
+    done = children.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                        text=True)
     if done.returncode != 0 or not results.exists():
         tail = done.stderr.strip().splitlines()[-1:] or ["no message"]
         raise UserError(f"sysgate run into {out_dir} failed: {tail[0]}")

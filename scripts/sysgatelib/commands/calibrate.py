@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .. import store
 from ..bench.suite import measure_run
+from ..core import atomic
 from ..core.errors import UserError
 from ..render.table import format_table
 from ..results import load, validate
@@ -314,12 +315,14 @@ def _loads(text):
 def _cmd_calibrate(args):
     if args.runs < 2:
         raise UserError(f"--runs {args.runs}: at least 2 (the spread needs two runs)")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    work = Path(args.work or store.REPO_ROOT / "reports" / f"calibrate-{stamp}")
+    atomic.check_writable_folder(work, "--work")  # before any minute of measuring
+    atomic.check_writable_file(args.output, "-o")
     if not args.no_build:
         from ..bench import build
 
         build.build()
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    work = Path(args.work or store.REPO_ROOT / "reports" / f"calibrate-{stamp}")
     settings = {"repetitions": args.repetitions, "processes": args.processes,
                 "min_time": args.min_time, "filter": args.filter, "cpu": args.cpu,
                 "quick": args.quick}

@@ -5,7 +5,8 @@ The answer comes in this order (docs/regressions.md explains every choice):
 
 1. the machine: the paths that do not enter the kernel (baselines, vDSO: the controls)
    give the machine's drift between the runs (entry_model.drift); when it is beyond the
-   threshold, or the load differed, the machine changed, and the verdicts are withheld
+   threshold, or the machine was not equally quiet while measuring (verdicts/busy.py; the
+   load average for older files), the machine changed, and the verdicts are withheld
    (exit 3) unless --force;
 2. the kernel entry: the nanoseconds a kernel entry gained, with the drift taken out
    (entry_model: new = (1 + drift) x base + delta x entries), as
@@ -222,6 +223,7 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             f"{which}: an emulated (TCG) run cannot be compared with a hardware run; "
             "emulated timings are not hardware timings (--allow-emulated to do it anyway)"
         )
+    refuse_same_runs(base_runs, new_runs)
     base, new = base_runs[0], new_runs[0]
     threshold = threshold_pct / 100.0
     if entry_threshold_pct is None:
@@ -362,6 +364,40 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
     return comparison
 
 
+def measurement_key(run):
+    """What makes two runs one measurement: every path's repetition samples, in order.
+    Two real runs never repeat each other's samples; a file, its copy, and the same run
+    read back from the store (or by another name) do."""
+    return hash(tuple(sorted((name, tuple(path.samples_ns))
+                             for name, path in run.paths.items())))
+
+
+def refuse_same_runs(base_runs, new_runs):
+    """UserError when a run is on both sides, or twice on one side: compared with itself
+    a run shows nothing but resampling noise, and a run pooled twice counts double."""
+    seen = {}
+    for side, runs in (("BASE", base_runs), ("NEW", new_runs)):
+        for run in runs:
+            key = measurement_key(run)
+            if key in seen and seen[key][0] == side:
+                raise UserError(
+                    f"{side} names the same run twice ({seen[key][1]} and {run.source}): "
+                    "pool different runs, each once")
+            if key in seen:
+                shared = sum(measurement_key(r) in {measurement_key(b) for b in base_runs}
+                             for r in new_runs)
+                if len(base_runs) == len(new_runs) == 1:
+                    raise UserError(
+                        f"BASE and NEW are the same run ({seen[key][1]} and {run.source}): "
+                        "a run compared with itself shows only resampling noise; compare "
+                        "two different runs")
+                raise UserError(
+                    f"BASE and NEW share {shared} run(s) ({seen[key][1]} and {run.source}): "
+                    "a run on both sides is compared with itself; give each side its own "
+                    "runs")
+            seen[key] = (side, run.source)
+
+
 def _figures(row, replicates):
     """A compared row as the kernel-entry model reads it."""
     c = row.result
@@ -395,6 +431,10 @@ def _machine_changed(controls, control_shift, diffs, threshold):
             + ", ".join(f"{r.name} {format_pct(r.result.change)}" for r in moved[:6])
             + "): no kernel change moves a plain call or the vDSO"
         )
+    busier = next((d for d in diffs if d.key == envdiff.BUSY), None)
+    if busier:
+        reasons.append(f"the machine was not equally quiet while measuring ({busier}): "
+                       "other work shared the CPUs")
     load = next((d for d in diffs if d.key == "load_avg"), None)
     if load:
         reasons.append(f"the load differed ({load}): other work shared the CPUs")
@@ -770,6 +810,8 @@ def _cmd_compare(args):
     if args.threshold < 0:
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
     targets = formats.parse(args.formats, formats.COMPARE_FORMATS)  # before any work
+    if args.output:
+        atomic.check_writable_folder(args.output, "-o")
     base = resolve.resolve_side(args.base, args.db, args.host)
     new = resolve.resolve_side(args.new, args.db, args.host)
     from . import calibrate

@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import store
 from ..bench import build
 from ..bench.suite import measure_run
+from ..core import atomic
 from ..core.errors import UserError
 from ..render import formats
 from ..results import load, validate
@@ -102,7 +103,13 @@ def command(args):
     work = args.work or (store.REPO_ROOT / "reports"
                          / f"gate-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     targets = formats.parse(args.formats, formats.COMPARE_FORMATS)  # before any work
+    atomic.check_writable_folder(work, "--work")  # every place gate writes, before work
+    if args.output:
+        atomic.check_writable_folder(args.output, "-o")
+    store.check_writable(args.db)
     base = None if args.base == PREVIOUS else resolve_base(args)  # bad input before work
+    if base is not None:
+        compare.refuse_same_runs(base, [])  # a BASE naming one run twice, before work
     if not args.no_build:
         build.build()
     elif not build.bench_binary().exists():

@@ -5,10 +5,11 @@ import json
 from .. import store
 from ..core.errors import UserError
 from ..render.table import format_table
+from ..verdicts import busy
 from . import arguments
 
 _LIST_HEADER = ("id", "date", "host", "kernel", "boot options", "quick", "reps", "seccomp",
-                "load", "paths", "skipped", "tag", "note")
+                "load", "busy", "paths", "skipped", "tag", "note")
 _BOOT_WIDTH = 48
 
 
@@ -29,11 +30,12 @@ def _cmd_list(args):
     rows = [
         (f"#{r.id}", r.date[:19], r.host_name, r.kernel_release,
          _shorten(r.cmdline or r.boot_options, _BOOT_WIDTH), _quick(r.context),
-         str(r.repetitions or "?"), _seccomp(r.context), _load(r.context), str(r.measured),
-         str(r.skipped), r.tag, "emulated" if r.emulated else "")
+         str(r.repetitions or "?"), _seccomp(r.context), _load(r.context),
+         _busy(r.context), str(r.measured), str(r.skipped), r.tag,
+         "emulated" if r.emulated else "")
         for r in runs
     ]
-    print(format_table(_LIST_HEADER, rows, right={6, 9, 10}))
+    print(format_table(_LIST_HEADER, rows, right={6, 10, 11}))
     return 0
 
 
@@ -69,6 +71,15 @@ def _load(context):
     return "?"
 
 
+def _busy(context):
+    """Whether the machine was busy while measuring (verdicts/busy.py): `?` for a run that
+    did not record it."""
+    facts = busy.from_context(context)
+    if facts is None:
+        return "?"
+    return "busy" if busy.is_busy(facts) else "quiet"
+
+
 def _run_ids(texts):
     ids = []
     for text in texts:
@@ -101,7 +112,7 @@ def _cmd_rm(args):
 
 
 def _cmd_check(args):
-    with store.open_store(args.db) as st:
+    with store.open_store(args.db, verify=False) as st:
         facts, problems = store.check(st)
         name = st.name
     print(format_table(("check", "result"), facts))

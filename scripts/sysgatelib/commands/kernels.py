@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import store
 from ..bench import build
-from ..core import packages
+from ..core import atomic, packages
 from ..core.errors import UserError
 from ..store import db_target
 from ..vm import initramfs, qemu
@@ -286,6 +286,8 @@ def _cmd_kernels(args):
         args.db = default_db()
     if args.no_db:
         args.db = None
+    atomic.check_writable_folder(args.output, "-o")  # before packages, build and boots
+    store.check_writable(args.db)
     runner = Runner(args, progress)
     done, failed = [], []
     try:

@@ -25,7 +25,7 @@ def render_report(runs, out_dir):
     out_dir = os.fspath(out_dir)
     index = os.path.join(out_dir, "index.html")
     created = not os.path.isdir(out_dir)
-    atomic.check_writable_folder(out_dir)
+    atomic.check_writable_folder(out_dir, "-o")
     atomic.retire(index)
     written = []
     try:

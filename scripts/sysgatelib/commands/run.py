@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from .. import store
-from ..bench import build
-from ..core import atomic, packages
+from ..bench import build, sampling
+from ..core import atomic, children, packages
 from ..core.errors import UserError
 from ..render import formats, summary
 from ..results import load, validate
-from ..verdicts import checks
+from ..verdicts import busy, checks
 from . import arguments, report
 
 ROOT = build.ROOT
@@ -181,39 +181,45 @@ def select_paths(binary, args):
     return names
 
 
-def measure(commands, expected_rows):
+def measure(commands, expected_rows, cpu=None):
     """Runs the benchmark processes one after the other, showing how many rows are done;
-    raises on the first failure."""
+    raises on the first failure. Returns the seconds it took and how busy the machine was
+    meanwhile (verdicts/busy.py; None where /proc cannot tell)."""
     start = time.monotonic()
     progress = {"done": 0, "shown": -1}
-    for command in commands:
-        _measure_one(command, expected_rows, start, progress)
+    with sampling.Sampler(avoid_cpu=measured_cpu(cpu)) as sampler:
+        for command in commands:
+            _measure_one(command, expected_rows, start, progress, sampler)
     if sys.stdout.isatty():
         print()
-    return time.monotonic() - start
+    return time.monotonic() - start, sampler.busy
 
 
-def _measure_one(command, expected_rows, start, progress):
+def measured_cpu(cpu):
+    """The CPU the benchmark pins to: --cpu N, none for --cpu none, else the last allowed
+    CPU (the benchmark's own default)."""
+    if cpu is None:
+        try:
+            return max(os.sched_getaffinity(0))
+        except (OSError, ValueError):
+            return None
+    return int(cpu) if str(cpu).isdigit() else None
+
+
+def _measure_one(command, expected_rows, start, progress, sampler):
     tty = sys.stdout.isatty()
     row = re.compile(r"^\S+/\S+/manual_time\s")
     # Google Benchmark prints the whole context on stderr; keep only sysgate's warnings
     # and errors (and everything when the benchmark fails).
-    with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
+    with tempfile.TemporaryFile("w+") as errors, children.popen(
         command, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1,
     ) as proc:
-        for line in proc.stdout:
-            if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
-                continue
-            progress["done"] += 1
-            done_rows = progress["done"]
-            share = done_rows * 4 // max(expected_rows, 1)
-            if tty:
-                print(f"\r      {done_rows}/{expected_rows} rows, "
-                      f"{time.monotonic() - start:.0f} s", end="", flush=True)
-            elif share != progress["shown"]:
-                print(f"      {done_rows}/{expected_rows} rows", flush=True)
-                progress["shown"] = share
-        code = proc.wait()
+        sampler.watch(proc.pid)
+        try:
+            code = _follow(proc, expected_rows, start, progress, tty, row, sampler)
+        except BaseException:  # Interrupted too: the benchmark must not write on
+            children.stop(proc)
+            raise
         errors.seek(0)
         stderr = errors.read().splitlines()
     if tty and code != 0:
@@ -224,6 +230,24 @@ def _measure_one(command, expected_rows, start, progress):
     if code != 0:
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         raise UserError(f"{command[0]} failed ({how}); no results were written")
+
+
+def _follow(proc, expected_rows, start, progress, tty, row, sampler):
+    """Show the benchmark's progress from its rows; its exit status."""
+    for line in proc.stdout:
+        if not row.match(line) or re.search(r"_(mean|median|stddev|cv)\s", line):
+            continue
+        progress["done"] += 1
+        done_rows = progress["done"]
+        share = done_rows * 4 // max(expected_rows, 1)
+        if tty:
+            print(f"\r      {done_rows}/{expected_rows} rows, "
+                  f"{time.monotonic() - start:.0f} s", end="", flush=True)
+        elif share != progress["shown"]:
+            print(f"      {done_rows}/{expected_rows} rows", flush=True)
+            progress["shown"] = share
+    sampler.read_switches(proc.pid)  # its output closed: it is exiting, not yet reaped
+    return proc.wait()
 
 
 def merge_processes(parts):
@@ -273,12 +297,15 @@ def write_results(partials, final, extra_context):
     data = merge_processes([read_partial(p) for p in partials])
     data.setdefault("context", {}).update(extra_context)
     tmp = final.with_suffix(".json.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise UserError(f"{final}: cannot write: {exc.strerror or exc}") from None
     for partial in partials:
         partial.unlink()
 
@@ -287,10 +314,13 @@ def command(args):
     phases = Phases(6)
     out_dir = Path(args.output) if args.output else default_output_dir()
     final = out_dir / "results.json"
-    atomic.check_writable_folder(out_dir)  # before minutes of building and measuring
+    # Every place the run writes is tried before minutes of building and measuring.
+    atomic.check_writable_folder(out_dir, "-o")
     targets = formats.parse(args.formats, formats.RUN_FORMATS)
     if final.exists():
         raise UserError(f"{final}: already exists; choose another folder with -o")
+    if not args.no_history:
+        store.check_writable(args.db)
 
     phases.next("dependencies")
     if args.no_install:
@@ -312,32 +342,69 @@ def command(args):
         binary = build.build()
         phases.done(str(binary.relative_to(ROOT)) if binary.is_relative_to(ROOT) else str(binary))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     names = select_paths(binary, args)
     shares = plan(args)
     processes, total_reps = len(shares), sum(shares)
     partials = [out_dir / f"results.{i}.json.partial" for i in range(processes)]
     commands = [bench_command(binary, args, partial, names, reps, count=(i == 0))
                 for i, (partial, reps) in enumerate(zip(partials, shares))]
-    phases.next(f"measure: {len(names)} paths x {total_reps} repetitions "
-                f"({processes} process{'es' if processes > 1 else ''}), interleaved")
-    started = datetime.datetime.now(datetime.timezone.utc)
-    seconds = measure(commands, len(names) * total_reps)
-    phases.done()
+    created = _make_folder(out_dir)
+    try:
+        phases.next(f"measure: {len(names)} paths x {total_reps} repetitions "
+                    f"({processes} process{'es' if processes > 1 else ''}), interleaved")
+        started = datetime.datetime.now(datetime.timezone.utc)
+        seconds, busy_facts = measure(commands, len(names) * total_reps, args.cpu)
+        phases.done()
 
-    phases.next("results")
-    write_results(partials, final, {
-        "run_started": started.isoformat(timespec="seconds"),
-        "run_seconds": f"{seconds:.1f}",
-        "sysgate_command": " ".join(commands[0][1:]),
-        # How the run was taken, for compare's list of differing conditions (envdiff).
-        "quick": "true" if args.quick else "false",
-        "repetitions": str(total_reps),
-        "processes": str(processes),
-        "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
-        "filter": args.filter or "",
-    })
-    run = load.load(final)
+        phases.next("results")
+        write_results(partials, final, {
+            "run_started": started.isoformat(timespec="seconds"),
+            "run_seconds": f"{seconds:.1f}",
+            "sysgate_command": " ".join(commands[0][1:]),
+            # How the run was taken, for compare's list of differing conditions (envdiff).
+            "quick": "true" if args.quick else "false",
+            "repetitions": str(total_reps),
+            "processes": str(processes),
+            "min_time": str(args.min_time
+                            or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
+            "filter": args.filter or "",
+            # How busy the machine was while measuring: what busy warnings and compare's
+            # withholding read (the load average at the start is context only).
+            **busy.to_context(busy_facts),
+        })
+    except BaseException:  # a failure or a stop (Interrupted): no partial file stays
+        _discard(partials + [final.with_suffix(".json.tmp")], out_dir if created else None)
+        raise
+    return _report_and_file(load.load(final), final, out_dir, phases, args)
+
+
+def _make_folder(out_dir):
+    """Create the results folder; whether this call made it."""
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot create the folder: {exc.strerror}; "
+                        "choose another -o") from None
+    return created
+
+
+def _discard(paths, folder=None):
+    """Remove what an unfinished run wrote, and its folder when this run made it and it is
+    left empty."""
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    if folder is not None:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _report_and_file(run, final, out_dir, phases, args):
     print(summary.format_table(run))
     for finding in checks.check_run(run):
         if finding.severity == checks.WARNING:

@@ -746,6 +746,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
 def _cmd_trend(args):
     if args.threshold < 0 or not 0 < args.alpha < 1:
         raise UserError("--threshold must be >= 0 and --alpha between 0 and 1")
+    atomic.check_writable_folder(args.output, "-o")
     all_series = build_series_at(args.db, args.host, args.alpha, args.threshold,
                                  args.allow_emulated, args.jobs)
     print(render_terminal(all_series, args.alpha, args.threshold))

@@ -66,17 +66,62 @@ def retire(*paths):
             raise UserError(f"{path}: cannot replace: {exc.strerror}") from None
 
 
-def check_writable_folder(path):
-    """UserError unless path is (or can be created as) a folder this user can write."""
+def check_writable_folder(path, what="-o"):
+    """UserError unless path is (or can be created as) a folder this process can write.
+
+    Tried, not guessed from permission bits: the missing folders are made and a file is
+    created in the last one, then all of it is removed again. Root passes every access()
+    test, and /proc, sysfs or a read-only mount refuse only when asked to write.
+    """
     path = os.path.abspath(os.fspath(path))
     probe = path
     while not os.path.lexists(probe):
         probe = os.path.dirname(probe)
     if not os.path.isdir(probe):
-        raise UserError(f"{path}: cannot create the folder: {probe} is not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        what = "write into" if probe == path else f"create it in {probe}"
-        raise UserError(f"{path}: cannot {what}: permission denied")
+        kind = "not a folder" if probe == path else f"{probe} is not a folder"
+        raise UserError(f"{path}: cannot create the folder: {kind}; choose another {what}")
+    missing = []
+    folder = path
+    while folder != probe:
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    made = []
+    try:
+        for folder in reversed(missing):
+            os.mkdir(folder)
+            made.append(folder)
+        test = os.path.join(path, f".sysgate-probe-{os.getpid()}-{secrets.token_hex(4)}")
+        os.close(os.open(test, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(test)
+    except OSError as exc:
+        doing = f"create the folder in {probe}" if missing else "write into it"
+        raise UserError(f"{path}: cannot {doing}: {exc.strerror or exc}; "
+                        f"choose another {what}") from None
+    finally:
+        for folder in reversed(made):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+
+
+def check_writable_file(path, what="-o"):
+    """UserError unless the file path can be written: replaced where it is, or created in
+    a folder that can be made (the folder is tried as check_writable_folder does)."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a directory, where a file is to be written; "
+                        f"choose another {what}")
+    try:
+        check_writable_folder(os.path.dirname(path), what)
+    except UserError as exc:
+        raise UserError(f"{path}: cannot be written: {exc}") from None
+    if os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_WRONLY))
+        except OSError as exc:
+            raise UserError(f"{path}: cannot write: {exc.strerror or exc}; "
+                            f"choose another {what}") from None
 
 
 def _unlink(path):

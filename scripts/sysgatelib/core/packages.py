@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 
+from . import children
 from .errors import UserError
 
 # What `sysgate run` needs: the toolchain, the libraries, and the report's Python modules.
@@ -73,7 +74,10 @@ def ensure(packages, log=print):
     # it rather than fail at once.
     wait = ["-o", "DPkg::Lock::Timeout=300"]
     for step in (["apt-get", *wait, "update", "-qq"], [*command[:1], *wait, *command[1:]]):
-        done = subprocess.run(step, env=env, stdout=subprocess.DEVNULL, check=False)
+        # A stop (SIGTERM, Ctrl-C) lets apt-get finish: dpkg cut off half-way leaves
+        # packages half-configured.
+        done = children.run(step, group=True, finish=True, env=env,
+                            stdout=subprocess.DEVNULL)
         if done.returncode != 0:
             raise UserError(f"`{' '.join(step)}` failed with exit status {done.returncode}")
     still = missing(need)

@@ -9,7 +9,7 @@ import shlex
 
 from .. import VERSION
 from ..core import units
-from ..verdicts import checks, indirect, stats
+from ..verdicts import busy, checks, indirect, stats
 from . import plot
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -23,7 +23,8 @@ CONTEXT_NOT_ON_PAGE = {
     "mhz_per_cpu": "Google Benchmark's nominal MHz; the page states the measured TSC rate",
     "cpu_scaling_enabled": "Google Benchmark's guess; the governor and turbo are checked",
     "caches": "cache sizes are not a property of kernel entry",
-    "load_avg": "turned into the busy-machine warning (checks.py) when it matters",
+    "load_avg": "context only: busy is judged from busy.* (verdicts/busy.py), which the "
+                "Run line shows; the load average is the judgement only for older files",
     "library_build_type": "Debian's Google Benchmark is a debug build; the loops are ours",
     "baseline_call_tsc_ticks": "the table shows baseline/call's own row",
     "counters.": "each counter's source and reason are shown; event encodings are raw",
@@ -287,6 +288,10 @@ def _run_line(run):
                        ("estimator", "estimator {}")):
         if ctx.get(key) not in (None, "", "unknown"):
             parts.append(label.format(ctx[key]))
+    facts = busy.from_context(ctx)
+    if facts is not None:
+        parts.append(f"while measuring {busy.describe(facts)}"
+                     + (" (busy)" if busy.is_busy(facts) else ""))
     freq = [f"{label} {ctx[k]}" for k, label in
             (("cpufreq_governor", "governor"), ("turbo", "turbo"), ("smt", "SMT"))
             if k in ctx and ctx[k] != "unknown"]

@@ -11,7 +11,8 @@ the boot options are the same. This module names the differences, in three kinds
   an explanation, not a warning;
 - run: how the run itself was taken (load, steal, repetitions, processes, min_time, quick
   vs default, filter). These do not stop runs being pooled as one setup, but compare lists
-  them, and a load difference withholds its verdicts (stats.LOAD_DIFF_LIMIT).
+  them, and a difference in how busy the machine was while measuring (verdicts/busy.py;
+  for files that lack it, the load average: stats.LOAD_DIFF_LIMIT) withholds its verdicts.
 
 All context keys are optional: a key missing on both sides is no difference.
 """
@@ -19,7 +20,7 @@ All context keys are optional: a key missing on both sides is no difference.
 import json
 from dataclasses import dataclass
 
-from ..verdicts import stats
+from ..verdicts import busy, stats
 
 _MACHINE_KEYS = (
     "host_name", "cpu_vendor", "cpu_model_name", "cpu_family", "cpu_model",
@@ -37,6 +38,7 @@ _PER_KERNEL_OPTIONS = ("BOOT_IMAGE", "initrd")
 MACHINE, BOOT, CONDITIONS, MITIGATIONS, RUN = (
     "machine", "boot", "conditions", "mitigations", "run")
 _KINDS = (MACHINE, BOOT, CONDITIONS, RUN, MITIGATIONS)
+BUSY = "busy while measuring"  # the key of the RUN difference in how busy the machine was
 # Google Benchmark flags in `sysgate_command` that say how a run was taken.
 _COMMAND_FLAGS = {"benchmark_repetitions": "repetitions per process",
                   "benchmark_min_time": "min_time"}
@@ -112,6 +114,10 @@ def load_average(context):
         return None
 
 
+def busy_text(facts):
+    return ("busy" if busy.is_busy(facts) else "quiet") + f" ({busy.describe(facts)})"
+
+
 def run_conditions(context):
     """{name: text} of how a run was taken, from what its context records."""
     found = {}
@@ -148,8 +154,13 @@ def run_differences(before, after):
     for key in sorted(a.keys() & b.keys()):
         if a[key] != b[key]:
             found.append(Difference(RUN, key, a[key], b[key]))
+    busy_a, busy_b = busy.from_context(before), busy.from_context(after)
     load_a, load_b = load_average(before), load_average(after)
-    if load_a is not None and load_b is not None and abs(load_a - load_b) >= \
+    if busy_a is not None and busy_b is not None:
+        # What was sampled while measuring; the load averages are context only.
+        if busy.differ(busy_a, busy_b):
+            found.append(Difference(RUN, BUSY, busy_text(busy_a), busy_text(busy_b)))
+    elif load_a is not None and load_b is not None and abs(load_a - load_b) >= \
             stats.LOAD_DIFF_LIMIT:
         found.append(Difference(RUN, "load_avg", f"{load_a:.1f}", f"{load_b:.1f}"))
     for key in sorted(k for k in before.keys() & after.keys() if "steal" in k):

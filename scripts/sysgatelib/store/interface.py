@@ -30,6 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import atomic
 from ..core.errors import UserError
 from ..results import envdiff, legacy, load
 from ..results.kversion import release_key
@@ -230,6 +231,7 @@ class Store:
         self.path = path  # the SQLite file, else None
         self._backend = postgresql if kind == "postgresql" else sqlite
         self._errors = self._backend.database_errors()
+        self.checked_for_write = False  # SQLite: found sound before this process wrote
 
     def sql(self, text):
         text = text.format(**_TYPES[self.kind]) if "{" in text else text
@@ -258,7 +260,21 @@ class Store:
                 cause = postgresql.describe(exc)
             else:
                 cause = sqlite.describe(exc, self.path)
+                if sqlite.is_damage(exc):
+                    self._forget_sound()
             raise UserError(f"{self.name}: {doing}{cause}") from None
+        except (ValueError, zlib.error) as exc:  # a stored row that does not decode
+            self._forget_sound()
+            raise UserError(
+                f"{self.name}: {doing}damaged store (a stored row does not decode: "
+                f"{' '.join(str(exc).split())[:120]}): `sysgate history check` tells more; "
+                "restore it from a backup") from None
+
+    def _forget_sound(self):
+        """The file is not sound after all: the next reader checks it again."""
+        self.checked_for_write = False
+        if self.kind == "sqlite":
+            sqlite.forget_sound(self.path)
 
     @contextlib.contextmanager
     def transaction(self):
@@ -283,6 +299,11 @@ class Store:
     def close(self):
         with contextlib.suppress(*self._errors):
             self.conn.close()
+        if self.kind == "sqlite" and self.checked_for_write:
+            # Checked sound before our writes, and SQLite's transactions keep it so.
+            with contextlib.suppress(OSError):
+                sqlite.record_sound(self.path)
+            self.checked_for_write = False
 
     def __enter__(self):
         return self
@@ -313,17 +334,19 @@ def is_postgresql(db):
     return isinstance(db, postgresql.PgTarget) or postgresql.is_url(str(db))
 
 
-def open_store(db=None, create=False, write=None):
+def open_store(db=None, create=False, write=None, verify=True):
     """An open Store. `create`: make it (and its folder) when missing; else it must exist.
     `write` (default: `create`): the caller will write, so a damaged SQLite file is refused
-    before anything touches it."""
+    before anything touches it. A reader's SQLite file is refused when damaged too, checked
+    only when it changed since its last good check (sqlite.refuse_damaged_read);
+    verify=False opens a damaged file anyway (`history check` reports on it)."""
     db = DEFAULT_DB if db is None else db
     write = create if write is None else write
     if is_postgresql(db):
         target = db if isinstance(db, postgresql.PgTarget) else postgresql.parse_url(str(db))
         st = Store("postgresql", postgresql.connect(target), str(target))
     else:
-        st = _open_sqlite(Path(db), create, write)
+        st = _open_sqlite(Path(db), create, write, verify)
     try:
         with st.errors():
             _ensure_schema(st, create)
@@ -333,13 +356,25 @@ def open_store(db=None, create=False, write=None):
     return st
 
 
-def _open_sqlite(db_path, create, write):
+def check_writable(db):
+    """UserError (exit 2) unless the store can be written, before a command spends minutes
+    measuring what it will file there: an SQLite file must be writable where it is, or
+    creatable (SQLite also writes its journal beside it). A PostgreSQL store says so when
+    it is opened."""
+    if db is None or is_postgresql(db):
+        return
+    atomic.check_writable_file(db, "--db")
+
+
+def _open_sqlite(db_path, create, write, verify=True):
     if not create and not db_path.exists():
         raise UserError(
             f"{db_path}: no history store there; add runs with `sysgate history add RESULTS.json`"
         )
     if db_path.is_dir():
         raise UserError(f"{db_path}: is a directory, expected a history store file")
+    if create and not db_path.exists():
+        atomic.check_writable_file(db_path, "--db")
     try:
         if create:
             db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,8 +385,13 @@ def _open_sqlite(db_path, create, write):
         raise UserError(f"{db_path}: {sqlite.describe(exc, db_path)}") from None
     st = Store("sqlite", conn, str(db_path), db_path)
     try:
-        if write and db_path.exists() and db_path.stat().st_size:
-            sqlite.refuse_if_damaged(conn, st.name)
+        filled = db_path.exists() and db_path.stat().st_size > 0
+        if verify and write:
+            if filled:
+                sqlite.refuse_if_damaged(conn, st.name)
+            st.checked_for_write = True  # sound, or new and empty
+        elif verify and filled:
+            sqlite.refuse_damaged_read(conn, db_path, st.name)
     except OSError as exc:
         st.close()
         raise UserError(f"{db_path}: cannot open: {exc.strerror}") from None

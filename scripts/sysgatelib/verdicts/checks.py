@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from . import stats
+from . import busy, stats
 
 WARNING = "warning"
 INFO = "info"
@@ -407,26 +407,51 @@ def check_tsc(run):
         )
 
 
-# Load average (1 minute) per CPU above which other work was competing for the CPUs.
+# Load average (1 minute) per CPU above which other work was competing for the CPUs: the
+# judgement for files that lack what was sampled while measuring (busy.py).
 LOAD_PER_CPU_LIMIT = 0.5
+_BUSY_WHY = (
+    "Other runnable tasks preempt the benchmark thread; a preempted batch carries their "
+    "time, which inflates the batched figures (the k-best mean resists this, the median "
+    "and the tail do not).")
+_BUSY_REMEDY = (
+    "Stop other work (builds, tests, other benchmarks) and run again; compare only runs "
+    "taken on a quiet machine.")
+
+
+def _load_average(run):
+    try:
+        return (float(json.loads(run.context.get("load_avg", "[]"))[0]),
+                int(run.context.get("num_cpus", "0")))
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None, 0
 
 
 def check_load(run):
-    """Google Benchmark records the load average when the run started."""
-    try:
-        load = float(json.loads(run.context.get("load_avg", "[]"))[0])
-        cpus = int(run.context.get("num_cpus", "0"))
-    except (ValueError, IndexError, KeyError, TypeError):
+    """Busy while measuring, from what `sysgate run` sampled then (busy.py); for a file
+    without those facts, the load average Google Benchmark recorded at the start."""
+    facts = busy.from_context(run.context)
+    load, cpus = _load_average(run)
+    if facts is not None:
+        found = busy.reasons(facts)
+        if found:
+            yield Finding("busy_machine", WARNING,
+                          "The machine was busy while measuring: " + "; ".join(found),
+                          _BUSY_WHY, _BUSY_REMEDY)
+        elif load is not None and cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
+            yield Finding(
+                "load_before_run", INFO,
+                f"Load average {load:.1f} at the start, but quiet while measuring",
+                "The 1-minute load average still carried the work of the minute before "
+                "the run (a build that had just ended); while measuring, "
+                f"{busy.describe(facts)}.",
+                "Nothing to do: the run was taken on a quiet machine.")
         return
-    if cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
+    if load is not None and cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
         yield Finding(
-            "busy_machine", WARNING, f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
-            "Other runnable tasks preempt the benchmark thread; a preempted batch carries "
-            "their time, which inflates the batched figures (the k-best mean resists this, "
-            "the median and the tail do not).",
-            "Stop other work (builds, tests, other benchmarks) and run again; compare only "
-            "runs taken on a quiet machine.",
-        )
+            "busy_machine", WARNING,
+            f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
+            _BUSY_WHY, _BUSY_REMEDY)
 
 
 def check_plain(run):

@@ -39,6 +39,15 @@ MIN_CONTROLS = 3  # controls needed to take the machine's drift out
 DRIFT_NOISE_LIMIT = 0.03  # drift interval half-width beyond which it is not taken out
 ENTRY_WEIGHT_CAP = 4.0  # no path weighs more than this x the median weight in delta
 LOAD_DIFF_LIMIT = 1.0  # 1-minute load averages further apart: the machine was not the same
+# How busy the machine was while it measured (verdicts/busy.py), from what `sysgate run`
+# sampled: a run was taken on a busy machine when other work used more than this share of
+# all the CPUs, or steal took more than this share of them, or as many other tasks as
+# there are CPUs were waiting to run (the median of the samples).
+BUSY_OTHER_SHARE = 0.25  # of all CPUs' time (one hog on 2 CPUs is 0.5)
+BUSY_STEAL_SHARE = 0.05
+BUSY_RUNNABLE_PER_CPU = 1.0  # median of other runnable tasks, per CPU
+# Two runs whose other work differed by this many CPUs were not taken on the same machine.
+BUSY_DIFF_CPUS = 0.5
 RESAMPLES = 5000  # bootstrap draws: the smallest p is 2/5001, Holm over 50 paths < 0.05
 SEED = 20240511  # fixed, so a rerun prints the same interval
 KBEST_DEFAULT = 3
