@@ -19,7 +19,7 @@ from ..bench import build
 from ..core import atomic, packages
 from ..core.errors import UserError
 from ..render import summary
-from ..results import load, validate
+from ..results import kernel_facts, load, validate
 from ..verdicts import checks
 from . import arguments, report
 
@@ -334,6 +334,8 @@ def command(args):
         "processes": str(processes),
         "min_time": str(args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME)),
         "filter": args.filter or "",
+        # What explains a kernel-entry step: entry-path config, FRED, entry alignment, ...
+        **kernel_facts.capture(),
     })
     run = load.load(final)
     print(summary.format_table(run))
