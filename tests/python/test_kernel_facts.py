@@ -30,6 +30,20 @@ def test_the_entry_options_of_a_real_config():
     assert "kconfig.CONTEXT_TRACKING_USER" not in facts  # not offered by this config
 
 
+def test_debian_6_1_names_and_a_diff_between_the_two_real_configs():
+    # Debian's linux-config-6.1 (/usr/src/linux-config-6.1, cloud-amd64) as installed here.
+    old_text = gzip.decompress((HERE / "config-6.1-cloud-amd64.gz").read_bytes()).decode()
+    old = kernel_facts.config_facts(old_text, "linux-config-6.1")
+    assert old["kconfig.RETPOLINE"] == "y" and old["kconfig.PAGE_TABLE_ISOLATION"] == "y"
+    assert old["kconfig.CONTEXT_TRACKING_USER"] == "y"
+    assert old["kconfig.preemption"] == "voluntary, dynamic"
+    new = kernel_facts.config_facts(_config(), "/proc/config.gz")
+    lines = [str(d) for d in envdiff.kernel_differences(old, new)]
+    assert "kconfig.preemption: voluntary, dynamic -> none, dynamic" in lines
+    # Renamed options (RETPOLINE -> MITIGATION_RETPOLINE) are not differences.
+    assert not any("RETPOLINE" in line for line in lines)
+
+
 def test_a_6_1_style_config_and_the_preemption_models():
     text = ("CONFIG_RETPOLINE=y\nCONFIG_PAGE_TABLE_ISOLATION=y\nCONFIG_PREEMPT_VOLUNTARY=y\n"
             "# CONFIG_PREEMPT is not set\nCONFIG_PREEMPT_DYNAMIC=y\n"
