@@ -66,10 +66,10 @@ class Timer:
 # --------------------------------------------------------------------------- results
 
 
-def guest_argv(quick, cpu=0, repetitions=None, min_time=None):
+def guest_argv(quick, cpu=0, repetitions=None, min_time=None, names=None):
     # The same flags as `sysgate run` (one process in the guest), from the same function.
     return host_run.bench_flags(quick, initramfs.RESULTS_PATH, repetitions=repetitions,
-                                min_time=min_time, cpu=cpu)
+                                min_time=min_time, cpu=cpu, names=names)
 
 
 def annotate(raw, accel, append, release_from_console, status=0, files=None, config=None):
@@ -200,8 +200,11 @@ class Runner:
         self.work = Path(tempfile.mkdtemp(prefix="sysgate-kernels-"))
         self.initrd = str(self.work / "initrd.gz")
         t.lap()
+        # Only these paths (bisect's kernel-entry subset), as `sysgate run --filter`.
+        names = (host_run.select_paths(bench, self.args)
+                 if getattr(self.args, "filter", None) else None)
         argv = guest_argv(self.args.quick, repetitions=self.args.repetitions,
-                          min_time=self.args.min_time)
+                          min_time=self.args.min_time, names=names)
         names = initramfs.build(binaries, argv, env, self.initrd,
                                 CACHE_DIR, hostname=f"{socket.gethostname()}-qemu")
         libs = sum(1 for n in names if ".so" in os.path.basename(n))
