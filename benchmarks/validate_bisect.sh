@@ -42,11 +42,15 @@ if [ ! -d "$SRC/.git" ]; then
   rm -rf "$SRC" "$WORK/linux-source-6.1"
   tar -C "$WORK" -xf /usr/src/linux-source-6.1.tar.xz
   mv "$WORK/linux-source-6.1" "$SRC"
+  # Debian's .gitignore ends by ignoring everything at the top level (its packaging repo
+  # tracks only debian/): without that block, git tracks the tree as upstream does.
+  sed -i '/^# Debian packaging/,$d' "$SRC/.gitignore"
   git -C "$SRC" init -q -b main
   git -C "$SRC" config user.email validate@sysgate.invalid
   git -C "$SRC" config user.name "sysgate validate_bisect"
   git -C "$SRC" add -A
   git -C "$SRC" commit -q -m "linux-source-6.1 as Debian ships it"
+  git -C "$SRC" ls-files | grep -qx arch/x86/entry/common.c  # the tree is tracked
   git -C "$SRC" tag validate-good
 fi
 
