@@ -95,6 +95,7 @@ class Measurer:
 
         if self.runner is None:
             args = argparse.Namespace(**self.state["kernels_args"])
+            args.db = store.db_target(args.db) if args.db else None  # a path or a URL
             self.runner = kernels.Runner(args, kernels.Progress(self.progress.stream))
             self.runner.initrd = self.state["initrd"]
             self.runner.work = Path(self.state["work"]) / "guests"
@@ -115,7 +116,7 @@ class Measurer:
             data.setdefault("context", {}).update(tag)
             path.write_text(json.dumps(data, indent=1) + "\n")
             if self.state.get("db"):
-                store.add_results(self.state["db"], str(path))
+                store.add_results(store.db_target(self.state["db"]), str(path))
             return load.load(path)
         runner = self._kernels_runner()
         runner.out_dir = out
