@@ -19,7 +19,7 @@ Whatever ends it (the answer, an error, Ctrl-C, SIGTERM), the tree is left as `g
 reset` leaves it: the branch or commit it had checked out, no bisection going on.
 
 Exit status: 0 the first bad commit found; 2 bad input, an endpoint that does not build or
-boot, or a step that aborted the bisection; 3 the endpoints do not differ, or only skipped
+boot, a step that aborted the bisection, or an interrupt (Ctrl-C, SIGTERM); 3 the endpoints do not differ, or only skipped
 commits are left (the first bad commit is one of those listed).
 """
 
@@ -28,6 +28,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -314,6 +315,8 @@ def command(args):
         if started:
             source_tree.git(source, "bisect", "reset", check=False)
         source_tree.git(source, "checkout", "-q", original, check=False)
+        if state.get("initramfs_dir"):
+            shutil.rmtree(state["initramfs_dir"], ignore_errors=True)
 
 
 def register(subparsers):
