@@ -285,6 +285,9 @@ def command(args):
     work = Path(args.work or store.REPO_ROOT / "reports"
                 / f"bisect-{datetime.datetime.now():%Y%m%d-%H%M%S}").resolve()
     work.mkdir(parents=True, exist_ok=True)
+    # A work folder used again keeps its build folder (the next builds are incremental);
+    # the steps are this bisection's own.
+    (work / bisect_step.STEPS_FILE).unlink(missing_ok=True)
     progress = kernels.Progress()
     state = new_state(args, source, work, good, bad)
     original = source_tree.head(source)
@@ -346,7 +349,8 @@ def register(subparsers):
     parser.add_argument("--jobs", type=validate.positive_int, default=os.cpu_count() or 1,
                         metavar="N", help="make -jN (default: the CPU count)")
     parser.add_argument("--work", type=Path, metavar="DIR", help="build folder, images, "
-                        "results and logs (default reports/bisect-<date>)")
+                        "results and logs (default reports/bisect-<date>); used again, "
+                        "its build folder makes the builds incremental")
     parser.add_argument("--build-command", metavar="CMD", help="build with this shell "
                         "command instead (in SOURCE, with SYSGATE_COMMIT, SYSGATE_BUILD_DIR, "
                         "SYSGATE_CONFIG, SYSGATE_FRAGMENT, SYSGATE_JOBS set); its last "

@@ -65,9 +65,14 @@ def subject(source, rev):
 
 
 def commits_left(source):
-    """Commits still to test: between the good marks and the bad mark, the bad one out."""
-    goods = git(source, "for-each-ref", "--format=%(refname)", "refs/bisect/good-*",
-                check=False) or ""
-    count = git(source, "rev-list", "--count", "refs/bisect/bad", "--not", *goods.split(),
-                check=False)
-    return max(int(count) - 1, 0) if count and count.isdigit() else None
+    """Commits still to test: between the good marks and the bad mark, the bad one and the
+    skipped ones out."""
+    def refs(pattern):
+        return (git(source, "for-each-ref", "--format=%(refname)", pattern, check=False)
+                or "").split()
+
+    count = git(source, "rev-list", "--count", "refs/bisect/bad", "--not",
+                *refs("refs/bisect/good-*"), check=False)
+    if not count or not count.isdigit():
+        return None
+    return max(int(count) - 1 - len(refs("refs/bisect/skip-*")), 0)
