@@ -18,7 +18,7 @@ import pytest
 
 import history_synth as synth
 from conftest import SCRIPTS, sysgate
-from sysgatelib.commands import bisect, bisect_step, compare
+from sysgatelib.commands import bisect_step, compare
 from sysgatelib.results import load
 
 HERE = Path(__file__).resolve().parent

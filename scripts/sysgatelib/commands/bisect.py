@@ -19,8 +19,9 @@ Whatever ends it (the answer, an error, Ctrl-C, SIGTERM), the tree is left as `g
 reset` leaves it: the branch or commit it had checked out, no bisection going on.
 
 Exit status: 0 the first bad commit found; 2 bad input, an endpoint that does not build or
-boot, a step that aborted the bisection, or an interrupt (Ctrl-C, SIGTERM); 3 the endpoints do not differ, or only skipped
-commits are left (the first bad commit is one of those listed).
+boot, a step that aborted the bisection, or an interrupt (Ctrl-C, SIGTERM); 3 the endpoints
+do not differ, or only skipped commits are left (the first bad commit is one of those
+listed).
 """
 
 import argparse
@@ -79,7 +80,8 @@ def new_state(args, source, work, good, bad):
         "config": None, "jobs": args.jobs, "build_command": args.build_command,
         "measure_command": args.measure_command, "max_runs": args.max_runs,
         "alpha": args.alpha, "threshold": args.threshold,
-        "entry_threshold": args.entry_threshold, "strict": args.strict, "db": str(args.db) if args.db else None,
+        "entry_threshold": args.entry_threshold, "strict": args.strict,
+        "db": str(args.db) if args.db else None,
         "good": good, "bad": bad, "good_results": [], "initrd": None, "accel": None,
         "kernels_args": kernels_args(args, work),
     }

@@ -23,8 +23,8 @@ from .. import store
 from ..bench import build
 from ..core import packages
 from ..core.errors import UserError
-from ..store import db_target
 from ..results import kernel_facts
+from ..store import db_target
 from ..vm import initramfs, qemu
 from ..vm.kernel_fetch import CACHE_DIR, KernelError, config_beside, resolve_kernel
 from . import run as host_run
