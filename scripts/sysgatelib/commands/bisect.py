@@ -119,7 +119,9 @@ def freeze_config(state, args, progress):
         return  # the build command makes its own config (SYSGATE_CONFIG is empty)
     log = folder / "config.log"
     try:
-        text = kernel_build.minimal_config(state["source"], state["build_dir"], log)
+        # In a folder of its own: tinyconfig's 32-bit intermediate config in the build
+        # folder would make a reused build folder rebuild everything.
+        text = kernel_build.minimal_config(state["source"], folder / "config-build", log)
     except kernel_build.BuildError as exc:
         raise UserError(f"the good commit's minimal config: {exc}") from None
     state["config"] = str(folder / "config.base")
