@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "gate",
     "calibrate",
     "trend",
+    "bisect",
 )
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4

@@ -297,3 +297,61 @@ def test_the_32_bit_helper_runs_in_the_guest(bench_dir, tmp_path, capsys):
     # The stand-in benchmark ran the stand-in helper through SYSGATE_IA32_HELPER: 0 means
     # the 32-bit loader and libc were in the initramfs and the kernel ran it.
     assert json.loads(results.read_text())["context"]["test_ia32_helper_status"] == "0"
+
+
+def _block(name, payload):
+    body = base64.b64encode(payload).decode()
+    lines = "\r\n".join(body[i:i + 76] for i in range(0, len(body), 76))
+    return (f"\r\nSYSGATE-FILE-BEGIN name={name} bytes={len(payload)}\r\n{lines}\r\n"
+            f"SYSGATE-FILE-END name={name}\r\n")
+
+
+def test_the_kernel_facts_files_round_trip_and_become_context_keys():
+    kallsyms = b"ffffffff81000080 T entry_SYSCALL_64\nffffffff810018f0 T entry_SYSCALL_compat\n"
+    text = (_block("cmdline", b"console=ttyS0 randomize_kstack_offset=off\n")
+            + _block("kallsyms", kallsyms) + _block("audit_rules", b"0")
+            + _block("cpuinfo", b"flags : fpu lm\n")[:-20]  # cut short: left out
+            + "\r\nSYSGATE-RESULTS-BEGIN bytes=2\r\ne30=\r\nSYSGATE-RESULTS-END status=0\r\n")
+    files = qemu.decode_files(text)
+    assert sorted(files) == ["audit_rules", "cmdline", "kallsyms"]
+    assert files["kallsyms"] == kallsyms
+    assert qemu.decode_results(text) == (0, b"{}")
+    raw = json.dumps({"context": {}, "benchmarks": []}).encode()
+    ctx = kernels.annotate(raw, "tcg", "", "6.1.0", files=files,
+                           config=("CONFIG_AUDITSYSCALL=n\n", "build/.config"))["context"]
+    assert ctx["entry_align.entry_SYSCALL_64"] == "0"
+    assert ctx["entry_align.entry_SYSCALL_compat"] == "48"
+    assert ctx["kconfig_source"] == "build/.config" and ctx["kconfig.AUDITSYSCALL"] == "n"
+    assert ctx["randomize_kstack_offset"] == "off (randomize_kstack_offset=off)"
+    assert ctx["audit_rules"] == "0" and ctx["fred_active"] == "unknown"
+
+
+def test_a_config_beside_the_image_is_found(tmp_path):
+    (tmp_path / "vmlinuz-6.1.0-x").write_bytes(b"")
+    (tmp_path / "config-6.1.0-x").write_text("CONFIG_SECCOMP=y\n")
+    text, source = kernel_fetch.config_beside(tmp_path / "vmlinuz-6.1.0-x")
+    assert "SECCOMP" in text and source.endswith("config-6.1.0-x")
+    assert kernel_fetch.config_beside(tmp_path / "bzImage") == (None, None)
+
+
+def test_a_guest_that_halts_instead_of_powering_off_ends_without_the_timeout(tmp_path,
+                                                                              monkeypatch):
+    # A kernel without ACPI halts on power-off: QEMU would run on. A stand-in QEMU that
+    # writes the kernel's last words and the results, then idles like a halted guest.
+    fake = tmp_path / "bin" / "qemu-system-x86_64"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        "for a; do case $a in file:*) set -- \"$@\" \"${a#file:}\";; esac; done\n"
+        "console=$(eval echo \\${$(($#-1))}); data=$(eval echo \\${$#})\n"
+        "printf 'sysgate-init: up: kernel 6.1.0 x86_64\\n' > \"$console\"\n"
+        "printf 'SYSGATE-RESULTS-BEGIN bytes=2\\ne30=\\nSYSGATE-RESULTS-END status=0\\n' "
+        "> \"$data\"\n"
+        "printf 'sysgate-init: results sent (2 bytes); powering off\\n"
+        "reboot: Power down\\n' >> \"$console\"\n"
+        "exec sleep 120\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    boot = qemu.boot("vmlinuz", "initrd", "", "tcg", 60, str(tmp_path))
+    assert boot.ok and boot.halted and boot.results == b"{}", boot.reason
+    assert boot.elapsed_s < 60  # ended after the grace, not at the timeout

@@ -22,8 +22,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 from .. import store

@@ -709,10 +709,10 @@ def render_terminal(comparison):
         format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5, 6}),
         "",
     ]
-    mitigations = [d for d in c.differences if d.kind == envdiff.MITIGATIONS]
-    if mitigations:
-        lines.append("mitigations that changed with the kernel:")
-        lines += [f"  {d}" for d in mitigations]
+    explaining = envdiff.explaining_lines(c.differences)
+    if explaining:
+        lines.append("what else changed with the kernel (mitigations, entry-path facts):")
+        lines += [f"  {d}" for d in explaining]
     lines += [f"warning: {w}" for w in c.warnings]
     lines += [f"note: {n}" for n in c.notes]
     if c.settle:
@@ -744,7 +744,8 @@ def render_html(comparison, charts):
         controls=controls_line(c), entry_rule=entry_rule_line(c), misfits=misfit_line(c), machine=machine_lines(c), conditions=condition_lines(c),
         detection=detection_line(c), confidence=f"{CONFIDENCE:.0%}",
         low_fraction=f"{stats.LOW_FRACTION:.0%}", min_repetitions=stats.MIN_REPETITIONS,
-        mitigations=[d for d in c.differences if d.kind == envdiff.MITIGATIONS],
+        mitigations=[d for d in c.differences
+                     if d.kind in (envdiff.MITIGATIONS, envdiff.KERNEL)],
     )
 
 

@@ -23,9 +23,10 @@ from .. import store
 from ..bench import build
 from ..core import atomic, packages
 from ..core.errors import UserError
+from ..results import kernel_facts
 from ..store import db_target
 from ..vm import initramfs, qemu
-from ..vm.kernel_fetch import CACHE_DIR, KernelError, resolve_kernel
+from ..vm.kernel_fetch import CACHE_DIR, KernelError, config_beside, resolve_kernel
 from . import run as host_run
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -65,14 +66,17 @@ class Timer:
 # --------------------------------------------------------------------------- results
 
 
-def guest_argv(quick, cpu=0, repetitions=None, min_time=None):
+def guest_argv(quick, cpu=0, repetitions=None, min_time=None, names=None):
     # The same flags as `sysgate run` (one process in the guest), from the same function.
     return host_run.bench_flags(quick, initramfs.RESULTS_PATH, repetitions=repetitions,
-                                min_time=min_time, cpu=cpu)
+                                min_time=min_time, cpu=cpu, names=names)
 
 
-def annotate(raw, accel, append, release_from_console, status=0):
-    """The guest's results with the host-side context keys; raises KernelError if broken."""
+def annotate(raw, accel, append, release_from_console, status=0, files=None, config=None):
+    """The guest's results with the host-side context keys; raises KernelError if broken.
+
+    files: the kernel's facts the guest sent ({name: bytes}); config: (text, source) of the
+    config the image was built with, for a guest kernel without /proc/config.gz."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -94,6 +98,9 @@ def annotate(raw, accel, append, release_from_console, status=0):
     context["qemu_accel"] = accel
     context["qemu_host"] = socket.gethostname()
     context["qemu_append"] = append
+    if files:
+        text, source = config or (None, None)
+        context.update(kernel_facts.from_guest(files, text, source))
     return data
 
 
@@ -160,6 +167,7 @@ class Runner:
         self.accel = args.accel if args.accel != "auto" else None
         self.accel_chosen = False
         self.work = None
+        self.pages = True  # a report page per kernel (bisect's runs go without)
 
     def prepare(self):
         """Everything shared by the kernels: packages, the build, the initramfs. Errors
@@ -192,8 +200,11 @@ class Runner:
         self.work = Path(tempfile.mkdtemp(prefix="sysgate-kernels-"))
         self.initrd = str(self.work / "initrd.gz")
         t.lap()
+        # Only these paths (bisect's kernel-entry subset), as `sysgate run --filter`.
+        names = (host_run.select_paths(bench, self.args)
+                 if getattr(self.args, "filter", None) else None)
         argv = guest_argv(self.args.quick, repetitions=self.args.repetitions,
-                          min_time=self.args.min_time)
+                          min_time=self.args.min_time, names=names)
         names = initramfs.build(binaries, argv, env, self.initrd,
                                 CACHE_DIR, hostname=f"{socket.gethostname()}-qemu")
         libs = sum(1 for n in names if ".so" in os.path.basename(n))
@@ -219,8 +230,11 @@ class Runner:
             self.progress.line("warning: emulated: timings are not hardware timings; "
                                "every result is marked emulated")
 
-    def run_one(self, spec):
-        """Fetch, boot, run, collect one kernel; returns (release, results path, run id)."""
+    def run_one(self, spec, extra_context=None, config=None):
+        """Fetch, boot, run, collect one kernel; returns (release, results path, run id).
+
+        extra_context: keys added to the results' context before they are filed (bisect's
+        kernel_commit); config: (text, source) of the image's config, else found beside it."""
         step = Timer()
         vmlinuz, detail = resolve_kernel(spec)
         self.progress.step("fetch", step.lap(), detail)
@@ -244,9 +258,11 @@ class Runner:
             raise KernelError(f"{result.reason}; console: {log_path}", result.console_tail())
         try:
             data = annotate(result.results, self.accel, self.args.append,
-                            result.kernel_release, result.status)
+                            result.kernel_release, result.status, result.files,
+                            config or config_beside(vmlinuz))
         except KernelError as exc:
             raise KernelError(f"{exc}; console: {log_path}", result.console_tail()) from exc
+        data["context"].update(extra_context or {})
         release = data["context"].get("kernel_release", release)
         results_path = self.out_dir / results_name(release, self.args.append)
         results_path.write_text(json.dumps(data, indent=2) + "\n")
@@ -259,6 +275,8 @@ class Runner:
                 raise KernelError(f"filing {results_path} failed: {exc}") from exc
         filed = f", history run {run_id}" if run_id is not None else ""
         self.progress.step("collect", step.lap(), f"{results_path}{filed}{note}")
+        if not self.pages:
+            return release, results_path, run_id
         try:
             page = render_kernel_page(results_path)
         except UserError as exc:  # the results are kept and filed; only the page is missing

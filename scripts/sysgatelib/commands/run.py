@@ -19,7 +19,7 @@ from ..bench import build, sampling
 from ..core import atomic, children, packages
 from ..core.errors import UserError
 from ..render import formats, summary
-from ..results import load, validate
+from ..results import kernel_facts, load, validate
 from ..verdicts import busy, checks
 from . import arguments, report
 
@@ -371,11 +371,13 @@ def command(args):
             # How busy the machine was while measuring: what busy warnings and compare's
             # withholding read (the load average at the start is context only).
             **busy.to_context(busy_facts),
+            # What explains a kernel-entry step: entry-path config, FRED, entry alignment.
+            **kernel_facts.capture(),
         })
     except BaseException:  # a failure or a stop (Interrupted): no partial file stays
         _discard(partials + [final.with_suffix(".json.tmp")], out_dir if created else None)
         raise
-    return _report_and_file(load.load(final), final, out_dir, phases, args)
+    return _report_and_file(load.load(final), final, out_dir, phases, args, targets)
 
 
 def _make_folder(out_dir):
@@ -404,7 +406,7 @@ def _discard(paths, folder=None):
             pass
 
 
-def _report_and_file(run, final, out_dir, phases, args):
+def _report_and_file(run, final, out_dir, phases, args, targets=()):
     print(summary.format_table(run))
     for finding in checks.check_run(run):
         if finding.severity == checks.WARNING:

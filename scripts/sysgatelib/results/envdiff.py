@@ -9,6 +9,9 @@ the boot options are the same. This module names the differences, in three kinds
 - conditions: how the run was taken (sysgate version, clocksource, tracing, pinning, ...);
 - mitigations: `vuln.*` states. These usually follow from the kernel, so they are listed as
   an explanation, not a warning;
+- kernel: the facts on the entry path the kernel reports about itself (kernel_facts.py:
+  entry-cost config options, FRED, entry-point alignment, audit rules,
+  randomize_kstack_offset); an explanation of a step like the mitigations;
 - run: how the run itself was taken (load, steal, repetitions, processes, min_time, quick
   vs default, filter). These do not stop runs being pooled as one setup, but compare lists
   them, and a difference in how busy the machine was while measuring (verdicts/busy.py;
@@ -35,10 +38,13 @@ _CONDITION_KEYS = (
 # Boot options that name the kernel image or initrd: they change with every kernel.
 _PER_KERNEL_OPTIONS = ("BOOT_IMAGE", "initrd")
 
-MACHINE, BOOT, CONDITIONS, MITIGATIONS, RUN = (
-    "machine", "boot", "conditions", "mitigations", "run")
-_KINDS = (MACHINE, BOOT, CONDITIONS, RUN, MITIGATIONS)
+MACHINE, BOOT, CONDITIONS, MITIGATIONS, RUN, KERNEL = (
+    "machine", "boot", "conditions", "mitigations", "run", "kernel")
+_KINDS = (MACHINE, BOOT, CONDITIONS, RUN, MITIGATIONS, KERNEL)
 BUSY = "busy while measuring"  # the key of the RUN difference in how busy the machine was
+# The keys kernel_facts.py writes (by prefix, or whole).
+_KERNEL_PREFIXES = ("kconfig.", "entry_align.")
+_KERNEL_KEYS = ("fred_active", "audit_rules", "randomize_kstack_offset")
 # Google Benchmark flags in `sysgate_command` that say how a run was taken.
 _COMMAND_FLAGS = {"benchmark_repetitions": "repetitions per process",
                   "benchmark_min_time": "min_time"}
@@ -79,8 +85,28 @@ def differences(before, after):
         a, b = before.get(key, ""), after.get(key, "")
         if a != b:
             found.append(Difference(MITIGATIONS, key, a, b))
+    found += kernel_differences(before, after)
     found.sort(key=lambda d: _KINDS.index(d.kind))
     return found
+
+
+def _known(value):
+    return value is not None and not str(value).startswith("unknown")
+
+
+def kernel_differences(before, after):
+    """The kernel facts that differ (kind KERNEL). A fact missing or unknown on a side is no
+    difference: an older results file, a run without root, an option this kernel version
+    names otherwise (6.1's RETPOLINE is 6.9's MITIGATION_RETPOLINE)."""
+    keys = sorted(k for k in before.keys() & after.keys()
+                  if k.startswith(_KERNEL_PREFIXES) or k in _KERNEL_KEYS)
+    return [Difference(KERNEL, key, str(before[key]), str(after[key])) for key in keys
+            if _known(before[key]) and _known(after[key]) and before[key] != after[key]]
+
+
+def explaining_lines(diffs):
+    """"what else changed" with the kernel: mitigations and kernel facts, one line each."""
+    return [str(d) for d in diffs if d.kind in (MITIGATIONS, KERNEL)]
 
 
 def setup_differences(before, after):

@@ -2,9 +2,10 @@
  *
  * Built static by the host tool (cc -static) so the initramfs needs no shell. It mounts
  * what the benchmark reads (/proc, /sys, /sys/kernel/tracing for the tracing check, /dev),
- * runs the command line stored in /sysgate/args, ships the results file back to the host
- * on the second serial port (base64 between BEGIN/END lines; the kernel console stays on
- * the first one so its messages never interleave with the data) and powers off.
+ * runs the command line stored in /sysgate/args, ships the kernel's facts (command line,
+ * CPU flags, entry-point addresses, config.gz, audit rules) and the results file back to
+ * the host on the second serial port (base64 between BEGIN/END lines; the kernel console
+ * stays on the first one so its messages never interleave with the data) and powers off.
  *
  * Whatever fails, it powers off: if PID 1 exits the kernel panics, and a panic only ends
  * QEMU because the host boots with panic=-1 and -no-reboot.
@@ -12,13 +13,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -94,13 +99,10 @@ static int write_all(int fd, const char* buf, size_t len) {
   return 0;
 }
 
-/* Base64, 76 columns, between delimiter lines the host looks for. */
-static void ship(int fd, const unsigned char* data, size_t len, int status) {
+/* Base64, 76 columns. */
+static void base64_lines(int fd, const unsigned char* data, size_t len) {
   static const char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char line[128];
-  int n = snprintf(line, sizeof line, "\nSYSGATE-RESULTS-BEGIN bytes=%zu\n", len);
-  write_all(fd, line, (size_t)n);
   size_t col = 0;
   char out[80];
   for (size_t i = 0; i < len; i += 3) {
@@ -121,8 +123,121 @@ static void ship(int fd, const unsigned char* data, size_t len, int status) {
     out[col++] = '\n';
     write_all(fd, out, col);
   }
+}
+
+/* The results file between delimiter lines the host looks for. */
+static void ship(int fd, const unsigned char* data, size_t len, int status) {
+  char line[128];
+  int n = snprintf(line, sizeof line, "\nSYSGATE-RESULTS-BEGIN bytes=%zu\n", len);
+  write_all(fd, line, (size_t)n);
+  base64_lines(fd, data, len);
   n = snprintf(line, sizeof line, "SYSGATE-RESULTS-END status=%d\n", status);
   write_all(fd, line, (size_t)n);
+}
+
+/* One named file of the kernel's facts (results/kernel_facts.py reads them on the host). */
+static void ship_file(int fd, const char* name, const char* data, size_t len) {
+  char line[160];
+  int n = snprintf(line, sizeof line, "\nSYSGATE-FILE-BEGIN name=%s bytes=%zu\n", name, len);
+  write_all(fd, line, (size_t)n);
+  base64_lines(fd, (const unsigned char*)data, len);
+  n = snprintf(line, sizeof line, "SYSGATE-FILE-END name=%s\n", name);
+  write_all(fd, line, (size_t)n);
+}
+
+/* The lines of /proc/kallsyms that name an entry point (their alignment is a fact). */
+static char* entry_symbols(size_t* size) {
+  static const char* const kSymbols[] = {
+      "entry_SYSCALL_64", "entry_SYSCALL_compat", "entry_SYSENTER_compat",
+      "entry_INT80_compat", "asm_int80_emulation", "asm_fred_entrypoint_user", NULL};
+  char* all = slurp("/proc/kallsyms", NULL);
+  if (!all) return NULL;
+  char* out = malloc(4096);
+  size_t len = 0;
+  for (char* line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
+    const char* name = strrchr(line, ' ');
+    if (!name) continue;
+    for (int i = 0; kSymbols[i]; ++i) {
+      size_t n = strlen(line);
+      if (strcmp(name + 1, kSymbols[i]) == 0 && len + n + 2 < 4096) {
+        memcpy(out + len, line, n);
+        len += n;
+        out[len++] = '\n';
+      }
+    }
+  }
+  free(all);
+  out[len] = '\0';
+  *size = len;
+  return out;
+}
+
+/* The number of audit rules (an AUDIT_LIST_RULES dump, what `auditctl -l` asks). */
+static void audit_rules(char* out, size_t cap) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+  if (fd < 0) {
+    snprintf(out, cap, "unknown: no audit netlink socket (%s)", strerror(errno));
+    return;
+  }
+  struct {
+    struct nlmsghdr h;
+  } req = {{.nlmsg_len = sizeof(struct nlmsghdr), .nlmsg_type = AUDIT_LIST_RULES,
+            .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1}};
+  struct timeval tv = {2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (send(fd, &req, req.h.nlmsg_len, 0) < 0) {
+    snprintf(out, cap, "unknown: audit netlink: %s", strerror(errno));
+    close(fd);
+    return;
+  }
+  static char buf[1 << 16];
+  int rules = 0;
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      snprintf(out, cap, "unknown: audit netlink: %s", n < 0 ? strerror(errno) : "closed");
+      break;
+    }
+    struct nlmsghdr* h = (struct nlmsghdr*)buf;
+    for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type == NLMSG_DONE) goto done;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        int error = ((struct nlmsgerr*)NLMSG_DATA(h))->error;
+        if (error) {
+          snprintf(out, cap, "unknown: audit netlink error %s", strerror(-error));
+          close(fd);
+          return;
+        }
+        goto done;
+      }
+      if (h->nlmsg_type == AUDIT_LIST_RULES) ++rules;
+    }
+  }
+  close(fd);
+  return;
+done:
+  snprintf(out, cap, "%d", rules);
+  close(fd);
+}
+
+/* The raw sources of the kernel facts: command line, CPU flags, entry points, config. */
+static void ship_facts(int fd) {
+  size_t size = 0;
+  char* text = slurp("/proc/cmdline", &size);
+  if (text) ship_file(fd, "cmdline", text, size);
+  free(text);
+  text = slurp("/proc/cpuinfo", &size);
+  if (text) ship_file(fd, "cpuinfo", text, size);
+  free(text);
+  text = entry_symbols(&size);
+  if (text) ship_file(fd, "kallsyms", text, size);
+  free(text);
+  text = slurp("/proc/config.gz", &size);
+  if (text) ship_file(fd, "config.gz", text, size);
+  free(text);
+  char audit[160];
+  audit_rules(audit, sizeof audit);
+  ship_file(fd, "audit_rules", audit, strlen(audit));
 }
 
 static int open_data_port(void) {
@@ -203,6 +318,7 @@ int main(void) {
   char* results = slurp(RESULTS_FILE, &size);
   if (!results) say("no %s: %s", RESULTS_FILE, strerror(errno));
   int fd = open_data_port();
+  ship_facts(fd);
   ship(fd, (const unsigned char*)(results ? results : ""), results ? size : 0, status);
   tcdrain(fd);
   close(fd);

@@ -75,7 +75,7 @@ def _cached_deb(debs, package):
 
 
 def _extract_vmlinuz(deb, unpacked):
-    """Stream the package's data tarball and keep only boot/vmlinuz-*."""
+    """Stream the package's data tarball and keep only boot/vmlinuz-* and boot/config-*."""
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=unpacked.parent.parent))
     try:
         proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)],
@@ -87,7 +87,8 @@ def _extract_vmlinuz(deb, unpacked):
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
             for member in tar:
                 name = os.path.basename(member.name)
-                if (member.isfile() and name.startswith("vmlinuz-")
+                # The config goes along: the guest's kernel facts (kernel_facts.py).
+                if (member.isfile() and name.startswith(("vmlinuz-", "config-"))
                         and os.path.dirname(member.name).lstrip("./") == "boot"):
                     with tar.extractfile(member) as src, open(tmp / name, "wb") as dst:
                         dst.write(src.read())
@@ -102,7 +103,7 @@ def _extract_vmlinuz(deb, unpacked):
             raise KernelError(f"{deb}: dpkg-deb failed: {err}")
     unpacked.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if not found:
+        if not any(name.startswith("vmlinuz-") for name in found):
             raise FileExistsError
         os.replace(tmp, unpacked)
     except OSError:  # nothing to keep, or another sysgate unpacked it meanwhile
@@ -110,6 +111,22 @@ def _extract_vmlinuz(deb, unpacked):
             os.unlink(tmp / name)
         os.rmdir(tmp)
     return sorted(unpacked.glob("vmlinuz-*")) if found else []
+
+
+def config_beside(vmlinuz):
+    """(text, source) of the config a kernel image was built with, found beside it
+    (config-<release> for vmlinuz-<release>, as in /boot and in Debian's packages, or a
+    build folder's .config), else (None, None)."""
+    image = Path(vmlinuz)
+    candidates = [image.parent / ".config"]
+    if image.name.startswith("vmlinuz-"):
+        candidates.insert(0, image.parent / ("config-" + image.name[len("vmlinuz-"):]))
+    for path in candidates:
+        try:
+            return path.read_text(errors="replace"), str(path)
+        except OSError:
+            continue
+    return None, None
 
 
 def _image_dependency(deb):

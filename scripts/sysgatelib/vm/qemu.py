@@ -1,9 +1,12 @@
 """Boot a kernel and an initramfs in QEMU and bring back what the guest sent.
 
 Two serial ports: ttyS0 is the kernel console (kept as the log shown when a guest fails),
-ttyS1 carries the results, base64 between BEGIN/END lines written by guest_init.c. The guest
-powers itself off; `panic=-1` with `-no-reboot` turns a panic into a QEMU exit too, and a
-hang is killed at the timeout.
+ttyS1 carries the results and the kernel's facts, base64 between BEGIN/END lines written by
+guest_init.c. The guest powers itself off; `panic=-1` with `-no-reboot` turns a panic into
+a QEMU exit too, and a hang is killed at the timeout. A kernel without ACPI (a minimal
+config) cannot power the machine off: its power-off is a halt ("reboot: Power down", then
+the CPU idles forever), which QEMU cannot tell from a busy guest. So the console is watched
+for the kernel's last words and QEMU is ended HALT_GRACE_S after them.
 
 KVM is used only when /dev/kvm opens *and* a probe guest boots under it: on some hosts
 (nested virtualization without the MSRs a stock kernel writes) /dev/kvm is there but QEMU
@@ -18,7 +21,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.errors import UserError
 
@@ -27,7 +30,13 @@ _POLL_S = 0.25
 _MILESTONES = (("up", "sysgate-init: up:"), ("ran", "sysgate-init: benchmark finished"))
 _BEGIN = re.compile(r"SYSGATE-RESULTS-BEGIN bytes=(\d+)")
 _END = re.compile(r"SYSGATE-RESULTS-END status=(-?\d+)")
+_FILE = re.compile(r"SYSGATE-FILE-BEGIN name=(\S+) bytes=(\d+)\n(.*?)SYSGATE-FILE-END name=\1",
+                   re.S)
 _KERNEL_RELEASE = re.compile(r"sysgate-init: up: kernel (\S+)")
+# What the kernel prints last on power-off and halt (kernel/reboot.c); with ACPI QEMU
+# exits by itself right after, without it the guest idles until killed.
+_HALTED = ("reboot: Power down", "reboot: System halted")
+HALT_GRACE_S = 2.0
 # The console lines that say why a guest died, worth quoting first.
 _PANIC = re.compile(r"(?:Kernel panic|BUG:|Oops|No working init).*")
 
@@ -54,6 +63,8 @@ class Boot:
     console: str  # the kernel console (ttyS0)
     kernel_release: str | None  # from the init's first line
     elapsed_s: float
+    files: dict = field(default_factory=dict)  # the kernel's facts: {name: bytes}
+    halted: bool = False  # ended by sysgate after the kernel halted (no ACPI power-off)
 
     def console_tail(self, lines=25):
         text = self.console.replace("\r", "")
@@ -78,6 +89,20 @@ def decode_results(data_text):
     if len(data) != int(begin.group(1)):
         return None, None
     return int(end.group(1)), data
+
+
+def decode_files(data_text):
+    """{name: bytes} of the complete file blocks on the data port (a damaged one is left
+    out: the facts are an explanation, never a reason to lose the results)."""
+    files = {}
+    for m in _FILE.finditer(data_text.replace("\r", "")):
+        try:
+            data = base64.b64decode("".join(m.group(3).split()), validate=True)
+        except ValueError:
+            continue
+        if len(data) == int(m.group(2)):
+            files[m.group(1)] = data
+    return files
 
 
 def command(kernel, initrd, append, accel, console_path, data_path, memory_mb=1024,
@@ -112,7 +137,8 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None, cpu=
     qemu_log = open(os.path.join(work_dir, "qemu.log"), "wb+")  # noqa: SIM115
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qemu_log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = False
+    timed_out = halted = False
+    halt_seen = None
     seen = set()
     try:
         while True:
@@ -123,6 +149,13 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None, cpu=
                 pass
             if on_event:
                 _report_events(console_path, seen, on_event)
+            if halt_seen is None and _has_halted(console_path):
+                halt_seen = time.monotonic()
+            if halt_seen is not None and time.monotonic() - halt_seen > HALT_GRACE_S:
+                halted = True  # the kernel's last words are out: nothing more will come
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                break
             if time.monotonic() - start > timeout_s:
                 timed_out = True
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -142,14 +175,15 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None, cpu=
     qemu_output = qemu_output.decode(errors="replace").strip()
 
     console = _read_text(console_path)
-    status, results = decode_results(_read_text(data_path))
+    data_text = _read_text(data_path)
+    status, results = decode_results(data_text)
     m = _KERNEL_RELEASE.search(console)
     release = m.group(1) if m else None
     if results is not None:
         reason = ""
     elif timed_out:
         reason = f"no results after {timeout_s:g} s: the guest hung or is too slow (killed)"
-    elif proc.returncode != 0:
+    elif proc.returncode != 0 and not halted:
         lines = qemu_output.splitlines()
         errors = [ln for ln in lines if "error" in ln.lower()]
         last = (errors or lines or [""])[0 if errors else -1]
@@ -163,7 +197,13 @@ def boot(kernel, initrd, append, accel, timeout_s, work_dir, on_event=None, cpu=
         reason = "the guest powered off without sending results"
     if qemu_output and results is None:
         console = f"{console}\n[qemu] {qemu_output}"
-    return Boot(results is not None, reason, status, results, console, release, elapsed)
+    return Boot(results is not None, reason, status, results, console, release, elapsed,
+                decode_files(data_text), halted)
+
+
+def _has_halted(console_path):
+    text = _read_text(console_path)
+    return any(marker in text for marker in _HALTED)
 
 
 def _report_events(console_path, seen, on_event):
