@@ -487,7 +487,7 @@ def test_compare_writes_formats_to_files_and_one_to_stdout_after_the_terminal(fi
 @pytest.mark.parametrize("spec,why", [
     ("xml", "unknown format"),
     ("junit=", "no file after '='"),
-    ("junit={tmp}/no/junit.xml", "no is not a folder"),
+    ("junit={tmp}/no/junit.xml", "no: cannot create the folder: not a folder"),
     ("junit=/proc/sysgate.xml", "cannot write"),
     ("junit={tmp}", "is a folder"),
 ])

@@ -81,7 +81,7 @@ def _check_file(spec, path):
     folder = os.path.dirname(os.path.abspath(path))
     try:
         if not os.path.isdir(folder):
-            atomic.check_writable_folder(folder)
+            atomic.check_writable_folder(folder, "--format")
             return
         probe = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.probe")
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
