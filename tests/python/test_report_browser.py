@@ -190,8 +190,8 @@ def test_multi_kernel_trend_page_loads_its_charts(tmp_path):
         conn.close()
     index = str(trend.write_outputs(series, tmp_path / "trend", 0.01, 2))
     result = _probe(index, tmp_path / "profile")
-    assert [i["src"].endswith(("_overview.png", "_paths.png")) for i in result["images"]] \
-        == [True, True]
+    assert [i["src"].endswith(("_entry.png", "_overview.png", "_paths.png"))
+            for i in result["images"]] == [True, True, True]
     for image in result["images"]:
         assert image["complete"] and image["width"] > 0, image
     assert result["scroll_width"] <= result["view_width"], "horizontal overflow"

@@ -9,6 +9,7 @@ the kernel slower, and by how many ns" is the first line and the first chart of 
 from dataclasses import dataclass, field
 
 from .. import store
+from ..core import names
 from ..core.errors import UserError
 from ..render.table import packed
 from ..verdicts import stats
@@ -131,10 +132,11 @@ def plot(series, title=""):
                    color="#c0392b" if s.verdict == stats.REGRESSION else "#27ae60",
                    alpha=0.15)
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_xticks(list(xs), [p.kernel for p in series.points], rotation=20, ha="right",
+    ax.set_xticks(list(xs), [names.text(p.kernel) for p in series.points], rotation=20,
+                  ha="right",
                   fontsize=8)
     ax.set_ylabel("ns per kernel entry")
-    ax.set_title(f"{title}: kernel entry against {series.points[0].kernel} (drift taken "
-                 "out; shaded: a step)", fontsize=9)
+    ax.set_title(names.text(f"{title}: kernel entry against {series.points[0].kernel} "
+                            "(drift taken out; shaded: a step)"), fontsize=9)
     fig.tight_layout()
     return fig
