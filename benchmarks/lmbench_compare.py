@@ -11,7 +11,8 @@ quiet machine, or the figures say nothing.
 lmbench is not part of sysgate: build `lat_syscall` from intel/lmbench unmodified
 (docs/methodology.md says how) and give its path:
 
-  /usr/bin/python3 benchmarks/lmbench_compare.py --lat-syscall ~/lmbench/bin/x86_64-linux-gnu/lat_syscall
+  /usr/bin/python3 benchmarks/lmbench_compare.py \
+      --lat-syscall ~/lmbench/bin/x86_64-linux-gnu/lat_syscall
 
 What each side's figure is:
   lmbench   `ENOUGH=<--enough> lat_syscall -N <--lmbench-n> TEST`: the median of its N

@@ -52,7 +52,8 @@ def test_lmbench_line_is_read_from_its_output(script, tmp_path):
     fake = tmp_path / "lat_syscall"
     fake.write_text("#!/bin/sh\necho \"Simple read: 0.2345 microseconds\" >&2\n")
     fake.chmod(0o755)
-    args = script.parse_args(["--lat-syscall", str(fake), "--cpu", str(max(os.sched_getaffinity(0)))])
+    cpu = str(max(os.sched_getaffinity(0)))
+    args = script.parse_args(["--lat-syscall", str(fake), "--cpu", cpu])
     assert script.run_lmbench(args, ("read",)) == pytest.approx(234.5)
 
 
