@@ -11,6 +11,7 @@
 #include "harness/io_uring_paths.h"
 #include "harness/json_text.h"
 #include "harness/lmbench_loops.h"
+#include "harness/lmbench_raw_paths.h"
 #include "harness/probe.h"
 #include "harness/runtime_paths.h"
 #include "harness/vdso_paths.h"
@@ -57,6 +58,7 @@ std::vector<Path> CorePaths() {
 
 std::vector<Path> BuildTable() {
   std::vector<Path> all = CorePaths();
+  for (Path& path : LmbenchRawPaths()) all.push_back(path);
   for (Path& path : VdsoPaths()) all.push_back(path);
   for (Path& path : Ia32Paths()) all.push_back(path);
   for (Path& path : IoUringPaths()) all.push_back(path);

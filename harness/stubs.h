@@ -20,6 +20,13 @@ struct SyscallArgs {
   uint64_t nr, a0, a1, a2;
 };
 
+// The `arg` of the lmbench raw stubs (asm/lmbench.asm): the file descriptor and the
+// buffer read into, written from, or filled with a struct stat.
+struct RawIoArgs {
+  uint64_t fd;
+  void* buffer;
+};
+
 }  // namespace sysgate
 
 extern "C" {
@@ -33,6 +40,10 @@ uint64_t sysgate_getpid_fn();
 uint64_t sysgate_syscall_getpid_call_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_syscall_getppid_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_int80_getpid_loop(uint64_t iterations, uint64_t arg);
+// asm/lmbench.asm (arg: a const sysgate::RawIoArgs*)
+uint64_t sysgate_syscall_read_loop(uint64_t iterations, uint64_t arg);
+uint64_t sysgate_syscall_write_loop(uint64_t iterations, uint64_t arg);
+uint64_t sysgate_syscall_fstat_loop(uint64_t iterations, uint64_t arg);
 // asm/syscall_args.asm (arg: a const sysgate::SyscallArgs*)
 uint64_t sysgate_syscall_args_loop(uint64_t iterations, uint64_t arg);
 // asm/indirect.asm (arg: a sysgate::IndirectState*, harness/indirect_paths.h), per entry

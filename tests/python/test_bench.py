@@ -12,6 +12,7 @@ CORE_PATHS = {
     "baseline/empty_loop", "baseline/call", "getpid/glibc", "getpid/glibc_syscall",
     "getpid/syscall", "getpid/syscall_fn", "getpid/int80", "getppid/syscall", "lmbench/read", "lmbench/write",
     "lmbench/fstat", "lmbench/stat", "lmbench/open_close", "lmbench/close_ebadf",
+    "lmbench/read_raw", "lmbench/write_raw", "lmbench/fstat_raw",
 }
 CONTEXT_KEYS = {
     "sysgate_version", "kernel_release", "kernel_version", "boot_cmdline", "cpu_vendor",

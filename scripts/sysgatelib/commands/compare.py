@@ -40,7 +40,7 @@ from ..render.verdict_text import format_ns, format_p, format_pct
 from ..render.verdict_text import shown as _shown
 from ..results import envdiff, legacy, validate
 from ..store import resolve
-from ..verdicts import entry_model, stats
+from ..verdicts import checks, entry_model, stats
 from ..verdicts.stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
 from . import arguments
 
@@ -339,6 +339,7 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
             "measured in the base run but not in the new one: "
             + ", ".join(f"{r.name} ({r.note})" for r in lost)
         )
+    notes += _mode_notes(base_runs, new_runs)
     if one_side:
         notes.append(
             f"compared the {len(rows)} paths both sides ran; {len(one_side)} ran on one "
@@ -396,6 +397,18 @@ def refuse_same_runs(base_runs, new_runs):
                     "a run on both sides is compared with itself; give each side its own "
                     "runs")
             seen[key] = (side, run.source)
+
+
+def _mode_notes(base_runs, new_runs):
+    """A note per side and row whose processes fell into two modes (verdicts/modes.py):
+    a change of figure may be a change of how many processes were in which mode."""
+    notes = []
+    for side, runs in (("base", base_runs), ("new", new_runs)):
+        for run in runs:
+            where = side if len(runs) == 1 else f"{side} {_run_id(run)}"
+            notes += [f"{where}: {path.name}: {checks.mode_note(found)}"
+                      for path, found in checks.process_modes(run)]
+    return notes
 
 
 def _figures(row, replicates):

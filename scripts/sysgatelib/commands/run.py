@@ -254,9 +254,10 @@ def merge_processes(parts):
     """One results document from the worker processes' documents.
 
     The first process's context is kept (it ran the counting pass). Every repetition row
-    is kept, renumbered so repetition_index runs over all processes; Google Benchmark's
-    per-process aggregates are dropped when there are several processes, since they
-    describe one process only (the tools recompute statistics from the repetitions).
+    is kept, renumbered so repetition_index runs over all processes, and marked with its
+    process (process_index, from 0); Google Benchmark's per-process aggregates are
+    dropped when there are several processes, since they describe one process only (the
+    tools recompute statistics from the repetitions).
     """
     if len(parts) == 1:
         return parts[0]
@@ -268,12 +269,13 @@ def merge_processes(parts):
     total = {}
     for row in rows:
         total[row["name"]] = total.get(row["name"], 0) + 1
-    for part in parts:
+    for process, part in enumerate(parts):
         seen = {}
         for row in part.get("benchmarks", []):
             if row.get("run_type", "iteration") != "iteration":
                 continue
             row = dict(row)
+            row["process_index"] = process  # for the per-process modes (verdicts/modes.py)
             name = row["name"]
             row["repetition_index"] = offset.get(name, 0) + row.get("repetition_index", 0)
             row["repetitions"] = total[name]

@@ -355,6 +355,7 @@ def _families(run, columns):
     for path in run.paths.values():
         families.setdefault(path.family, []).append(path)
     flagged = {p.name for p in checks.vdso_fallbacks(run)}
+    bimodal = {p.name: checks.mode_note(m) for p, m in checks.process_modes(run)}
     resolution = plot.percall_resolution_ns(run)
     view = []
     for family, paths in families.items():
@@ -383,6 +384,8 @@ def _families(run, columns):
                     row["ci"] = f"{fmt_ns(low)}–{fmt_ns(high)}"
                 if path.name in flagged:
                     row["flags"].append("vDSO fell back to a syscall")
+                if path.name in bimodal:
+                    row["flags"].append(bimodal[path.name])
             elif path.skipped is None:
                 row["skipped"] = "skipped: no measurement in the file"
             elif not path.skipped.startswith("failed"):

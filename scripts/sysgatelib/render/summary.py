@@ -3,7 +3,7 @@
 import textwrap
 
 from ..core import units
-from ..verdicts import stats
+from ..verdicts import checks, stats
 
 WIDTH = 120  # the console the summary is written for
 
@@ -21,6 +21,7 @@ def rows(run):
     """(path, ns k-best, ns median, tsc ticks, ratio to baseline, p99 ns, note) per path."""
     baselines = {}
     out = []
+    notes = {path.name: checks.mode_note(found) for path, found in checks.process_modes(run)}
     families = {}  # family -> its paths, families in order of first appearance
     for path in run.paths.values():
         families.setdefault(path.family, []).append(path)
@@ -36,7 +37,7 @@ def rows(run):
         out.append((
             path.name, lead, stats.median(path.samples_ns),
             stats.kbest_mean(path.counters.get("tsc_ticks", [])) if "tsc_ticks" in path.counters else None,
-            ratio, path.counter("p99_ns"), "",
+            ratio, path.counter("p99_ns"), notes.get(path.name, ""),
         ))
     return out
 

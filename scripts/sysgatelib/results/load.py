@@ -19,7 +19,7 @@ _ROW_KEYS = {
     "name", "family_index", "per_family_instance_index", "run_name", "run_type",
     "repetitions", "repetition_index", "threads", "iterations", "real_time",
     "cpu_time", "time_unit", "label", "error_occurred", "error_message",
-    "aggregate_name", "aggregate_unit", "big_o", "rms",
+    "aggregate_name", "aggregate_unit", "big_o", "rms", "process_index",
 }
 
 
@@ -48,6 +48,9 @@ class PathResult:
     skipped: str | None = None  # the reason, without the "skipped: " prefix
     samples_ns: list = field(default_factory=list)  # ns per call, one per repetition
     counters: dict = field(default_factory=dict)  # counter -> list, one per repetition
+    # The worker process of each sample (its row's `process_index`), parallel to
+    # samples_ns; empty when the file does not record it (verdicts/modes.py).
+    processes: list = field(default_factory=list)
 
     @property
     def family(self):
@@ -177,12 +180,17 @@ def parse(data, source):
         if not _number(real_time) or unit is None:
             raise UserError(f"{source}: row '{name}' has no usable real_time")
         result.samples_ns.append(float(real_time) * unit)
+        process = row.get("process_index")
+        if _number(process):
+            result.processes.append(int(process))
         for key, value in row.items():
             if key not in _ROW_KEYS and _number(value):
                 result.counters.setdefault(key, []).append(float(value))
     for result in paths.values():
         if result.samples_ns:
             result.skipped = None  # measured in some repetition: not a skip
+        if len(result.processes) != len(result.samples_ns):
+            result.processes = []  # recorded on some rows only: not known
     paths = dict(sorted(paths.items(), key=lambda item: order[item[0]]))
     legacy.fill_in(paths.values())
     return Run(source=source, context=context, paths=paths)

@@ -9,7 +9,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from . import busy, stats
+from ..core import units
+from . import busy, modes, stats
 
 WARNING = "warning"
 INFO = "info"
@@ -187,6 +188,51 @@ def check_vdso_fallback(run):
         "Switch to a vDSO-capable clocksource when the machine offers one "
         "(cat /sys/devices/system/clocksource/clocksource0/available_clocksource; "
         "echo tsc > .../current_clocksource, or kvm-clock in a KVM guest).",
+    )
+
+
+def _processes(run):
+    """How many worker processes the run's repetitions came from (context `processes`),
+    or None when the file does not say."""
+    value = str(run.context.get("processes", "")).strip()
+    return int(value) if value.isdigit() else None
+
+
+def process_modes(run):
+    """(path, modes.RowModes) for every row whose processes fell into two modes."""
+    processes = _processes(run)
+    for path in run.measured():
+        found = modes.row_modes(path, processes)
+        if found is not None:
+            yield path, found
+
+
+def mode_note(row_modes):
+    """The row's note: '2 modes across 12 processes: 9 at 257 ns, 3 at 330 ns; ...'."""
+    return row_modes.text(units.ns)
+
+
+def check_modes(run):
+    found = list(process_modes(run))
+    if not found:
+        return
+    mixed = [path.name for path, m in found if not m.figure_is_fast]
+    listed = "; ".join(f"{path.name}: {mode_note(m)}" for path, m in found[:5])
+    more = f"; and {len(found) - 5} more" if len(found) > 5 else ""
+    detail = (f"Per-process medians in two groups: {listed}{more}. The mode is the "
+              "process's (its address-space layout decides how a wrapper's return or a "
+              "loop predicts) or a phase of the host that lasted one process; the "
+              "leading figure, the mean of the fastest repetitions, comes from the "
+              "faster mode when that mode has enough repetitions.")
+    if mixed:
+        detail += " Too few in the faster mode for: " + ", ".join(mixed) + "."
+    yield Finding(
+        "process_modes", WARNING if mixed else INFO,
+        f"{len(found)} row{'s' if len(found) != 1 else ''} with two modes across processes",
+        detail,
+        "Compare like with like: minima, or the faster mode, on both sides; raise "
+        "--processes to see how often each mode comes (docs/methodology.md, "
+        "\"Like for like with lmbench\").",
     )
 
 
@@ -465,7 +511,7 @@ def check_plain(run):
 
 
 _CHECKS = (check_emulated, check_vm, check_vdso_fallback, check_tracing, check_load,
-           check_variation, check_pinning, check_frequency, check_tsc, check_pmu,
+           check_variation, check_modes, check_pinning, check_frequency, check_tsc, check_pmu,
            check_observer, check_plain)
 
 

@@ -60,6 +60,13 @@ KBEST_DEFAULT = 3
 # fewer runs a side an exact U test cannot pass Holm over 40 paths (Kalibera and Jones).
 RUN_UNIT_MIN = 8
 RUN_RESAMPLES = 1000  # run-unit bootstrap draws (the p-value does not come from them)
+# Per-process modes (verdicts/modes.py): a row's per-process medians fall into two modes
+# when, sorted, the largest step between neighbours is above MODE_GAP (relative) and each
+# side of it spreads less than MODE_TIGHTNESS times that step; fewer than MODE_MIN_PROCESSES
+# processes never make two modes (one process apart from one is noise, not a mode).
+MODE_GAP = 0.10
+MODE_TIGHTNESS = 0.5
+MODE_MIN_PROCESSES = 3
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, INCONCLUSIVE = (
     "regression", "improvement", "no change", "inconclusive")
