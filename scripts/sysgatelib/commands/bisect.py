@@ -19,8 +19,8 @@ Whatever ends it (the answer, an error, Ctrl-C, SIGTERM), the tree is left as `g
 reset` leaves it: the branch or commit it had checked out, no bisection going on.
 
 Exit status: 0 the first bad commit found; 2 bad input, an endpoint that does not build or
-boot, a step that aborted the bisection, or an interrupt (Ctrl-C, SIGTERM); 3 the endpoints
-do not differ, or only skipped commits are left (the first bad commit is one of those
+boot, or a step that aborted the bisection; 128+N stopped by signal N (Ctrl-C 130, SIGTERM
+143); 3 the endpoints do not differ, or only skipped commits are left (the first bad commit is one of those
 listed).
 """
 
@@ -52,14 +52,6 @@ EXIT_FOUND, EXIT_NOT_DIFFERENT = 0, 3
 SYSGATE = Path(__file__).resolve().parents[2] / "sysgate"
 _FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.M)
 _ONLY_SKIPPED = "only 'skip'ped commits left"
-
-
-class Interrupted(Exception):
-    """SIGTERM, turned into an exception so that the finally blocks put the tree back."""
-
-
-def _terminate(signum, frame):
-    raise Interrupted
 
 
 # --- the state the steps read ---------------------------------------------------------
@@ -296,7 +288,6 @@ def command(args):
     state = new_state(args, source, work, good, bad)
     original = source_tree.head(source)
     started = False
-    previous = signal.signal(signal.SIGTERM, _terminate)
     progress.line(f"bisect: {source}, good {good[:12]}, bad {bad[:12]}; work in {work}")
     try:
         prepare_measuring(state, progress)
@@ -314,11 +305,11 @@ def command(args):
         started = True
         code, output = run_bisection(state, state_path, progress)
         return summarise(state, output, bisect_step.read_steps(work), good_runs, progress)
-    except (KeyboardInterrupt, Interrupted):
-        raise UserError("interrupted; the tree is put back as `git bisect reset` leaves "
-                        "it") from None
+    except KeyboardInterrupt:  # the CLI's stop signals (core.errors.Interrupted): 128+N
+        progress.line("bisect: interrupted; the tree is put back as `git bisect reset` "
+                      "leaves it")
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if started:
             source_tree.git(source, "bisect", "reset", check=False)
         source_tree.git(source, "checkout", "-q", original, check=False)
