@@ -1,4 +1,4 @@
-#include "harness/coprocess_client.h"
+#include "harness/coprocess/coprocess_client.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "harness/probe.h"
+#include "harness/platform/probe.h"
 
 extern char** environ;
 

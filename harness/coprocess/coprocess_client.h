@@ -1,6 +1,6 @@
 // The client side of a co-process path: a program sysgate_bench starts once and asks to
 // run a path N times in that program's own timed loop. The 32-bit helper
-// (harness/ia32_client.h) and the language-runtime helpers (harness/runtime_paths.h) are
+// (harness/coprocess/ia32_client.h) and the language-runtime helpers (harness/paths/runtime_paths.h) are
 // both driven through it.
 //
 // The protocol is one ASCII request line, one reply line, over a socket that is the
@@ -15,8 +15,8 @@
 // co-process times its own loop, so the round trip never enters a measurement. It
 // inherits the CPU affinity of the thread that starts it: start it after pinning and both
 // processes share the measuring CPU.
-#ifndef SYSGATE_HARNESS_COPROCESS_CLIENT_H_
-#define SYSGATE_HARNESS_COPROCESS_CLIENT_H_
+#ifndef SYSGATE_HARNESS_COPROCESS_COPROCESS_CLIENT_H_
+#define SYSGATE_HARNESS_COPROCESS_COPROCESS_CLIENT_H_
 
 #include <sys/types.h>
 
@@ -91,4 +91,4 @@ class CoprocessClient {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_COPROCESS_CLIENT_H_
+#endif  // SYSGATE_HARNESS_COPROCESS_COPROCESS_CLIENT_H_

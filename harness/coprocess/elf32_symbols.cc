@@ -1,4 +1,4 @@
-#include "harness/elf32_symbols.h"
+#include "harness/coprocess/elf32_symbols.h"
 
 #include <elf.h>
 

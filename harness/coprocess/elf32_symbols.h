@@ -10,8 +10,8 @@
 // Every offset and count read from the image is checked against the image's size before
 // use: a truncated or corrupt image is an error(), never a read out of bounds. Plain code
 // with <elf.h>'s fixed-size Elf32_* types, so the 64-bit tests compile it too.
-#ifndef SYSGATE_HARNESS_ELF32_SYMBOLS_H_
-#define SYSGATE_HARNESS_ELF32_SYMBOLS_H_
+#ifndef SYSGATE_HARNESS_COPROCESS_ELF32_SYMBOLS_H_
+#define SYSGATE_HARNESS_COPROCESS_ELF32_SYMBOLS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -52,4 +52,4 @@ class Elf32Symbols {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_ELF32_SYMBOLS_H_
+#endif  // SYSGATE_HARNESS_COPROCESS_ELF32_SYMBOLS_H_

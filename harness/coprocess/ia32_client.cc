@@ -1,4 +1,4 @@
-#include "harness/ia32_client.h"
+#include "harness/coprocess/ia32_client.h"
 
 #include <cerrno>
 #include <cinttypes>

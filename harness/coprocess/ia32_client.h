@@ -2,13 +2,13 @@
 // once as a co-process and asks it to run ia32 entry paths, which cannot round-trip from a
 // 64-bit process (docs/ia32.md).
 //
-// The helper is a co-process (harness/coprocess_client.h): its loops are timed by the
-// helper itself with the same fenced TSC reads (harness/cycle_clock.h) and the ticks come
+// The helper is a co-process (harness/coprocess/coprocess_client.h): its loops are timed by the
+// helper itself with the same fenced TSC reads (harness/platform/cycle_clock.h) and the ticks come
 // back over a socket, so the round trip never enters a measurement. It inherits the CPU
 // affinity of the thread that starts it: start it after pinning and both processes share
 // the measuring CPU. On top of the co-process verbs it speaks the ia32-only ones below.
-#ifndef SYSGATE_HARNESS_IA32_CLIENT_H_
-#define SYSGATE_HARNESS_IA32_CLIENT_H_
+#ifndef SYSGATE_HARNESS_COPROCESS_IA32_CLIENT_H_
+#define SYSGATE_HARNESS_COPROCESS_IA32_CLIENT_H_
 
 #include <sys/types.h>
 
@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/coprocess_client.h"
+#include "harness/coprocess/coprocess_client.h"
 
 namespace sysgate {
 
@@ -77,7 +77,7 @@ class Ia32Client {
   // "int 0x80, eax=318 (getcpu)"); nullopt when the helper cannot say.
   std::optional<std::string> Describe(std::string_view variant);
 
-  // The helper's own ELF32 symbol lookup in its vDSO (harness/elf32_symbols.h): `name`
+  // The helper's own ELF32 symbol lookup in its vDSO (harness/coprocess/elf32_symbols.h): `name`
   // with `version` ("" = any), reading at most the image's first `limit` bytes.
   struct LookupResult {
     std::optional<uint64_t> address;  // found: its address in the helper
@@ -110,4 +110,4 @@ class Ia32Client {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_IA32_CLIENT_H_
+#endif  // SYSGATE_HARNESS_COPROCESS_IA32_CLIENT_H_

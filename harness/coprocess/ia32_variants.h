@@ -1,8 +1,8 @@
-// The 32-bit helper's variants: the one list that sysgate_bench (harness/ia32_paths.cc)
+// The 32-bit helper's variants: the one list that sysgate_bench (harness/paths/ia32_paths.cc)
 // and the -m32 helper (benchmarks/ia32/sysgate_ia32_helper.cc) both compile from, so the
 // names on the wire cannot drift. Plain C++ with no includes: the helper is built -m32.
-#ifndef SYSGATE_HARNESS_IA32_VARIANTS_H_
-#define SYSGATE_HARNESS_IA32_VARIANTS_H_
+#ifndef SYSGATE_HARNESS_COPROCESS_IA32_VARIANTS_H_
+#define SYSGATE_HARNESS_COPROCESS_IA32_VARIANTS_H_
 
 // X(id, "wire name"): getpid by every 32-bit entry and its plain-call baseline, then
 // clock_gettime(CLOCK_MONOTONIC) and getcpu through the 32-bit vDSO and through int 0x80.
@@ -41,4 +41,4 @@ constexpr const char* Ia32VariantName(Ia32Variant v) {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_IA32_VARIANTS_H_
+#endif  // SYSGATE_HARNESS_COPROCESS_IA32_VARIANTS_H_

@@ -1,4 +1,4 @@
-#include "harness/counting_pass.h"
+#include "harness/measure/counting_pass.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <functional>
 
-#include "harness/check.h"
-#include "harness/cycle_clock.h"
-#include "harness/environment.h"
+#include "harness/platform/check.h"
+#include "harness/platform/cycle_clock.h"
+#include "harness/platform/text_file.h"
 
 namespace sysgate {
 namespace {

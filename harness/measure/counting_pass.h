@@ -7,8 +7,8 @@
 // timing pass must run with no perf fd open, and the counting pass reports how much its
 // own counters changed the latency (`observer_effect`). RunCountingPass closes every fd it
 // opened before it returns.
-#ifndef SYSGATE_HARNESS_COUNTING_PASS_H_
-#define SYSGATE_HARNESS_COUNTING_PASS_H_
+#ifndef SYSGATE_HARNESS_MEASURE_COUNTING_PASS_H_
+#define SYSGATE_HARNESS_MEASURE_COUNTING_PASS_H_
 
 #include <sys/types.h>
 
@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "harness/paths.h"
-#include "harness/perf_events.h"
-#include "harness/perf_group.h"
+#include "harness/paths/paths.h"
+#include "harness/measure/perf_events.h"
+#include "harness/measure/perf_group.h"
 
 namespace sysgate {
 
@@ -108,4 +108,4 @@ int CountPerfEventFds(const std::string& proc_root, pid_t pid);
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_COUNTING_PASS_H_
+#endif  // SYSGATE_HARNESS_MEASURE_COUNTING_PASS_H_

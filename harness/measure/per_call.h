@@ -1,7 +1,7 @@
 // The per-call pass: rdtscp around single calls, the cost of an empty pair subtracted,
 // to see the latency distribution that the batched mean hides.
-#ifndef SYSGATE_HARNESS_PER_CALL_H_
-#define SYSGATE_HARNESS_PER_CALL_H_
+#ifndef SYSGATE_HARNESS_MEASURE_PER_CALL_H_
+#define SYSGATE_HARNESS_MEASURE_PER_CALL_H_
 
 #include <cstdint>
 #include <vector>
@@ -26,4 +26,4 @@ Percentiles ComputePercentiles(std::vector<uint64_t> ticks, uint64_t pair_overhe
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_PER_CALL_H_
+#endif  // SYSGATE_HARNESS_MEASURE_PER_CALL_H_

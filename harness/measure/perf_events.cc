@@ -1,4 +1,4 @@
-#include "harness/perf_events.h"
+#include "harness/measure/perf_events.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <perfmon/pfmlib_perf_event.h>
 #endif
 
-#include "harness/environment.h"
+#include "harness/platform/text_file.h"
 
 namespace sysgate {
 namespace {

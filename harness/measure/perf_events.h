@@ -9,8 +9,8 @@
 //
 // Nothing here opens a file descriptor: perf_group.h does that. Everything that depends on
 // the machine (permissions, tracefs location) is a parameter so tests can inject it.
-#ifndef SYSGATE_HARNESS_PERF_EVENTS_H_
-#define SYSGATE_HARNESS_PERF_EVENTS_H_
+#ifndef SYSGATE_HARNESS_MEASURE_PERF_EVENTS_H_
+#define SYSGATE_HARNESS_MEASURE_PERF_EVENTS_H_
 
 #include <linux/perf_event.h>
 
@@ -110,4 +110,4 @@ std::vector<std::string> ListSupportedEvents(const EventEncoder& encoder);
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_PERF_EVENTS_H_
+#endif  // SYSGATE_HARNESS_MEASURE_PERF_EVENTS_H_

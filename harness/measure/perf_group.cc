@@ -1,4 +1,4 @@
-#include "harness/perf_group.h"
+#include "harness/measure/perf_group.h"
 
 #include <errno.h>
 #include <sys/ioctl.h>

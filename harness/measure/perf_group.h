@@ -5,8 +5,8 @@
 // Setup never throws and never aborts: an event the kernel refuses is left out of the
 // group with its reason (OpenFailureReason), and a group none of whose events opened is
 // an empty, valid object whose Start/Stop do nothing.
-#ifndef SYSGATE_HARNESS_PERF_GROUP_H_
-#define SYSGATE_HARNESS_PERF_GROUP_H_
+#ifndef SYSGATE_HARNESS_MEASURE_PERF_GROUP_H_
+#define SYSGATE_HARNESS_MEASURE_PERF_GROUP_H_
 
 #include <linux/perf_event.h>
 #include <sys/types.h>
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/perf_events.h"
+#include "harness/measure/perf_events.h"
 
 namespace sysgate {
 
@@ -116,4 +116,4 @@ class PerfMeasurement {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_PERF_GROUP_H_
+#endif  // SYSGATE_HARNESS_MEASURE_PERF_GROUP_H_

@@ -1,4 +1,4 @@
-#include "harness/pinning.h"
+#include "harness/measure/pinning.h"
 
 #include <sched.h>
 

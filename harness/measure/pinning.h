@@ -1,7 +1,7 @@
 // Pin the measuring thread to one CPU so its caches, TLB and branch predictors stay warm
 // and the scheduler cannot migrate it between batches.
-#ifndef SYSGATE_HARNESS_PINNING_H_
-#define SYSGATE_HARNESS_PINNING_H_
+#ifndef SYSGATE_HARNESS_MEASURE_PINNING_H_
+#define SYSGATE_HARNESS_MEASURE_PINNING_H_
 
 #include <string>
 
@@ -16,4 +16,4 @@ bool PinToCpu(int cpu, std::string* error);
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_PINNING_H_
+#endif  // SYSGATE_HARNESS_MEASURE_PINNING_H_

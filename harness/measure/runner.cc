@@ -1,4 +1,4 @@
-#include "harness/runner.h"
+#include "harness/measure/runner.h"
 
 #include <sys/resource.h>
 
@@ -6,9 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "harness/check.h"
-#include "harness/stubs.h"
-#include "harness/vdso_paths.h"
+#include "harness/platform/check.h"
+#include "harness/paths/stubs.h"
 
 namespace sysgate {
 
@@ -186,10 +185,9 @@ void Runner::Run(benchmark::State& state, const Path& path, const std::string& s
   state.counters["percall_samples"] = static_cast<double>(pc.samples);
   state.counters["percall_outliers"] = static_cast<double>(pc.outliers);
 
-  // vDSO rows: did the call stay in user mode? (docs/vdso.md, "Fallback detection")
-  if (std::optional<FallbackVerdict> verdict = CheckVdsoFallback(path)) {
-    state.counters["vdso_fallback"] = verdict->fallback ? 1 : 0;
-    state.counters["vdso_to_syscall_ratio"] = verdict->ratio;
+  // The row's own figures (the vDSO rows: did the call stay in user mode?).
+  if (path.after_timing) {
+    for (const auto& [column, value] : path.after_timing(path)) state.counters[column] = value;
   }
   AddCountingFigures(state, path, figure.ticks_per_call);
 }

@@ -1,9 +1,9 @@
 // The measurement method, in one place: calibration, batch sizing, the timed loop of one
-// repetition and its robust figure, the per-call pass and the vDSO fallback check. The
+// repetition and its robust figure, the per-call pass and the row's own figures. The
 // benchmark binary only parses flags and registers one Google Benchmark row per path,
 // whose body is Runner::Run (docs/methodology.md).
-#ifndef SYSGATE_HARNESS_RUNNER_H_
-#define SYSGATE_HARNESS_RUNNER_H_
+#ifndef SYSGATE_HARNESS_MEASURE_RUNNER_H_
+#define SYSGATE_HARNESS_MEASURE_RUNNER_H_
 
 #include <cstdint>
 #include <map>
@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "harness/counting_pass.h"
-#include "harness/cycle_clock.h"
-#include "harness/paths.h"
-#include "harness/per_call.h"
+#include "harness/measure/counting_pass.h"
+#include "harness/platform/cycle_clock.h"
+#include "harness/paths/paths.h"
+#include "harness/measure/per_call.h"
 
 namespace sysgate {
 
@@ -75,7 +75,7 @@ class Runner {
       : calibration_(calibration), counts_(counts) {}
 
   // One repetition of `path` as a Google Benchmark row: the timed batches, the figure,
-  // the per-call pass, the fallback check and the counting pass's figures as counters.
+  // the per-call pass, the row's own figures (after_timing) and the counting pass's figures.
   // A non-empty `skip_reason` makes the row a skip (or a failure) with that reason.
   void Run(benchmark::State& state, const Path& path, const std::string& skip_reason);
 
@@ -99,4 +99,4 @@ class Runner {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_RUNNER_H_
+#endif  // SYSGATE_HARNESS_MEASURE_RUNNER_H_

@@ -1,6 +1,6 @@
 // The one JSON string escaper of the binary (the path table, the added context keys).
-#ifndef SYSGATE_HARNESS_JSON_TEXT_H_
-#define SYSGATE_HARNESS_JSON_TEXT_H_
+#ifndef SYSGATE_HARNESS_OUTPUT_JSON_TEXT_H_
+#define SYSGATE_HARNESS_OUTPUT_JSON_TEXT_H_
 
 #include <cstdio>
 #include <string>
@@ -29,4 +29,4 @@ inline std::string JsonEscape(std::string_view text) {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_JSON_TEXT_H_
+#endif  // SYSGATE_HARNESS_OUTPUT_JSON_TEXT_H_

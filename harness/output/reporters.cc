@@ -1,4 +1,4 @@
-#include "harness/reporters.h"
+#include "harness/output/reporters.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "harness/json_text.h"
+#include "harness/output/json_text.h"
 
 namespace sysgate {
 namespace {

@@ -2,8 +2,8 @@
 // results JSON (Google Benchmark's JSON reporter, buffered) written by sysgate itself so
 // that end-of-run facts join the context and a short write is an error, not a truncated
 // file that looks complete.
-#ifndef SYSGATE_HARNESS_REPORTERS_H_
-#define SYSGATE_HARNESS_REPORTERS_H_
+#ifndef SYSGATE_HARNESS_OUTPUT_REPORTERS_H_
+#define SYSGATE_HARNESS_OUTPUT_REPORTERS_H_
 
 #include <sstream>
 #include <string>
@@ -53,4 +53,4 @@ bool WriteFileCompletely(const std::string& path, const std::string& text, std::
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_REPORTERS_H_
+#endif  // SYSGATE_HARNESS_OUTPUT_REPORTERS_H_

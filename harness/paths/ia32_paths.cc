@@ -1,4 +1,4 @@
-#include "harness/ia32_paths.h"
+#include "harness/paths/ia32_paths.h"
 
 #include <sched.h>
 #include <time.h>
@@ -6,8 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "harness/ia32_client.h"
-#include "harness/ia32_variants.h"
+#include "harness/coprocess/ia32_client.h"
+#include "harness/coprocess/ia32_variants.h"
 
 namespace sysgate {
 namespace {

@@ -1,9 +1,9 @@
 // The ia32 rows of the path table, entered from a 32-bit process (the helper, see
-// harness/ia32_client.h and docs/ia32.md): getpid by every 32-bit entry, their 32-bit
+// harness/coprocess/ia32_client.h and docs/ia32.md): getpid by every 32-bit entry, their 32-bit
 // plain-call baseline, and clock_gettime(CLOCK_MONOTONIC) and getcpu through the 32-bit
 // vDSO and through int 0x80.
-#ifndef SYSGATE_HARNESS_IA32_PATHS_H_
-#define SYSGATE_HARNESS_IA32_PATHS_H_
+#ifndef SYSGATE_HARNESS_PATHS_IA32_PATHS_H_
+#define SYSGATE_HARNESS_PATHS_IA32_PATHS_H_
 
 #include <sys/types.h>
 
@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/paths.h"
+#include "harness/paths/path.h"
 
 namespace sysgate {
 
@@ -52,4 +52,4 @@ std::vector<std::pair<std::string, std::string>> Ia32Context();
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_IA32_PATHS_H_
+#endif  // SYSGATE_HARNESS_PATHS_IA32_PATHS_H_

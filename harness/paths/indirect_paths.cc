@@ -1,4 +1,4 @@
-#include "harness/indirect_paths.h"
+#include "harness/paths/indirect_paths.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <random>
 #include <string>
 
-#include "harness/vdso.h"
+#include "harness/platform/vdso.h"
 
 namespace sysgate {
 namespace {
@@ -50,16 +50,6 @@ constexpr EntryInfo kEntryInfo[kEntries] = {
 };
 // clang-format on
 
-// An indirect row can run where its entry's own row can: int 0x80 needs ia32 emulation,
-// the vdso entry needs __vdso_getcpu. The direct row's probe says so, in its words.
-template <Entry E>
-std::optional<std::string> ProbeEntry() {
-  const Path* direct = FindPath(kEntryInfo[E].direct);
-  if (direct == nullptr) return "no row " + std::string(kEntryInfo[E].direct) + " in the table";
-  if (direct->probe == nullptr) return std::nullopt;
-  return direct->probe();
-}
-
 // --- State ----------------------------------------------------------------------------------
 
 template <size_t kBytes>
@@ -74,8 +64,16 @@ uint64_t StateArg() {
 template <Entry E>
 Path Row(std::string_view name, LoopFn loop, ArgFn arg) {
   const EntryInfo& entry = kEntryInfo[E];
-  return Path{name, entry.mechanism, entry.entries, loop, entry.direct,
-              arg,  entry.expect,    ProbeEntry<E>};
+  // It can run where its entry's own row can (int 0x80 needs ia32 emulation, the vdso
+  // entry needs __vdso_getcpu): that row's probe says so, in its words.
+  return Path{.name = name,
+              .mechanism = entry.mechanism,
+              .expected_entries = entry.entries,
+              .loop = loop,
+              .peer = entry.direct,
+              .arg = arg,
+              .expect = entry.expect,
+              .probe_from_peer = true};
 }
 
 }  // namespace

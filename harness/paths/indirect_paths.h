@@ -5,16 +5,16 @@
 // (getpid/syscall for the syscall entry); the report's figure is
 //   (row - peer) - (the same workload's call row - baseline/call)
 // computed in scripts/sysgatelib/verdicts/indirect.py from the rows' facts.
-#ifndef SYSGATE_HARNESS_INDIRECT_PATHS_H_
-#define SYSGATE_HARNESS_INDIRECT_PATHS_H_
+#ifndef SYSGATE_HARNESS_PATHS_INDIRECT_PATHS_H_
+#define SYSGATE_HARNESS_PATHS_INDIRECT_PATHS_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
-#include "harness/paths.h"
-#include "harness/stubs.h"
+#include "harness/paths/path.h"
+#include "harness/paths/stubs.h"
 
 namespace sysgate {
 
@@ -72,9 +72,9 @@ const std::vector<IndirectStub>& IndirectStubs();
 // The state the rows of one working set share (`bytes` 0: no chase buffer).
 IndirectState* IndirectStateFor(size_t bytes);
 
-// The rows, in report order (appended to the table by BuildTable in harness/paths.cc).
+// The rows, in report order (appended to the table by BuildTable in harness/paths/paths.cc).
 std::vector<Path> IndirectPaths();
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_INDIRECT_PATHS_H_
+#endif  // SYSGATE_HARNESS_PATHS_INDIRECT_PATHS_H_

@@ -1,4 +1,4 @@
-#include "harness/io_uring_paths.h"
+#include "harness/paths/io_uring_paths.h"
 
 #include <sched.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "harness/cycle_clock.h"
+#include "harness/platform/cycle_clock.h"
 
 namespace sysgate {
 namespace {

@@ -7,8 +7,8 @@
 // Each row skips with the reason where io_uring cannot run: disabled by the
 // kernel.io_uring_disabled sysctl, absent from the kernel (ENOSYS), or denied (EPERM: a
 // seccomp filter, as container runtimes' default profiles install, or an LSM).
-#ifndef SYSGATE_HARNESS_IO_URING_PATHS_H_
-#define SYSGATE_HARNESS_IO_URING_PATHS_H_
+#ifndef SYSGATE_HARNESS_PATHS_IO_URING_PATHS_H_
+#define SYSGATE_HARNESS_PATHS_IO_URING_PATHS_H_
 
 #include <liburing.h>
 
@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "harness/paths.h"
+#include "harness/paths/path.h"
 
 namespace sysgate {
 
-// The rows, in report order (appended to the table by BuildTable in harness/paths.cc).
+// The rows, in report order (appended to the table by BuildTable in harness/paths/paths.cc).
 std::vector<Path> IoUringPaths();
 
 // How long the SQPOLL thread keeps polling after the last request before it sleeps
@@ -78,4 +78,4 @@ uint64_t IoUringNopLoop(uint64_t iterations, uint64_t ring_state);
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_IO_URING_PATHS_H_
+#endif  // SYSGATE_HARNESS_PATHS_IO_URING_PATHS_H_

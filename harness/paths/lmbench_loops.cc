@@ -1,4 +1,4 @@
-#include "harness/lmbench_loops.h"
+#include "harness/paths/lmbench_loops.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

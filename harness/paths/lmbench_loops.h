@@ -1,7 +1,7 @@
 // Paths measured with C++ loops: glibc's wrappers and the lmbench `lat_syscall` set.
 // Same signature as the NASM stubs: uint64_t loop(uint64_t iterations, uint64_t arg).
-#ifndef SYSGATE_HARNESS_LMBENCH_LOOPS_H_
-#define SYSGATE_HARNESS_LMBENCH_LOOPS_H_
+#ifndef SYSGATE_HARNESS_PATHS_LMBENCH_LOOPS_H_
+#define SYSGATE_HARNESS_PATHS_LMBENCH_LOOPS_H_
 
 #include <cstdint>
 
@@ -28,4 +28,4 @@ uint64_t DevNullFd();
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_LMBENCH_LOOPS_H_
+#endif  // SYSGATE_HARNESS_PATHS_LMBENCH_LOOPS_H_

@@ -1,19 +1,18 @@
-#include "harness/paths.h"
+#include "harness/paths/paths.h"
 
 #include <errno.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <iterator>
+#include <algorithm>
 
-#include "harness/ia32_paths.h"
-#include "harness/indirect_paths.h"
-#include "harness/io_uring_paths.h"
-#include "harness/json_text.h"
-#include "harness/lmbench_loops.h"
-#include "harness/probe.h"
-#include "harness/runtime_paths.h"
-#include "harness/vdso_paths.h"
+#include "harness/output/json_text.h"
+#include "harness/paths/ia32_paths.h"
+#include "harness/paths/indirect_paths.h"
+#include "harness/paths/io_uring_paths.h"
+#include "harness/paths/lmbench_loops.h"
+#include "harness/paths/runtime_paths.h"
+#include "harness/paths/vdso_paths.h"
+#include "harness/platform/check.h"
+#include "harness/platform/probe.h"
 
 namespace sysgate {
 namespace {
@@ -67,51 +66,22 @@ std::vector<Path> BuildTable() {
     if (path.baseline.empty()) {
       path.baseline = path.abi == Abi::kIa32 ? kIa32CallBaseline : kCallBaseline;
     }
+    if (path.probe_from_peer) {
+      auto peer = std::find_if(all.begin(), all.end(),
+                               [&](const Path& p) { return p.name == path.peer; });
+      SYSGATE_CHECK(peer != all.end() && !peer->probe_from_peer);
+      path.probe = peer->probe;
+    }
   }
   return all;
-}
-
-// A number as the results file writes it: integers without a fraction.
-std::string FormatEntries(double entries) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", entries);
-  return text;
 }
 
 std::string JsonString(std::string_view text) { return '"' + JsonEscape(text) + '"'; }
 
 }  // namespace
 
-// In the order of the enum (harness/paths.h), one vocabulary with load.MECHANISMS.
-constexpr std::string_view kMechanismNames[] = {
-    "loop",     "call", "glibc",         "syscall",  "int80",
-    "sysenter", "vdso", "vsyscall_page", "io_uring", "runtime",
-};
-static_assert(std::size(kMechanismNames) == static_cast<size_t>(Mechanism::kRuntime) + 1,
-              "a name for every Mechanism");
-
-std::string_view MechanismName(Mechanism mechanism) {
-  const auto i = static_cast<size_t>(mechanism);
-  return i < std::size(kMechanismNames) ? kMechanismNames[i] : "unknown";
-}
-
-std::string_view AbiName(Abi abi) { return abi == Abi::kIa32 ? "ia32" : "x86_64"; }
-
 // Weak: a test build links a strong definition that adds a throwaway row.
 __attribute__((weak)) std::vector<Path> ExtraPaths() { return {}; }
-
-std::string PathLabel(const Path& path) {
-  std::string label = "mechanism=" + std::string(MechanismName(path.mechanism));
-  label += " abi=" + std::string(AbiName(path.abi));
-  label += " family=" + std::string(path.family());
-  label += " variant=" + std::string(path.variant());
-  label += " baseline=" + std::string(path.baseline);
-  if (!path.peer.empty()) label += " peer=" + std::string(path.peer);
-  if (path.expected_entries_known()) {
-    label += " expected_entries=" + FormatEntries(path.expected_entries);
-  }
-  return label;
-}
 
 std::string PathsJson(const std::vector<std::string>& statuses) {
   std::string out = "[";
@@ -127,15 +97,12 @@ std::string PathsJson(const std::vector<std::string>& statuses) {
     out += ", \"baseline\": " + JsonString(p.baseline);
     out += ", \"peer\": " + (p.peer.empty() ? std::string("null") : JsonString(p.peer));
     out += ", \"expected_entries\": " +
-           (p.expected_entries_known() ? FormatEntries(p.expected_entries) : "null");
+           (p.expected_entries_known() ? EntriesText(p.expected_entries) : "null");
     out += ", \"status\": " + JsonString(i < statuses.size() ? statuses[i] : "unknown");
     out += "}";
   }
   return out + "\n]\n";
 }
-
-uint64_t ExpectPid() { return static_cast<uint64_t>(getpid()); }
-uint64_t ExpectPpid() { return static_cast<uint64_t>(getppid()); }
 
 const std::vector<Path>& AllPaths() {
   static const std::vector<Path> table = BuildTable();

@@ -1,4 +1,4 @@
-#include "harness/runtime_paths.h"
+#include "harness/paths/runtime_paths.h"
 
 #include <unistd.h>
 
@@ -8,13 +8,13 @@
 #include <cstring>
 #include <filesystem>
 
-#include "harness/cycle_clock.h"
+#include "harness/platform/cycle_clock.h"
 
 namespace sysgate {
 namespace {
 
 // The runtime line protocol (docs/runtimes.md): the co-process verbs of
-// harness/coprocess_client.h, a hello line with tid=, unit= and runtime=.
+// harness/coprocess/coprocess_client.h, a hello line with tid=, unit= and runtime=.
 constexpr char kGreeting[] = "sysgate-runtime";
 constexpr int kProtocolVersion = 1;
 

@@ -2,14 +2,14 @@
 // beside its runtime's own plain-call baseline (docs/runtimes.md).
 //
 // Each runtime has a helper program (benchmarks/runtimes/) that sysgate_bench starts once
-// as a co-process (harness/coprocess_client.h) and asks to run a call N times in the
+// as a co-process (harness/coprocess/coprocess_client.h) and asks to run a call N times in the
 // helper's own timed loop: the Go helper times with the TSC, the JVM with System.nanoTime
 // and CPython with time.perf_counter_ns, and RuntimeClient converts nanoseconds to TSC
 // ticks so every row is measured and reported alike. The helpers report the pid they got,
 // which must be the co-process's pid, and the thread their loops run on, which the
 // counting pass counts kernel entries on.
-#ifndef SYSGATE_HARNESS_RUNTIME_PATHS_H_
-#define SYSGATE_HARNESS_RUNTIME_PATHS_H_
+#ifndef SYSGATE_HARNESS_PATHS_RUNTIME_PATHS_H_
+#define SYSGATE_HARNESS_PATHS_RUNTIME_PATHS_H_
 
 #include <sys/types.h>
 
@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "harness/coprocess_client.h"
-#include "harness/paths.h"
+#include "harness/coprocess/coprocess_client.h"
+#include "harness/paths/path.h"
 
 namespace sysgate {
 
@@ -96,4 +96,4 @@ std::vector<std::pair<std::string, std::string>> RuntimeContext();
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_RUNTIME_PATHS_H_
+#endif  // SYSGATE_HARNESS_PATHS_RUNTIME_PATHS_H_

@@ -2,8 +2,8 @@
 //
 // Every loop stub has the signature uint64_t stub(uint64_t iterations, uint64_t arg):
 // it runs its path `iterations` times in its own loop and returns the last result.
-#ifndef SYSGATE_HARNESS_STUBS_H_
-#define SYSGATE_HARNESS_STUBS_H_
+#ifndef SYSGATE_HARNESS_PATHS_STUBS_H_
+#define SYSGATE_HARNESS_PATHS_STUBS_H_
 
 #include <cstdint>
 
@@ -35,7 +35,7 @@ uint64_t sysgate_syscall_getppid_loop(uint64_t iterations, uint64_t arg);
 uint64_t sysgate_int80_getpid_loop(uint64_t iterations, uint64_t arg);
 // asm/syscall_args.asm (arg: a const sysgate::SyscallArgs*)
 uint64_t sysgate_syscall_args_loop(uint64_t iterations, uint64_t arg);
-// asm/indirect.asm (arg: a sysgate::IndirectState*, harness/indirect_paths.h), per entry
+// asm/indirect.asm (arg: a sysgate::IndirectState*, harness/paths/indirect_paths.h), per entry
 // in this order: chase, calls_1, calls_4, calls_16, calls_32, branches.
 #define SYSGATE_INDIRECT_STUBS(entry)                             \
   uint64_t sysgate_indirect_chase_##entry(uint64_t, uint64_t);    \
@@ -52,4 +52,4 @@ SYSGATE_INDIRECT_STUBS(vdso)
 #undef SYSGATE_INDIRECT_STUBS
 }
 
-#endif  // SYSGATE_HARNESS_STUBS_H_
+#endif  // SYSGATE_HARNESS_PATHS_STUBS_H_

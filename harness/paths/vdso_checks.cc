@@ -1,4 +1,4 @@
-#include "harness/vdso_checks.h"
+#include "harness/paths/vdso_checks.h"
 
 #include <sched.h>
 

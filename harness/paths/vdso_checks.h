@@ -1,9 +1,9 @@
 // The correctness checks of the vDSO families: each takes a family's variants as (name,
 // function) and returns nullopt when they agree, else what disagreed. Pure apart from the
 // calls they make, so tests inject a fake variant (tests/cpp/vdso_test.cc); the rows that
-// run them before anything is timed are in harness/vdso_paths.h (FamilyCheck).
-#ifndef SYSGATE_HARNESS_VDSO_CHECKS_H_
-#define SYSGATE_HARNESS_VDSO_CHECKS_H_
+// run them before anything is timed are in harness/paths/vdso_paths.h (FamilyCheck).
+#ifndef SYSGATE_HARNESS_PATHS_VDSO_CHECKS_H_
+#define SYSGATE_HARNESS_PATHS_VDSO_CHECKS_H_
 
 #include <sys/time.h>
 #include <sys/types.h>
@@ -47,4 +47,4 @@ std::optional<std::string> CheckGetrandom(std::span<const Variant<GetrandomFn>> 
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_VDSO_CHECKS_H_
+#endif  // SYSGATE_HARNESS_PATHS_VDSO_CHECKS_H_

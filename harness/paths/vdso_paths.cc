@@ -1,4 +1,4 @@
-#include "harness/vdso_paths.h"
+#include "harness/paths/vdso_paths.h"
 
 #include <sched.h>
 #include <sys/random.h>
@@ -9,10 +9,10 @@
 #include <array>
 
 #include "benchmark/benchmark.h"
-#include "harness/cycle_clock.h"
-#include "harness/stubs.h"
-#include "harness/vdso.h"
-#include "harness/vsyscall.h"
+#include "harness/platform/cycle_clock.h"
+#include "harness/paths/stubs.h"
+#include "harness/platform/vdso.h"
+#include "harness/platform/vsyscall.h"
 
 namespace sysgate {
 namespace {
@@ -386,9 +386,11 @@ std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
   // A row with a peer wraps that row's call in other work (indirect_*/vdso): its
   // family's syscall row is no yardstick for it, and the peer is checked on its own.
   if (!vdso_row.peer.empty()) return std::nullopt;
-  // Its sibling in the same family that makes the raw syscall, in the same process.
+  // Its sibling in the same family (this file's rows) that makes the raw syscall, in the
+  // same process.
   const Path* sys = nullptr;
-  for (const Path& p : AllPaths()) {
+  static const std::vector<Path> rows = VdsoPaths();
+  for (const Path& p : rows) {
     if (p.family() == vdso_row.family() && p.mechanism == Mechanism::kSyscall &&
         p.abi == vdso_row.abi && p.loop != nullptr) {
       sys = &p;
@@ -422,6 +424,13 @@ std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
   return verdict;
 }
 
+std::vector<std::pair<std::string, double>> VdsoFallbackFigures(const Path& vdso_row) {
+  std::optional<FallbackVerdict> verdict = CheckVdsoFallback(vdso_row);
+  if (!verdict) return {};
+  return {{"vdso_fallback", verdict->fallback ? 1 : 0},
+          {"vdso_to_syscall_ratio", verdict->ratio}};
+}
+
 // --- The rows ------------------------------------------------------------------------------------
 
 // clang-format off
@@ -430,7 +439,7 @@ std::vector<Path> VdsoPaths() {
   // The glibc rows call the vDSO (0 entries), except getrandom/glibc: glibc 2.41+ uses
   // the vDSO state, older ones the syscall. The vsyscall page enters by a page fault.
   constexpr double kUnknown = kEntriesUnknown;
-  return {
+  std::vector<Path> rows = {
     // name                                     mechanism         entries   loop                       peer                    arg                            expect             probe
     {"clock_gettime_monotonic/vdso",            M::kVdso,         0,        VdsoClockGettimeLoop,      "",                     SlotArg<kMonotonic>,           ExpectZero,        ProbeVdsoRow<kMonotonic>},
     {"clock_gettime_monotonic/glibc",           M::kGlibc,        0,        GlibcClockGettimeLoop,     "",                     SlotArg<kMonotonic>,           ExpectZero,        ProbeRow<kMonotonic>},
@@ -466,7 +475,12 @@ std::vector<Path> VdsoPaths() {
     {"getrandom/glibc",                         M::kGlibc,        kUnknown, GlibcGetrandomLoop,        "",                     SlotArg<kGetrandom>,           ExpectRandomBytes, ProbeRow<kGetrandom>},
     {"getrandom/syscall",                       M::kSyscall,      1,        sysgate_syscall_args_loop, "getpid/syscall",       SyscallArg<kGetrandom>,        ExpectRandomBytes, ProbeRow<kGetrandom>},
   };
+  // clang-format on
+  // vDSO rows: did the call stay in user mode? (docs/vdso.md, "Fallback detection")
+  for (Path& row : rows) {
+    if (row.mechanism == M::kVdso) row.after_timing = VdsoFallbackFigures;
+  }
+  return rows;
 }
-// clang-format on
 
 }  // namespace sysgate

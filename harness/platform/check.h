@@ -1,8 +1,8 @@
 // SYSGATE_CHECK(cond): a broken invariant of sysgate itself (not of the machine or the
 // user's input) stops the program at once with the file and line, instead of producing
 // figures from a state the code does not expect.
-#ifndef SYSGATE_HARNESS_CHECK_H_
-#define SYSGATE_HARNESS_CHECK_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_CHECK_H_
+#define SYSGATE_HARNESS_PLATFORM_CHECK_H_
 
 #include <cstdio>
 #include <cstdlib>
@@ -22,4 +22,4 @@ namespace sysgate {
     if (!(cond)) ::sysgate::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 
-#endif  // SYSGATE_HARNESS_CHECK_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_CHECK_H_

@@ -1,4 +1,4 @@
-#include "harness/cycle_clock.h"
+#include "harness/platform/cycle_clock.h"
 
 #include <cpuid.h>
 #include <time.h>

@@ -4,8 +4,8 @@
 // TSC ticks are not core cycles: the TSC counts at a constant reference rate (2.3 GHz on
 // one of our VMs whose cores run near 2.9 GHz). sysgate calls these figures `tsc_ticks`
 // and keeps the word "cycles" for the PMU's core cycles.
-#ifndef SYSGATE_HARNESS_CYCLE_CLOCK_H_
-#define SYSGATE_HARNESS_CYCLE_CLOCK_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_CYCLE_CLOCK_H_
+#define SYSGATE_HARNESS_PLATFORM_CYCLE_CLOCK_H_
 
 #include <x86intrin.h>
 
@@ -50,4 +50,4 @@ uint64_t MeasureTscPairOverhead();
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_CYCLE_CLOCK_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_CYCLE_CLOCK_H_

@@ -1,4 +1,4 @@
-#include "harness/environment.h"
+#include "harness/platform/environment.h"
 
 #include <cpuid.h>
 #include <gnu/libc-version.h>
@@ -7,31 +7,13 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "harness/vdso.h"
-#include "harness/vsyscall.h"
+#include "harness/platform/vdso.h"
+#include "harness/platform/vsyscall.h"
 
 namespace sysgate {
 namespace {
-
-std::string Trim(std::string_view s) {
-  const char* ws = " \t\r\n";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
-}
-
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  *ok = static_cast<bool>(in) || in.eof();
-  if (!in.is_open()) *ok = false;
-  return out.str();
-}
 
 // The governor of `cpu`, or of cpu0 when it has none of its own.
 std::string Governor(const std::string& root, int cpu) {
@@ -116,18 +98,6 @@ std::string FlagsOfInterest(const std::set<std::string>& flags) {
   return out;
 }
 
-std::map<std::string, std::string> ParseKeyValueLines(std::string_view text) {
-  std::map<std::string, std::string> out;
-  std::istringstream in{std::string(text)};
-  for (std::string line; std::getline(in, line);) {
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    out[Trim(std::string_view(line).substr(0, colon))] =
-        Trim(std::string_view(line).substr(colon + 1));
-  }
-  return out;
-}
-
 std::map<std::string, std::string> ReadVulnerabilities(const std::string& dir) {
   std::map<std::string, std::string> out;
   std::error_code ec;
@@ -136,12 +106,6 @@ std::map<std::string, std::string> ReadVulnerabilities(const std::string& dir) {
     out[entry.path().filename().string()] = ReadTrimmed(entry.path().string());
   }
   return out;
-}
-
-std::string ReadTrimmed(const std::string& path, const std::string& fallback) {
-  bool ok = false;
-  std::string text = ReadFile(path, &ok);
-  return ok ? Trim(text) : fallback;
 }
 
 std::string HypervisorVendor() {

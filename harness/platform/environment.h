@@ -3,8 +3,8 @@
 //
 // Every reader takes a filesystem root so tests can point it at fixture trees; a missing
 // file gives "unknown" (or an empty map), never an error.
-#ifndef SYSGATE_HARNESS_ENVIRONMENT_H_
-#define SYSGATE_HARNESS_ENVIRONMENT_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_ENVIRONMENT_H_
+#define SYSGATE_HARNESS_PLATFORM_ENVIRONMENT_H_
 
 #include <map>
 #include <set>
@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-namespace sysgate {
+#include "harness/platform/text_file.h"
 
-inline constexpr char kUnknown[] = "unknown";
+namespace sysgate {
 
 struct CpuInfo {
   std::string vendor = kUnknown, model_name = kUnknown, family = kUnknown,
@@ -29,14 +29,8 @@ CpuInfo ParseCpuinfo(std::string_view text);
 // The flags that change kernel entry cost (pcid, fred, pti, ...), in a fixed order.
 std::string FlagsOfInterest(const std::set<std::string>& flags);
 
-// `Key: value` lines (as in /proc/self/status) into a map, values trimmed.
-std::map<std::string, std::string> ParseKeyValueLines(std::string_view text);
-
 // One entry per file in a vulnerabilities folder: file name -> trimmed first line.
 std::map<std::string, std::string> ReadVulnerabilities(const std::string& dir);
-
-// The whole file, or `fallback` when it cannot be read; trailing whitespace trimmed.
-std::string ReadTrimmed(const std::string& path, const std::string& fallback = kUnknown);
 
 // "none" when CPUID says no hypervisor, else the vendor signature of leaf 0x40000000
 // ("KVMKVMKVM", "Microsoft Hv", "VMwareVMware", ...).
@@ -52,4 +46,4 @@ std::vector<std::pair<std::string, std::string>> CaptureEnvironment(const std::s
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_ENVIRONMENT_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_ENVIRONMENT_H_

@@ -1,4 +1,4 @@
-#include "harness/probe.h"
+#include "harness/platform/probe.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,7 +1,7 @@
 // Run a piece of code that may fault (SIGILL, SIGSEGV) in a forked child, so a path the
 // CPU or kernel refuses becomes a skip reason instead of a crash of the whole run.
-#ifndef SYSGATE_HARNESS_PROBE_H_
-#define SYSGATE_HARNESS_PROBE_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_PROBE_H_
+#define SYSGATE_HARNESS_PLATFORM_PROBE_H_
 
 #include <functional>
 #include <optional>
@@ -23,4 +23,4 @@ std::string DescribeExit(int status, bool we_killed = false);
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_PROBE_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_PROBE_H_

@@ -1,4 +1,4 @@
-#include "harness/run_facts.h"
+#include "harness/platform/run_facts.h"
 
 #include <sys/resource.h>
 #include <time.h>
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/environment.h"
+#include "harness/platform/text_file.h"
 
 namespace sysgate {
 

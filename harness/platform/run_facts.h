@@ -2,8 +2,8 @@
 // (a hypervisor ran someone else on this vCPU), context switches of this process, and the
 // load average. The binary records them in the results' context (`run.*` keys,
 // docs/results-format.md); scripts/sysgatelib/verdicts/checks.py decides what they mean.
-#ifndef SYSGATE_HARNESS_RUN_FACTS_H_
-#define SYSGATE_HARNESS_RUN_FACTS_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_RUN_FACTS_H_
+#define SYSGATE_HARNESS_PLATFORM_RUN_FACTS_H_
 
 #include <cstdint>
 #include <optional>
@@ -35,4 +35,4 @@ std::vector<std::pair<std::string, std::string>> RunFactsContext(const RunSnapsh
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_RUN_FACTS_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_RUN_FACTS_H_

@@ -1,4 +1,4 @@
-#include "harness/vdso.h"
+#include "harness/platform/vdso.h"
 
 #include <dlfcn.h>
 #include <sys/mman.h>

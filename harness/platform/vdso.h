@@ -2,8 +2,8 @@
 // (clock_gettime, gettimeofday, time, getcpu, clock_getres, getrandom) without entering the
 // kernel. Looked up through glibc, which has already loaded it: dlopen("linux-vdso.so.1",
 // RTLD_NOLOAD) + dlvsym(name, "LINUX_2.6"). No ELF parsing here.
-#ifndef SYSGATE_HARNESS_VDSO_H_
-#define SYSGATE_HARNESS_VDSO_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_VDSO_H_
+#define SYSGATE_HARNESS_PLATFORM_VDSO_H_
 
 #include <sys/types.h>
 
@@ -125,4 +125,4 @@ class VgetrandomState {
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_VDSO_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_VDSO_H_

@@ -1,11 +1,11 @@
-#include "harness/vsyscall.h"
+#include "harness/platform/vsyscall.h"
 
 #include <sched.h>
 
 #include <sstream>
 
-#include "harness/environment.h"
-#include "harness/probe.h"
+#include "harness/platform/probe.h"
+#include "harness/platform/text_file.h"
 
 namespace sysgate {
 

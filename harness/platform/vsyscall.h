@@ -3,8 +3,8 @@
 // execute-only and every call traps into the kernel, which emulates it
 // (arch/x86/entry/vsyscall/vsyscall_64.c, emulate_vsyscall): a page fault, not a
 // `syscall`, so it costs hundreds of ns. vsyscall=none leaves it unmapped (SIGSEGV).
-#ifndef SYSGATE_HARNESS_VSYSCALL_H_
-#define SYSGATE_HARNESS_VSYSCALL_H_
+#ifndef SYSGATE_HARNESS_PLATFORM_VSYSCALL_H_
+#define SYSGATE_HARNESS_PLATFORM_VSYSCALL_H_
 
 #include <sys/time.h>
 #include <time.h>
@@ -52,4 +52,4 @@ std::optional<std::string> VsyscallUnavailable();
 
 }  // namespace sysgate
 
-#endif  // SYSGATE_HARNESS_VSYSCALL_H_
+#endif  // SYSGATE_HARNESS_PLATFORM_VSYSCALL_H_

@@ -1,4 +1,4 @@
-#include "harness/environment.h"
+#include "harness/platform/environment.h"
 
 #include <map>
 #include <string>

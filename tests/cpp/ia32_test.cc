@@ -15,11 +15,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "harness/elf32_symbols.h"
-#include "harness/ia32_client.h"
-#include "harness/ia32_paths.h"
-#include "harness/paths.h"
-#include "harness/probe.h"
+#include "harness/coprocess/elf32_symbols.h"
+#include "harness/coprocess/ia32_client.h"
+#include "harness/paths/ia32_paths.h"
+#include "harness/paths/paths.h"
+#include "harness/platform/probe.h"
 
 namespace sysgate {
 namespace {

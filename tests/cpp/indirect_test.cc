@@ -9,10 +9,10 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "harness/indirect_paths.h"
-#include "harness/paths.h"
-#include "harness/stubs.h"
-#include "harness/vdso_paths.h"
+#include "harness/paths/indirect_paths.h"
+#include "harness/paths/paths.h"
+#include "harness/paths/stubs.h"
+#include "harness/paths/vdso_paths.h"
 
 extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations, uint64_t arg,
                                          uint64_t* clobbered);

@@ -18,8 +18,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "harness/io_uring_paths.h"
-#include "harness/paths.h"
+#include "harness/paths/io_uring_paths.h"
+#include "harness/paths/paths.h"
 
 namespace sysgate {
 namespace {

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "harness/paths.h"
-#include "harness/probe.h"
+#include "harness/paths/paths.h"
+#include "harness/platform/probe.h"
 
 namespace sysgate {
 namespace {

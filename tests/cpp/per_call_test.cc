@@ -1,4 +1,4 @@
-#include "harness/per_call.h"
+#include "harness/measure/per_call.h"
 
 #include <vector>
 

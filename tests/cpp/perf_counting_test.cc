@@ -7,8 +7,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "harness/counting_pass.h"
-#include "harness/ia32_client.h"
+#include "harness/measure/counting_pass.h"
+#include "harness/coprocess/ia32_client.h"
 
 namespace sysgate {
 namespace {

@@ -1,6 +1,6 @@
 // Encoding of event names and the reasons an event cannot be counted. None of these tests
 // needs a PMU: PMU events of other CPUs are encoded by forcing libpfm4's tables.
-#include "harness/perf_events.h"
+#include "harness/measure/perf_events.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 // The counter group: read/scale math on synthetic buffers, the fd owner with a fake
 // perf_event_open, and live software and tracepoint counts on this machine (skipped with
 // the reason where the kernel refuses them). No test asserts a timing.
-#include "harness/perf_group.h"
+#include "harness/measure/perf_group.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "harness/counting_pass.h"
-#include "harness/environment.h"
-#include "harness/lmbench_loops.h"
-#include "harness/stubs.h"
+#include "harness/measure/counting_pass.h"
+#include "harness/platform/environment.h"
+#include "harness/paths/lmbench_loops.h"
+#include "harness/paths/stubs.h"
 
 namespace sysgate {
 namespace {

@@ -1,6 +1,6 @@
 // The measurement runner's pure parts: the repetition figure from its batches, the
 // console row, the results file writer, and the run facts.
-#include "harness/runner.h"
+#include "harness/measure/runner.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,9 +11,9 @@
 #include <map>
 #include <string>
 
-#include "harness/check.h"
-#include "harness/reporters.h"
-#include "harness/run_facts.h"
+#include "harness/platform/check.h"
+#include "harness/output/reporters.h"
+#include "harness/platform/run_facts.h"
 
 namespace sysgate {
 namespace {

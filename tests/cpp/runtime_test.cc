@@ -13,9 +13,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "harness/counting_pass.h"
-#include "harness/paths.h"
-#include "harness/runtime_paths.h"
+#include "harness/measure/counting_pass.h"
+#include "harness/paths/paths.h"
+#include "harness/paths/runtime_paths.h"
 
 namespace sysgate {
 namespace {

@@ -1,5 +1,5 @@
 // The vDSO lookup, the vDSO families' correctness checks and the vsyscall probe.
-#include "harness/vdso.h"
+#include "harness/platform/vdso.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -16,10 +16,10 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "harness/environment.h"
-#include "harness/paths.h"
-#include "harness/vdso_paths.h"
-#include "harness/vsyscall.h"
+#include "harness/platform/environment.h"
+#include "harness/paths/paths.h"
+#include "harness/paths/vdso_paths.h"
+#include "harness/platform/vsyscall.h"
 
 namespace sysgate {
 namespace {

@@ -221,7 +221,7 @@ def _page_of(tmp_path, *datas):
 
 def test_counter_keys_the_binary_writes_are_shown(tmp_path):
     # The contract of docs/results-format.md: counters.<column>.source and
-    # counters.unavailable, as harness/counting_pass.cc writes them.
+    # counters.unavailable, as harness/measure/counting_pass.cc writes them.
     data = _vm_data()
     context = data["context"]
     for key in [k for k in context if k.startswith(("counter_source.", "counter_missing."))]:
