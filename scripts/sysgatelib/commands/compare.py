@@ -770,9 +770,9 @@ def _cmd_compare(args):
         raise UserError(f"--threshold {args.threshold}: must be 0 or more (percent)")
     base = resolve.resolve_side(args.base, args.db, args.host)
     new = resolve.resolve_side(args.new, args.db, args.host)
-    from . import calibrate
+    from ..store import calibration
 
-    detection = calibrate.limits_for(new[0].context, args.calibration)
+    detection = calibration.limits_for(new[0].context, args.calibration)
     comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated,
                               args.force, detection, args.entry_threshold, args.strict)
     print(render_terminal(comparison))
