@@ -166,7 +166,7 @@ const std::vector<IndirectStub>& IndirectStubs() {
 // chase_32k only, where a VM exit's pollution would show (its own cost, microseconds in
 // many VMs, makes its interval wide elsewhere). `glibc` gets none: it is the syscall
 // entry plus its wrapper's `ret`, which its direct row already holds. The stubs of every
-// combination exist (tests/cpp/indirect_test.cc runs them all); a row is one line here.
+// combination exist (tests/cpp/paths/indirect_test.cc runs them all); a row is one line here.
 // clang-format off
 std::vector<Path> IndirectPaths() {
   return {

@@ -1,6 +1,6 @@
 // The correctness checks of the vDSO families: each takes a family's variants as (name,
 // function) and returns nullopt when they agree, else what disagreed. Pure apart from the
-// calls they make, so tests inject a fake variant (tests/cpp/vdso_test.cc); the rows that
+// calls they make, so tests inject a fake variant (tests/cpp/platform/vdso_test.cc); the rows that
 // run them before anything is timed are in harness/paths/vdso_paths.h (FamilyCheck).
 #ifndef SYSGATE_HARNESS_PATHS_VDSO_CHECKS_H_
 #define SYSGATE_HARNESS_PATHS_VDSO_CHECKS_H_

@@ -2,7 +2,8 @@
 baseline/python_call.
 
 sysgate_bench starts it with /usr/bin/python3 (Debian's CPython) and drives it over
-stdin/stdout with the runtime line protocol (docs/runtimes.md, harness/coprocess/coprocess_client.h):
+stdin/stdout with the runtime line protocol (docs/runtimes.md,
+harness/coprocess/coprocess_client.h):
 
     on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=ns runtime=<python version>"
     probe V       <- "ok" | "err <message>"

@@ -1,4 +1,5 @@
-"""Synthetic sysgate results for the history/compare/trend tests.
+"""Synthetic sysgate results for the history/compare/trend tests and
+benchmarks/store_bench.py.
 
 Files look like what `sysgate_bench --benchmark_out_format=json` writes with Google
 Benchmark 1.7.1: one row per repetition, `/manual_time` names, aggregates after, skipped
@@ -9,14 +10,11 @@ deterministic; no test asserts a timing of this machine.
 import json
 import os
 import random
-import sys
 
-SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts")
-SCRIPTS = os.path.normpath(SCRIPTS)
+# The CLI these results are fed to, run the way a user runs it (Debian's Python).
+SCRIPTS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SYSGATE = os.path.join(SCRIPTS, "sysgate")
 PYTHON = "/usr/bin/python3"
-if SCRIPTS not in sys.path:
-    sys.path.insert(0, SCRIPTS)
 
 # (path, mechanism, median ns per call on the reference VM; None = skipped with this reason)
 PATHS = (

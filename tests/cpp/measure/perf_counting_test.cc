@@ -214,7 +214,7 @@ std::string ContextValue(const CountingResult& result, const std::string& key) {
 // The helper's rows, counted on its pid with its own request subtracted: the entry paths
 // enter the kernel once per call, the plain call never. No timing is asserted.
 TEST(CountingPassLive, CountsTheIa32HelpersRowsOnItsPid) {
-  Ia32Client& helper = Ia32Client::Shared();  // the built helper (tests/cpp/ia32_test.cc)
+  Ia32Client& helper = Ia32Client::Shared();  // the built helper (tests/cpp/coprocess/ia32_test.cc)
   if (!helper.ok()) GTEST_SKIP() << "no ia32 helper here: " << helper.error();
   PerfPermissions perms = ReadPerfPermissions();
   EventEncoder encoder;

@@ -4,15 +4,11 @@ import json
 
 import pytest
 from conftest import ROOT, run_bench
+from core_paths import CORE_PATHS
 from sysgatelib.commands import report
 from sysgatelib.render import summary
 from sysgatelib.results import load
 
-CORE_PATHS = {
-    "baseline/empty_loop", "baseline/call", "getpid/glibc", "getpid/glibc_syscall",
-    "getpid/syscall", "getpid/syscall_fn", "getpid/int80", "getppid/syscall", "lmbench/read", "lmbench/write",
-    "lmbench/fstat", "lmbench/stat", "lmbench/open_close", "lmbench/close_ebadf",
-}
 CONTEXT_KEYS = {
     "sysgate_version", "kernel_release", "kernel_version", "boot_cmdline", "cpu_vendor",
     "cpu_model_name", "microcode", "cpu_flags", "hypervisor", "clocksource",

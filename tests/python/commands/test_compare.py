@@ -10,12 +10,12 @@ import subprocess
 import pytest
 
 import history_synth as synth
+from conftest import FIXTURES
 from sysgatelib import cli, store
 from sysgatelib.commands import compare
 from sysgatelib.results import load
 from sysgatelib.verdicts import stats
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 GBENCH_COMPARE = "/usr/share/benchmark/compare.py"
 MEASURED = [name for name, _, base in synth.PATHS if not isinstance(base, str)]
 

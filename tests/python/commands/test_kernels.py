@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
 
 from sysgatelib.commands import kernels  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.vm import initramfs, kernel_fetch, qemu  # noqa: E402
 
-FAKE_BENCH = Path(__file__).with_name("fake_bench.c")
+FAKE_BENCH = REPO / "tests" / "python" / "helpers" / "fake_bench.c"
 REAL_BENCH = REPO / "build" / "benchmarks" / "sysgate_bench"
 SLOW_KERNEL = "linux-image-6.1.0-47-cloud-amd64"
 DEFAULT_LIB_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib/x86_64-linux-gnu",

@@ -3,7 +3,7 @@
 import json
 
 from conftest import sysgate
-from test_bench import CORE_PATHS
+from core_paths import CORE_PATHS
 
 
 def test_quick_run_writes_results_and_prints_the_summary(bench, tmp_path):

@@ -7,12 +7,12 @@ no page written) or "ok" (the command works; a run filed in the store stays read
 `history list` and `trend`). Each case is fed to `report`, `compare` as BASE, `compare`
 as NEW and `history add`; a few bad flags are added. Every call has a hang guard.
 
-    tests/python/hostile_matrix.py [--sysgate PATH/TO/scripts/sysgate] [-k SUBSTRING]
+    tests/python/helpers/hostile_matrix.py [--sysgate PATH/TO/scripts/sysgate] [-k SUBSTRING]
 
 prints the matrix size and the counts (tracebacks, hangs, wrong exit 0, other wrong
 exits, bad messages, store changed, pages left, valid files failing, stored runs that a
 later command cannot read), so that a change can quote them before and after.
-tests/python/test_malformed.py runs the same cases under pytest.
+tests/python/results/test_malformed.py runs the same cases under pytest.
 """
 
 import argparse
@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "python" / "fixtures"
 GOOD = FIXTURES / "compare_new.json"  # a real sysgate run, the base of every mutation
 BASE = FIXTURES / "compare_base.json"  # the other side of compare, and the store's first run

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import FIXTURES
 from sysgatelib.core.errors import UserError
 from sysgatelib.results import load
 from sysgatelib.verdicts import stats
@@ -111,7 +112,7 @@ def test_row_facts_come_from_the_label_and_old_labels_still_load(tmp_path):
     assert (page.mechanism, page.expected_entries) == ("vsyscall_page", 1.0)
 
 
-REAL_QUICK = __import__("pathlib").Path(__file__).parent / "fixtures" / "real_quick.json"
+REAL_QUICK = FIXTURES / "real_quick.json"
 
 
 @pytest.mark.skipif(not REAL_QUICK.exists(),
