@@ -50,9 +50,9 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/platform/cycle_clock.h"
 #include "harness/coprocess/elf32_symbols.h"
 #include "harness/coprocess/ia32_variants.h"
+#include "harness/platform/cycle_clock.h"
 #include "harness/platform/probe.h"
 
 extern "C" {
@@ -158,14 +158,15 @@ enum class Reads { kNothing, kClock, kCpu };
 // and `check` requests and the `ud2` path; the production helper has none of them.
 #ifdef SYSGATE_IA32_TEST_VERBS
 constexpr bool kTestVerbs = true;
-constexpr int kUd2Id = -1;  // the test-only path (not a variant of harness/coprocess/ia32_variants.h)
+// The test-only path (not a variant of harness/coprocess/ia32_variants.h).
+constexpr int kUd2Id = -1;
 #else
 constexpr bool kTestVerbs = false;
 #endif
 
 struct Variant {
-  int id;                   // an Ia32Variant, or kUd2Id
-  const char* name;         // its name on the wire (kIa32VariantNames)
+  int id;            // an Ia32Variant, or kUd2Id
+  const char* name;  // its name on the wire (kIa32VariantNames)
   Loop32 loop;
   Returns returns;          // what a working loop returns (ud2 never returns)
   Reads reads;              // what `read` reports
@@ -200,7 +201,8 @@ constexpr bool SharedVariantsInOrder() {
   }
   return sizeof kVariants / sizeof kVariants[0] >= static_cast<size_t>(kIa32VariantCount);
 }
-static_assert(SharedVariantsInOrder(), "kVariants must list harness/coprocess/ia32_variants.h in order");
+static_assert(SharedVariantsInOrder(),
+              "kVariants must list harness/coprocess/ia32_variants.h in order");
 
 // This process's involuntary context switches so far (it is single-threaded).
 long InvoluntarySwitches() {
@@ -393,8 +395,8 @@ class Helper {
 
   std::string Explain(const Variant& v, const std::string& fault) const {
     if (fault.rfind("SIGILL", 0) == 0) {
-      return std::string(v.instruction) + " is not valid in compat mode on " +
-             VendorName(vendor_) + " CPUs (" + vendor_ + ": " + fault + ")";
+      return std::string(v.instruction) + " is not valid in compat mode on " + VendorName(vendor_) +
+             " CPUs (" + vendor_ + ": " + fault + ")";
     }
     return std::string(v.instruction) + " failed in a 32-bit process: " + fault;
   }
@@ -494,8 +496,7 @@ class Helper {
       uint64_t ticks = TscStop() - t0;
       const long switches = InvoluntarySwitches() - switches_before;
       char reply[96];
-      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32 " %ld", ticks, result,
-                    switches);
+      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32 " %ld", ticks, result, switches);
       return reply;
     }
     // percall: single calls, each between its own fenced TSC pair, as sysgate_bench's

@@ -1,7 +1,7 @@
 // The client side of a co-process path: a program sysgate_bench starts once and asks to
 // run a path N times in that program's own timed loop. The 32-bit helper
-// (harness/coprocess/ia32_client.h) and the language-runtime helpers (harness/paths/runtime_paths.h) are
-// both driven through it.
+// (harness/coprocess/ia32_client.h) and the language-runtime helpers
+// (harness/paths/runtime_paths.h) are both driven through it.
 //
 // The protocol is one ASCII request line, one reply line, over a socket that is the
 // co-process's stdin and stdout (its stderr stays ours, so its complaints reach the user):

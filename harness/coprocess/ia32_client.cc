@@ -127,7 +127,7 @@ bool Ia32Client::Check(std::string_view variant, uint64_t iterations, uint64_t* 
                        std::string* error) {
   std::string reply;
   if (!client_.Request("check " + std::string(variant) + " " + std::to_string(iterations), &reply,
-               error)) {
+                       error)) {
     return false;
   }
   if (std::sscanf(reply.c_str(), "ok %" SCNu64, result) == 1) return true;

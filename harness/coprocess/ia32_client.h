@@ -93,8 +93,7 @@ class Ia32Client {
 
   // Runs `variant` through asm/ia32/checkasm32.asm: true when it preserved every cdecl
   // callee-saved register; *result is its last result, *error names what it clobbered.
-  bool Check(std::string_view variant, uint64_t iterations, uint64_t* result,
-             std::string* error);
+  bool Check(std::string_view variant, uint64_t iterations, uint64_t* result, std::string* error);
 
   // Up to `max_samples` single calls, each timed by the helper between its own TSC pair,
   // stopping after `budget_ticks` (0: no limit). Appends the raw ticks to *samples.

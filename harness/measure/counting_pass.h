@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "harness/paths/paths.h"
 #include "harness/measure/perf_events.h"
 #include "harness/measure/perf_group.h"
+#include "harness/paths/paths.h"
 
 namespace sysgate {
 

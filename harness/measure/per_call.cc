@@ -15,14 +15,12 @@ uint64_t Rank(const std::vector<uint64_t>& sorted, double p) {
 
 }  // namespace
 
-Percentiles ComputePercentiles(std::vector<uint64_t> ticks, uint64_t pair_overhead,
-                               double tsc_hz) {
+Percentiles ComputePercentiles(std::vector<uint64_t> ticks, uint64_t pair_overhead, double tsc_hz) {
   Percentiles out;
   if (ticks.empty() || tsc_hz <= 0) return out;
   for (uint64_t& t : ticks) t = t > pair_overhead ? t - pair_overhead : 0;
   std::sort(ticks.begin(), ticks.end());
-  const double limit =
-      std::max(Rank(ticks, 50) * kOutlierFactor, kOutlierFloorSeconds * tsc_hz);
+  const double limit = std::max(Rank(ticks, 50) * kOutlierFactor, kOutlierFloorSeconds * tsc_hz);
   auto keep_end = std::upper_bound(ticks.begin(), ticks.end(), static_cast<uint64_t>(limit));
   out.outliers = static_cast<uint64_t>(ticks.end() - keep_end);
   ticks.erase(keep_end, ticks.end());

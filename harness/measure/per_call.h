@@ -21,8 +21,7 @@ struct Percentiles {
 // path. The floor keeps a cache miss on a 2 ns path from counting as an interruption.
 inline constexpr double kOutlierFactor = 50.0;
 inline constexpr double kOutlierFloorSeconds = 20e-6;
-Percentiles ComputePercentiles(std::vector<uint64_t> ticks, uint64_t pair_overhead,
-                               double tsc_hz);
+Percentiles ComputePercentiles(std::vector<uint64_t> ticks, uint64_t pair_overhead, double tsc_hz);
 
 }  // namespace sysgate
 

@@ -70,9 +70,12 @@ constexpr NativeEvent kNativeEvents[] = {
 
 CounterSource SourceOfType(uint32_t type) {
   switch (type) {
-    case PERF_TYPE_SOFTWARE: return CounterSource::kSoftware;
-    case PERF_TYPE_TRACEPOINT: return CounterSource::kTracepoint;
-    default: return CounterSource::kPmu;  // hardware, raw, hw_cache, dynamic PMU types
+    case PERF_TYPE_SOFTWARE:
+      return CounterSource::kSoftware;
+    case PERF_TYPE_TRACEPOINT:
+      return CounterSource::kTracepoint;
+    default:
+      return CounterSource::kPmu;  // hardware, raw, hw_cache, dynamic PMU types
   }
 }
 
@@ -109,9 +112,12 @@ bool LooksLikeTracepoint(std::string_view name) {
 #if SYSGATE_HAVE_LIBPFM
 int PfmPrivilegeMask(Levels levels) {
   switch (levels) {
-    case Levels::kUser: return PFM_PLM3;
-    case Levels::kKernel: return PFM_PLM0;
-    default: return PFM_PLM0 | PFM_PLM3;
+    case Levels::kUser:
+      return PFM_PLM3;
+    case Levels::kKernel:
+      return PFM_PLM0;
+    default:
+      return PFM_PLM0 | PFM_PLM3;
   }
 }
 #endif
@@ -120,9 +126,12 @@ int PfmPrivilegeMask(Levels levels) {
 
 const char* SourceName(CounterSource source) {
   switch (source) {
-    case CounterSource::kPmu: return "pmu";
-    case CounterSource::kSoftware: return "software";
-    case CounterSource::kTracepoint: return "tracepoint";
+    case CounterSource::kPmu:
+      return "pmu";
+    case CounterSource::kSoftware:
+      return "software";
+    case CounterSource::kTracepoint:
+      return "tracepoint";
   }
   return "unknown";
 }
@@ -140,10 +149,10 @@ PerfPermissions ReadPerfPermissions(const std::string& root) {
   uint64_t cap_eff = std::strtoull(fields["CapEff"].c_str(), nullptr, 16);
   perms.privileged = (cap_eff >> kCapPerfmon & 1) || (cap_eff >> kCapSysAdmin & 1);
   // tracefs is mode 0700 on most distributions: only root can read the event ids.
-  perms.tracefs_readable = root.empty() ? access("/sys/kernel/tracing/events", R_OK | X_OK) == 0 ||
-                                              access("/sys/kernel/debug/tracing/events",
-                                                     R_OK | X_OK) == 0
-                                        : true;
+  perms.tracefs_readable = root.empty()
+                               ? access("/sys/kernel/tracing/events", R_OK | X_OK) == 0 ||
+                                     access("/sys/kernel/debug/tracing/events", R_OK | X_OK) == 0
+                               : true;
   return perms;
 }
 
@@ -236,8 +245,8 @@ EncodeResult EventEncoder::EncodeTracepoint(std::string_view name) const {
                               "/sys/kernel/tracing)"};
   }
   if (last_errno == EACCES) {
-    return {std::nullopt, "tracepoint " + std::string(name) +
-                              ": tracefs is readable only by root (not root)"};
+    return {std::nullopt,
+            "tracepoint " + std::string(name) + ": tracefs is readable only by root (not root)"};
   }
   return {std::nullopt, "no such tracepoint: " + std::string(name) +
                             " (see /sys/kernel/tracing/available_events)"};
@@ -291,8 +300,8 @@ EncodeResult EventEncoder::EncodeCounter(std::string_view name, Levels levels) c
   }
 #endif
   if (auto native = EncodeNative(name, levels)) return {native, ""};
-  return {std::nullopt, "cannot encode " + std::string(name) + ": not a perf-native event, and " +
-                            init_error_};
+  return {std::nullopt,
+          "cannot encode " + std::string(name) + ": not a perf-native event, and " + init_error_};
 }
 
 std::optional<ModeSwitchEvent> ModeSwitchEventFor(std::string_view pmu) {

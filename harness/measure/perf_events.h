@@ -31,8 +31,8 @@ enum class Levels { kUserAndKernel, kUser, kKernel };
 // What the kernel will let this process count. Read from the live system by
 // ReadPerfPermissions(); tests build their own.
 struct PerfPermissions {
-  int paranoid = 2;            // /proc/sys/kernel/perf_event_paranoid
-  bool privileged = false;     // root, CAP_PERFMON or CAP_SYS_ADMIN in the effective set
+  int paranoid = 2;         // /proc/sys/kernel/perf_event_paranoid
+  bool privileged = false;  // root, CAP_PERFMON or CAP_SYS_ADMIN in the effective set
   bool tracefs_readable = true;
 };
 
@@ -48,9 +48,9 @@ bool CountingAllowed(const PerfPermissions& perms);
 std::string KernelCountingRefusal(const PerfPermissions& perms);
 
 struct EncodedEvent {
-  std::string name;          // as requested: "cycles:k"
-  std::string canonical;     // libpfm4's fully qualified string, or the tracepoint path
-  perf_event_attr attr{};    // type, config, exclude_* set; read_format etc. left 0
+  std::string name;        // as requested: "cycles:k"
+  std::string canonical;   // libpfm4's fully qualified string, or the tracepoint path
+  perf_event_attr attr{};  // type, config, exclude_* set; read_format etc. left 0
   CounterSource source = CounterSource::kSoftware;
 };
 

@@ -10,8 +10,7 @@
 
 namespace sysgate {
 
-std::optional<GroupReading> GroupReading::Parse(std::span<const uint64_t> words,
-                                                size_t expected) {
+std::optional<GroupReading> GroupReading::Parse(std::span<const uint64_t> words, size_t expected) {
   if (words.size() < 3) return std::nullopt;
   const uint64_t nr = words[0];
   if (nr != expected || words.size() < 3 + nr) return std::nullopt;
@@ -79,8 +78,8 @@ PerfGroup PerfGroup::Open(const std::vector<EncodedEvent>& events, pid_t pid,
   for (const EncodedEvent& event : events) {
     perf_event_attr attr = event.attr;
     attr.size = sizeof attr;
-    attr.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED |
-                       PERF_FORMAT_TOTAL_TIME_RUNNING;
+    attr.read_format =
+        PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
     // Only the leader starts disabled; siblings follow it (they are enabled with it).
     attr.disabled = group.fds_.empty() ? 1 : 0;
     attr.inherit = 0;  // this thread only: the measured loop runs on it

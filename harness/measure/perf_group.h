@@ -56,8 +56,7 @@ class GroupReading {
 // The system call, replaceable in tests: returns an fd, or -1 with errno set.
 using PerfOpenFn = int (*)(perf_event_attr* attr, pid_t pid, int cpu, int group_fd,
                            unsigned long flags);
-int RealPerfEventOpen(perf_event_attr* attr, pid_t pid, int cpu, int group_fd,
-                      unsigned long flags);
+int RealPerfEventOpen(perf_event_attr* attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
 
 struct EventFailure {
   std::string event;

@@ -6,8 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "harness/platform/check.h"
 #include "harness/paths/stubs.h"
+#include "harness/platform/check.h"
 
 namespace sysgate {
 

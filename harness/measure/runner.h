@@ -12,9 +12,9 @@
 
 #include "benchmark/benchmark.h"
 #include "harness/measure/counting_pass.h"
-#include "harness/platform/cycle_clock.h"
-#include "harness/paths/paths.h"
 #include "harness/measure/per_call.h"
+#include "harness/paths/paths.h"
+#include "harness/platform/cycle_clock.h"
 
 namespace sysgate {
 

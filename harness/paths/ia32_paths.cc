@@ -34,7 +34,8 @@ bool Timed(uint64_t iterations, uint64_t /*arg*/, uint64_t* ticks, uint64_t* res
 template <Ia32Variant kVariant>
 bool PerCall(uint64_t max_samples, uint64_t budget_ticks, uint64_t /*arg*/,
              std::vector<uint64_t>* ticks, std::string* error) {
-  return Ia32Client::Shared().PerCall(Ia32VariantName(kVariant), max_samples, budget_ticks, ticks, error);
+  return Ia32Client::Shared().PerCall(Ia32VariantName(kVariant), max_samples, budget_ticks, ticks,
+                                      error);
 }
 
 template <Ia32Variant kVariant>
@@ -57,7 +58,8 @@ std::optional<std::string> ProbeValue() {
     };
     std::optional<std::string> why =
         kClock ? CheckIa32Clock(Ia32VariantName(kVariant), read)
-               : CheckIa32Getcpu(Ia32VariantName(kVariant), read, AllowedCpus(Ia32Client::Shared().helper_pid()));
+               : CheckIa32Getcpu(Ia32VariantName(kVariant), read,
+                                 AllowedCpus(Ia32Client::Shared().helper_pid()));
     if (!why) return std::nullopt;
     return "failed: " + *why;
   }();
@@ -81,9 +83,7 @@ std::string Format(const char* fmt, auto... args) {
 
 }  // namespace
 
-uint64_t ExpectHelperPid() {
-  return static_cast<uint64_t>(Ia32Client::Shared().helper_pid());
-}
+uint64_t ExpectHelperPid() { return static_cast<uint64_t>(Ia32Client::Shared().helper_pid()); }
 
 std::optional<std::string> CheckIa32Clock(std::string_view what, const Ia32ReadFn& read) {
   const std::string name(what);

@@ -14,12 +14,12 @@ uint64_t GlibcSyscallGetpidLoop(uint64_t iterations, uint64_t arg);
 
 // The lmbench set. `arg` is an open file descriptor where the path needs one
 // (see LmbenchFd), and these return what the last call returned.
-uint64_t ReadZeroLoop(uint64_t iterations, uint64_t fd);    // read 1 byte, returns 1
-uint64_t WriteNullLoop(uint64_t iterations, uint64_t fd);   // write 1 byte, returns 1
-uint64_t FstatLoop(uint64_t iterations, uint64_t fd);       // returns 0
-uint64_t StatLoop(uint64_t iterations, uint64_t arg);       // stat("/dev/null"), returns 0
-uint64_t OpenCloseLoop(uint64_t iterations, uint64_t arg);  // returns close()'s 0
-uint64_t CloseEbadfLoop(uint64_t iterations, uint64_t arg); // returns errno (EBADF)
+uint64_t ReadZeroLoop(uint64_t iterations, uint64_t fd);     // read 1 byte, returns 1
+uint64_t WriteNullLoop(uint64_t iterations, uint64_t fd);    // write 1 byte, returns 1
+uint64_t FstatLoop(uint64_t iterations, uint64_t fd);        // returns 0
+uint64_t StatLoop(uint64_t iterations, uint64_t arg);        // stat("/dev/null"), returns 0
+uint64_t OpenCloseLoop(uint64_t iterations, uint64_t arg);   // returns close()'s 0
+uint64_t CloseEbadfLoop(uint64_t iterations, uint64_t arg);  // returns errno (EBADF)
 
 // File descriptors opened once per process and kept open: /dev/zero for reading,
 // /dev/null for writing. Abort with a message when they cannot be opened.

@@ -31,8 +31,8 @@ using ProbeFn = std::optional<std::string> (*)();
 // A path whose loop runs elsewhere (the 32-bit helper) and reports the TSC ticks it
 // measured around its own loop. Returns false and sets *error when the batch failed.
 // *preempted: whether the process running the loop was involuntarily switched out.
-using TimedFn = bool (*)(uint64_t iterations, uint64_t arg, uint64_t* ticks,
-                         uint64_t* result, std::string* error, bool* preempted);
+using TimedFn = bool (*)(uint64_t iterations, uint64_t arg, uint64_t* ticks, uint64_t* result,
+                         std::string* error, bool* preempted);
 // The per-call pass of a path measured out of process: up to `max_samples` single calls,
 // each timed there between its own TSC pair, for at most `budget_ticks`; appends the raw
 // ticks to *ticks. Saves a round trip per sample.
@@ -85,13 +85,13 @@ struct Path {
   // Kernel entries one call makes when it works as designed: syscalls plus faults (the
   // vsyscall page: 1 fault; open+close: 2; baselines and vDSO paths: 0, the controls).
   double expected_entries;
-  LoopFn loop;               // runs the path N times in-process; null when `timed` is set
-  std::string_view peer;     // "" or the row this one is best read next to
-                             // (getpid/int80 next to getpid/syscall)
-  ArgFn arg = nullptr;       // null: arg is 0
-  ExpectFn expect = nullptr;   // null: result not checked
-  ProbeFn probe = nullptr;     // null: always available
-  TimedFn timed = nullptr;     // set for paths measured out of process
+  LoopFn loop;                   // runs the path N times in-process; null when `timed` is set
+  std::string_view peer;         // "" or the row this one is best read next to
+                                 // (getpid/int80 next to getpid/syscall)
+  ArgFn arg = nullptr;           // null: arg is 0
+  ExpectFn expect = nullptr;     // null: result not checked
+  ProbeFn probe = nullptr;       // null: always available
+  TimedFn timed = nullptr;       // set for paths measured out of process
   PerCallFn per_call = nullptr;  // out of process: the per-call pass (null: `timed` with n=1)
   Abi abi = Abi::kX86_64;
   // The plain-call row this one's ratio divides by; "" in a row means the call baseline

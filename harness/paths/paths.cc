@@ -67,8 +67,8 @@ std::vector<Path> BuildTable() {
       path.baseline = path.abi == Abi::kIa32 ? kIa32CallBaseline : kCallBaseline;
     }
     if (path.probe_from_peer) {
-      auto peer = std::find_if(all.begin(), all.end(),
-                               [&](const Path& p) { return p.name == path.peer; });
+      auto peer =
+          std::find_if(all.begin(), all.end(), [&](const Path& p) { return p.name == path.peer; });
       SYSGATE_CHECK(peer != all.end() && !peer->probe_from_peer);
       path.probe = peer->probe;
     }

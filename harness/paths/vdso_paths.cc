@@ -9,8 +9,8 @@
 #include <array>
 
 #include "benchmark/benchmark.h"
-#include "harness/platform/cycle_clock.h"
 #include "harness/paths/stubs.h"
+#include "harness/platform/cycle_clock.h"
 #include "harness/platform/vdso.h"
 #include "harness/platform/vsyscall.h"
 
@@ -427,8 +427,7 @@ std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
 std::vector<std::pair<std::string, double>> VdsoFallbackFigures(const Path& vdso_row) {
   std::optional<FallbackVerdict> verdict = CheckVdsoFallback(vdso_row);
   if (!verdict) return {};
-  return {{"vdso_fallback", verdict->fallback ? 1 : 0},
-          {"vdso_to_syscall_ratio", verdict->ratio}};
+  return {{"vdso_fallback", verdict->fallback ? 1 : 0}, {"vdso_to_syscall_ratio", verdict->ratio}};
 }
 
 // --- The rows ------------------------------------------------------------------------------------

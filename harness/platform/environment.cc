@@ -18,8 +18,8 @@ namespace {
 // The governor of `cpu`, or of cpu0 when it has none of its own.
 std::string Governor(const std::string& root, int cpu) {
   const std::string base = root + "/sys/devices/system/cpu/cpu";
-  std::string g = ReadTrimmed(base + std::to_string(std::max(cpu, 0)) +
-                              "/cpufreq/scaling_governor");
+  std::string g =
+      ReadTrimmed(base + std::to_string(std::max(cpu, 0)) + "/cpufreq/scaling_governor");
   return g == kUnknown ? ReadTrimmed(base + "0/cpufreq/scaling_governor") : g;
 }
 
@@ -86,11 +86,13 @@ CpuInfo ParseCpuinfo(std::string_view text) {
 }
 
 std::string FlagsOfInterest(const std::set<std::string>& flags) {
+  // clang-format off
   static constexpr const char* kInteresting[] = {
-      "fred",   "pcid",          "invpcid",      "pti",         "x2apic",
-      "smep",   "smap",          "umip",         "md_clear",    "ibrs_enhanced",
-      "ibpb",   "stibp",         "ssbd",         "constant_tsc", "nonstop_tsc",
-      "rdtscp", "tsc_deadline_timer", "hypervisor", "lm",         "syscall"};
+      "fred",   "pcid",               "invpcid",    "pti",          "x2apic",
+      "smep",   "smap",               "umip",       "md_clear",     "ibrs_enhanced",
+      "ibpb",   "stibp",              "ssbd",       "constant_tsc", "nonstop_tsc",
+      "rdtscp", "tsc_deadline_timer", "hypervisor", "lm",           "syscall"};
+  // clang-format on
   std::string out;
   for (const char* f : kInteresting) {
     if (flags.count(f)) out += (out.empty() ? "" : " ") + std::string(f);
@@ -164,8 +166,7 @@ std::vector<std::pair<std::string, std::string>> CaptureEnvironment(const std::s
   add("microcode", cpu.microcode);
   add("cpu_flags", FlagsOfInterest(cpu.flags));
   add("hypervisor", root.empty() ? HypervisorVendor()
-                                 : (cpu.flags.count("hypervisor") ? "unnamed hypervisor"
-                                                                   : "none"));
+                                 : (cpu.flags.count("hypervisor") ? "unnamed hypervisor" : "none"));
   const std::string clocksource =
       ReadTrimmed(root + "/sys/devices/system/clocksource/clocksource0/current_clocksource");
   add("clocksource", clocksource);

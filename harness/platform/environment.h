@@ -18,8 +18,8 @@
 namespace sysgate {
 
 struct CpuInfo {
-  std::string vendor = kUnknown, model_name = kUnknown, family = kUnknown,
-              model = kUnknown, stepping = kUnknown, microcode = kUnknown;
+  std::string vendor = kUnknown, model_name = kUnknown, family = kUnknown, model = kUnknown,
+              stepping = kUnknown, microcode = kUnknown;
   std::set<std::string> flags;
 };
 

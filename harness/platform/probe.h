@@ -12,8 +12,7 @@ namespace sysgate {
 // Forks; the child runs `body`, which returns true when the path worked, and exits. The
 // parent waits (bounded by `timeout_ms`) and returns nullopt on success or the reason:
 // "SIGILL (illegal instruction)", "SIGSEGV ...", "wrong result", "timed out".
-std::optional<std::string> ProbeInChild(const std::function<bool()>& body,
-                                        int timeout_ms = 2000);
+std::optional<std::string> ProbeInChild(const std::function<bool()>& body, int timeout_ms = 2000);
 
 // How a child process ended, from its wait status, for a skip reason: "exited with
 // status 3", or the signal with its name and what it usually means here ("killed by

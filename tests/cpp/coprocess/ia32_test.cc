@@ -30,14 +30,14 @@ constexpr const char* kHelper = SYSGATE_IA32_HELPER_PATH;
 constexpr const char* kHelper = nullptr;
 #endif
 
-#define SYSGATE_REQUIRE_HELPER()                                                     \
-  do {                                                                              \
-    if (!kHelper) GTEST_SKIP() << "the ia32 helper is not built (SYSGATE_IA32)";     \
+#define SYSGATE_REQUIRE_HELPER()                                                 \
+  do {                                                                           \
+    if (!kHelper) GTEST_SKIP() << "the ia32 helper is not built (SYSGATE_IA32)"; \
   } while (0)
 
 // The helper may be built and still unable to run (a kernel without ia32 emulation).
-#define SYSGATE_REQUIRE_RUNNING(client)                                              \
-  do {                                                                              \
+#define SYSGATE_REQUIRE_RUNNING(client)                                                          \
+  do {                                                                                           \
     if (!(client).ok()) GTEST_SKIP() << "the ia32 helper cannot run here: " << (client).error(); \
   } while (0)
 
@@ -178,7 +178,9 @@ TEST(Ia32Client, AnUnrunnableHelperSaysTheKernelCannotRunIt) {
   char path[] = "/tmp/sysgate_ia32_noexec_XXXXXX";
   int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
-  const char junk[] = "\x7f" "ELF but not really\n";
+  const char junk[] =
+      "\x7f"
+      "ELF but not really\n";
   ASSERT_EQ(write(fd, junk, sizeof junk), static_cast<ssize_t>(sizeof junk));
   close(fd);
   chmod(path, 0755);

@@ -7,8 +7,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "harness/measure/counting_pass.h"
 #include "harness/coprocess/ia32_client.h"
+#include "harness/measure/counting_pass.h"
 
 namespace sysgate {
 namespace {
@@ -39,9 +39,9 @@ std::string ReasonFor(const CounterPlan& plan, const std::string& column) {
 TEST(CountingPlan, PrivilegedGetsTheWholeDefaultSet) {
   EventEncoder encoder;
   CounterPlan plan = DefaultCounterPlan(encoder, Perms(2, true));
-  for (const char* column : {"cycles_user", "cycles_kernel", "instructions_user",
-                             "instructions_kernel", "syscall_entries", "context_switches",
-                             "page_faults", "task_clock_ns"}) {
+  for (const char* column :
+       {"cycles_user", "cycles_kernel", "instructions_user", "instructions_kernel",
+        "syscall_entries", "context_switches", "page_faults", "task_clock_ns"}) {
     EXPECT_TRUE(Find(plan, column)) << column;
   }
   EXPECT_EQ(Find(plan, "cycles_kernel")->event, "cycles:k");
@@ -89,8 +89,8 @@ TEST(CountingPlan, ParanoidOneAllowsKernelWithoutRoot) {
 TEST(CountingPlan, ParsesAList) {
   EventEncoder encoder;
   std::string error;
-  auto plan = ParseCounterList("cycles:k,kernel_entries,perf::page-faults", encoder,
-                               Perms(2, true), &error);
+  auto plan = ParseCounterList("cycles:k,kernel_entries,perf::page-faults", encoder, Perms(2, true),
+                               &error);
   ASSERT_TRUE(plan) << error;
   // kernel_entries is derived: it selects the columns it is the sum of.
   ASSERT_EQ(plan->counters.size(), 4u);
@@ -153,8 +153,8 @@ TEST(CountingPassLive, CountsPathsAndClosesEveryFd) {
   PerfPermissions perms = ReadPerfPermissions();
   EventEncoder encoder;
   std::string error;
-  auto plan = ParseCounterList("kernel_entries,context_switches,task_clock_ns", encoder,
-                               perms, &error);
+  auto plan =
+      ParseCounterList("kernel_entries,context_switches,task_clock_ns", encoder, perms, &error);
   ASSERT_TRUE(plan) << error;
   // Three paths: as siblings in one software group, task-clock and the tracepoint read
   // 0 from the second interval on (6.18), hence one group per software event.
@@ -283,8 +283,8 @@ TEST(CountingPassLive, TimedPathsWithoutAHelperPidAreListedAsSkipped) {
 TEST(CountingPassLive, OwnPerfFdsAreSeenByTheScan) {
   EventEncoder encoder;
   std::vector<EventFailure> failures;
-  PerfGroup group = PerfGroup::Open({*encoder.Encode("task-clock").event}, 0,
-                                    ReadPerfPermissions(), &failures);
+  PerfGroup group =
+      PerfGroup::Open({*encoder.Encode("task-clock").event}, 0, ReadPerfPermissions(), &failures);
   if (group.empty()) GTEST_SKIP() << failures.front().reason;
   auto holders = OtherPerfEventHolders("/proc", 0);  // 0: exclude no one
   const std::string me = std::to_string(getpid()) + " (";

@@ -59,8 +59,7 @@ TEST(PerfEvents, EncodesSoftwareEvents) {
     EXPECT_EQ(r.event->attr.type, PERF_TYPE_SOFTWARE) << name;
     EXPECT_EQ(r.event->source, CounterSource::kSoftware) << name;
   }
-  EXPECT_EQ(encoder.Encode("context-switches").event->attr.config,
-            PERF_COUNT_SW_CONTEXT_SWITCHES);
+  EXPECT_EQ(encoder.Encode("context-switches").event->attr.config, PERF_COUNT_SW_CONTEXT_SWITCHES);
 }
 
 TEST(PerfEvents, UnknownEventIsAReasonNotACrash) {
@@ -145,9 +144,9 @@ TEST_F(ForcedPmu, EncodesIntelFarBranchForAnIntelPmu) {
 
 TEST_F(ForcedPmu, EveryModeSwitchEventEncodes) {
   EventEncoder encoder({kTracefs});
-  for (const char* pmu : {"snb", "ivb", "hsw", "bdw", "hsw_ep", "skl", "skx", "icl", "icx",
-                          "spr", "amd64_fam17h_zen1", "amd64_fam17h_zen2",
-                          "amd64_fam19h_zen3", "amd64_fam19h_zen4"}) {
+  for (const char* pmu :
+       {"snb", "ivb", "hsw", "bdw", "hsw_ep", "skl", "skx", "icl", "icx", "spr",
+        "amd64_fam17h_zen1", "amd64_fam17h_zen2", "amd64_fam19h_zen3", "amd64_fam19h_zen4"}) {
     auto mode = ModeSwitchEventFor(pmu);
     ASSERT_TRUE(mode) << pmu;
     EncodeResult r = encoder.Encode(mode->event);

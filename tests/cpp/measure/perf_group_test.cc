@@ -16,9 +16,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "harness/measure/counting_pass.h"
-#include "harness/platform/environment.h"
 #include "harness/paths/lmbench_loops.h"
 #include "harness/paths/stubs.h"
+#include "harness/platform/environment.h"
 
 namespace sysgate {
 namespace {
@@ -110,8 +110,8 @@ TEST(PerfGroup, LeavesOutRefusedEventsAndGroupsTheRest) {
   EXPECT_TRUE(g_fake_calls[1].disabled);
   EXPECT_EQ(g_fake_calls[2].group_fd, group.leader_fd());
   EXPECT_FALSE(g_fake_calls[2].disabled);
-  EXPECT_EQ(g_fake_calls[2].read_format, PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED |
-                                             PERF_FORMAT_TOTAL_TIME_RUNNING);
+  EXPECT_EQ(g_fake_calls[2].read_format,
+            PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING);
   const int leader = group.leader_fd();
   PerfGroup moved = std::move(group);
   EXPECT_TRUE(group.empty());
@@ -131,15 +131,15 @@ TEST(PerfGroup, EmptyGroupIsValidAndInert) {
 }
 
 // Opens `names` live on this thread, or skips the test with the reason.
-#define SYSGATE_OPEN_OR_SKIP(group, names)                                         \
-  EventEncoder encoder;                                                            \
-  std::vector<EncodedEvent> events;                                                \
-  for (const char* name : names) {                                                 \
-    EncodeResult r = encoder.Encode(name);                                         \
-    if (!r.event) GTEST_SKIP() << r.error;                                         \
-    events.push_back(*r.event);                                                    \
-  }                                                                                \
-  std::vector<EventFailure> failures;                                              \
+#define SYSGATE_OPEN_OR_SKIP(group, names)                                        \
+  EventEncoder encoder;                                                           \
+  std::vector<EncodedEvent> events;                                               \
+  for (const char* name : names) {                                                \
+    EncodeResult r = encoder.Encode(name);                                        \
+    if (!r.event) GTEST_SKIP() << r.error;                                        \
+    events.push_back(*r.event);                                                   \
+  }                                                                               \
+  std::vector<EventFailure> failures;                                             \
   PerfGroup group = PerfGroup::Open(events, 0, ReadPerfPermissions(), &failures); \
   if (!failures.empty()) GTEST_SKIP() << failures[0].event << ": " << failures[0].reason
 

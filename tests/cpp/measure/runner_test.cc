@@ -11,8 +11,8 @@
 #include <map>
 #include <string>
 
-#include "harness/platform/check.h"
 #include "harness/output/reporters.h"
+#include "harness/platform/check.h"
 #include "harness/platform/run_facts.h"
 
 namespace sysgate {

@@ -1,8 +1,9 @@
+#include "harness/paths/paths.h"
+
 #include <set>
 #include <string>
 
 #include "gtest/gtest.h"
-#include "harness/paths/paths.h"
 #include "harness/platform/probe.h"
 
 namespace sysgate {
@@ -52,8 +53,9 @@ TEST(Paths, TheLabelAndTheJsonCarryEveryFact) {
 TEST(Paths, TheCoreSetIsPresent) {
   for (const char* name :
        {"baseline/empty_loop", "baseline/call", "getpid/glibc", "getpid/glibc_syscall",
-        "getpid/syscall", "getpid/syscall_fn", "getpid/int80", "getppid/syscall", "lmbench/read", "lmbench/write",
-        "lmbench/fstat", "lmbench/stat", "lmbench/open_close", "lmbench/close_ebadf"}) {
+        "getpid/syscall", "getpid/syscall_fn", "getpid/int80", "getppid/syscall", "lmbench/read",
+        "lmbench/write", "lmbench/fstat", "lmbench/stat", "lmbench/open_close",
+        "lmbench/close_ebadf"}) {
     EXPECT_NE(FindPath(name), nullptr) << name;
   }
 }

@@ -227,8 +227,7 @@ TEST(RuntimeCounting, CountsTheGoRowsOnTheHelpersThread) {
     }
     // Without tracefs the plan opens but the pass records no kernel_entries column.
     if (!entries) {
-      GTEST_SKIP() << "kernel_entries not counted here: "
-                   << testing::PrintToString(result.context);
+      GTEST_SKIP() << "kernel_entries not counted here: " << testing::PrintToString(result.context);
     }
     if (path->family() == "baseline") {
       EXPECT_LT(*entries, 0.05);

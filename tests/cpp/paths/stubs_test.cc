@@ -1,5 +1,7 @@
 // checkasm-style tests: every in-process path returns what libc says, and keeps the
 // callee-saved registers the System V ABI promises its caller.
+#include "harness/paths/stubs.h"
+
 #include <unistd.h>
 
 #include <cstdint>
@@ -7,10 +9,9 @@
 
 #include "gtest/gtest.h"
 #include "harness/paths/paths.h"
-#include "harness/paths/stubs.h"
 
-extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations,
-                                         uint64_t arg, uint64_t* clobbered);
+extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations, uint64_t arg,
+                                         uint64_t* clobbered);
 
 namespace sysgate {
 namespace {

@@ -16,9 +16,9 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "harness/platform/environment.h"
 #include "harness/paths/paths.h"
 #include "harness/paths/vdso_paths.h"
+#include "harness/platform/environment.h"
 #include "harness/platform/vsyscall.h"
 
 namespace sysgate {
