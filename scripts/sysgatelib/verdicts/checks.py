@@ -50,13 +50,6 @@ def _truthy(value):
     return value is not None and str(value).strip().lower() not in _FALSE
 
 
-def _leading(run, name):
-    path = run.paths.get(name)
-    if path is None or not path.samples_ns:
-        return None
-    return stats.kbest_mean(path.samples_ns)
-
-
 _HYPERVISORS = {
     "KVMKVMKVM": "KVM", "Microsoft Hv": "Hyper-V", "VMwareVMware": "VMware",
     "XenVMMXenVMM": "Xen", "TCGTCGTCGTCG": "QEMU TCG", "bhyve bhyve": "bhyve",
@@ -420,7 +413,8 @@ def check_load(run):
         return
     if cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
         yield Finding(
-            "busy_machine", WARNING, f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
+            "busy_machine", WARNING,
+            f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
             "Other runnable tasks preempt the benchmark thread; a preempted batch carries "
             "their time, which inflates the batched figures (the k-best mean resists this, "
             "the median and the tail do not).",
