@@ -26,7 +26,7 @@ double Counter(const benchmark::BenchmarkReporter::Run& run, const char* name) {
 }
 
 std::string Fit(std::string line) {
-  if (line.size() > kConsoleWidth) line = line.substr(0, kConsoleWidth - 3) + "...";
+  if (line.size() > kConsoleWidth) line.replace(kConsoleWidth - 3, std::string::npos, "...");
   return line;
 }
 

@@ -20,8 +20,6 @@ docs/methodology.md ("Validation") describes the protocol behind it.
 import datetime
 import math
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 from .. import store

@@ -47,7 +47,8 @@ def test_filter_selects_paths_by_name(bench, tmp_path):
     assert done.returncode == 0, done.stderr
     names = {r["run_name"] for r in json.loads((out / "results.json").read_text())["benchmarks"]}
     assert names == {"getpid/syscall/manual_time"}
-    done = sysgate("run", "--no-install", "--no-build", "--filter", "^nothing$", "-o", tmp_path / "x")
+    done = sysgate("run", "--no-install", "--no-build", "--filter", "^nothing$",
+                   "-o", tmp_path / "x")
     assert done.returncode == 2 and "matches no path" in done.stderr
 
 

@@ -254,8 +254,9 @@ def _schema_2_store(db, data, source):
                            [(1, "then"), (2, "then")])
             st.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         run = load.parse(data, source)
-        row, path_rows = interface._values(interface._Prepared(source, run, store.content_hash(data),
-                                                       json.dumps(data).encode()))
+        prepared = interface._Prepared(source, run, store.content_hash(data),
+                                       json.dumps(data).encode())
+        row, path_rows = interface._values(prepared)
         fields = [*interface._RUN_FIELDS, "results_zlib"]
         st.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES "
                    f"({', '.join('?' * len(fields))})", tuple(row[f] for f in fields))
