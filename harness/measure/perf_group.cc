@@ -96,10 +96,6 @@ PerfGroup PerfGroup::Open(const std::vector<EncodedEvent>& events, pid_t pid,
   return group;
 }
 
-bool PerfGroup::Reset() const {
-  return empty() || ioctl(fds_.front(), PERF_EVENT_IOC_RESET, PERF_IOC_FLAG_GROUP) == 0;
-}
-
 bool PerfGroup::Enable() const {
   return empty() || ioctl(fds_.front(), PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) == 0;
 }

@@ -85,7 +85,6 @@ class PerfGroup {
   int leader_fd() const { return fds_.empty() ? -1 : fds_.front(); }
 
   // ioctl on the whole group; false (errno kept) on failure; no-ops when empty.
-  bool Reset() const;
   bool Enable() const;
   bool Disable() const;
   // One read() of the leader, retried on EINTR.

@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "harness/platform/check.h"
 #include "harness/platform/vdso.h"
 
 namespace sysgate {
@@ -81,16 +82,10 @@ Path Row(std::string_view name, LoopFn loop, ArgFn arg) {
 // --- ChaseBuffer ------------------------------------------------------------------------------
 
 ChaseBuffer::ChaseBuffer(size_t bytes, uint64_t seed) : bytes_(bytes) {
-  if (bytes < kCacheLine || bytes % kCacheLine != 0) {
-    std::fprintf(stderr, "%s:%d: chase buffer of %zu bytes is not whole cache lines\n", __FILE__,
-                 __LINE__, bytes);
-    std::abort();
-  }
+  SYSGATE_CHECK(bytes >= kCacheLine && bytes % kCacheLine == 0);  // whole cache lines
   base_ = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base_ == MAP_FAILED) {
-    std::fprintf(stderr, "%s:%d: cannot map a %zu-byte chase buffer\n", __FILE__, __LINE__, bytes);
-    std::abort();
-  }
+  // At most 2 MiB of anonymous memory, mapped once per process before anything is timed.
+  SYSGATE_CHECK(base_ != MAP_FAILED);
   // Ordinary 4 KiB pages: a huge page would hide what the entry does to the TLB. Only a
   // hint (fails harmlessly where THP is not built in).
   madvise(base_, bytes, MADV_NOHUGEPAGE);
