@@ -159,19 +159,18 @@ std::vector<Path> Ia32Paths() {
   using M = Mechanism;
   constexpr Abi k32 = Abi::kIa32;
   return {
-    // name                                  mechanism     entries loop     peer                 arg      expect           probe                                timed                   per_call                   abi  baseline
-    {"baseline/ia32_call",                   M::kCall,     0,      nullptr, "baseline/call",     nullptr, ExpectIa32Dummy, Probe<V::kCall>,                     Timed<V::kCall>,        PerCall<V::kCall>,        k32, kLoopBaseline},
-    {"getpid/ia32_int80",                    M::kInt80,    1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kInt80>,                    Timed<V::kInt80>,       PerCall<V::kInt80>,       k32},
-    {"getpid/ia32_sysenter",                 M::kSysenter, 1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kSysenter>,                 Timed<V::kSysenter>,    PerCall<V::kSysenter>,    k32},
+    {.name = "baseline/ia32_call",                 .mechanism = M::kCall,     .expected_entries = 0, .peer = "baseline/call",     .expect = ExpectIa32Dummy, .probe = Probe<V::kCall>,                    .timed = Timed<V::kCall>,        .per_call = PerCall<V::kCall>,        .abi = k32, .baseline = kLoopBaseline},
+    {.name = "getpid/ia32_int80",                  .mechanism = M::kInt80,    .expected_entries = 1,                              .expect = ExpectHelperPid, .probe = Probe<V::kInt80>,                   .timed = Timed<V::kInt80>,       .per_call = PerCall<V::kInt80>,       .abi = k32},
+    {.name = "getpid/ia32_sysenter",               .mechanism = M::kSysenter, .expected_entries = 1,                              .expect = ExpectHelperPid, .probe = Probe<V::kSysenter>,                .timed = Timed<V::kSysenter>,    .per_call = PerCall<V::kSysenter>,    .abi = k32},
     // __kernel_vsyscall: called through the vDSO, enters the kernel (SYSENTER or SYSCALL).
-    {"getpid/ia32_vdso",                     M::kVdso,     1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kVdso>,                     Timed<V::kVdso>,        PerCall<V::kVdso>,        k32},
-    {"getpid/ia32_syscall",                  M::kSyscall,  1,      nullptr, "",                  nullptr, ExpectHelperPid, Probe<V::kSyscall>,                  Timed<V::kSyscall>,     PerCall<V::kSyscall>,     k32},
+    {.name = "getpid/ia32_vdso",                   .mechanism = M::kVdso,     .expected_entries = 1,                              .expect = ExpectHelperPid, .probe = Probe<V::kVdso>,                    .timed = Timed<V::kVdso>,        .per_call = PerCall<V::kVdso>,        .abi = k32},
+    {.name = "getpid/ia32_syscall",                .mechanism = M::kSyscall,  .expected_entries = 1,                              .expect = ExpectHelperPid, .probe = Probe<V::kSyscall>,                 .timed = Timed<V::kSyscall>,     .per_call = PerCall<V::kSyscall>,     .abi = k32},
     // The 32-bit vDSO (issue 4): 0 kernel entries expected, like the 64-bit vDSO rows;
     // the int 0x80 rows are best read next to the bare ia32 int 0x80 entry.
-    {"clock_gettime_monotonic/ia32_vdso",    M::kVdso,     0,      nullptr, "",                  nullptr, ExpectZero,      ProbeValue<V::kVdsoClock, true>,     Timed<V::kVdsoClock>,   PerCall<V::kVdsoClock>,   k32},
-    {"clock_gettime_monotonic/ia32_int80",   M::kInt80,    1,      nullptr, "getpid/ia32_int80", nullptr, ExpectZero,      ProbeValue<V::kInt80Clock, true>,    Timed<V::kInt80Clock>,  PerCall<V::kInt80Clock>,  k32},
-    {"getcpu/ia32_vdso",                     M::kVdso,     0,      nullptr, "",                  nullptr, ExpectZero,      ProbeValue<V::kVdsoGetcpu, false>,   Timed<V::kVdsoGetcpu>,  PerCall<V::kVdsoGetcpu>,  k32},
-    {"getcpu/ia32_int80",                    M::kInt80,    1,      nullptr, "getpid/ia32_int80", nullptr, ExpectZero,      ProbeValue<V::kInt80Getcpu, false>,  Timed<V::kInt80Getcpu>, PerCall<V::kInt80Getcpu>, k32},
+    {.name = "clock_gettime_monotonic/ia32_vdso",  .mechanism = M::kVdso,     .expected_entries = 0,                              .expect = ExpectZero,      .probe = ProbeValue<V::kVdsoClock, true>,    .timed = Timed<V::kVdsoClock>,   .per_call = PerCall<V::kVdsoClock>,   .abi = k32},
+    {.name = "clock_gettime_monotonic/ia32_int80", .mechanism = M::kInt80,    .expected_entries = 1, .peer = "getpid/ia32_int80", .expect = ExpectZero,      .probe = ProbeValue<V::kInt80Clock, true>,   .timed = Timed<V::kInt80Clock>,  .per_call = PerCall<V::kInt80Clock>,  .abi = k32},
+    {.name = "getcpu/ia32_vdso",                   .mechanism = M::kVdso,     .expected_entries = 0,                              .expect = ExpectZero,      .probe = ProbeValue<V::kVdsoGetcpu, false>,  .timed = Timed<V::kVdsoGetcpu>,  .per_call = PerCall<V::kVdsoGetcpu>,  .abi = k32},
+    {.name = "getcpu/ia32_int80",                  .mechanism = M::kInt80,    .expected_entries = 1, .peer = "getpid/ia32_int80", .expect = ExpectZero,      .probe = ProbeValue<V::kInt80Getcpu, false>, .timed = Timed<V::kInt80Getcpu>, .per_call = PerCall<V::kInt80Getcpu>, .abi = k32},
   };
 }
 // clang-format on

@@ -140,11 +140,16 @@ bool PerOperation(uint64_t max_samples, uint64_t budget_ticks, uint64_t arg,
 // one entry per operation.
 Path Row(std::string_view name, unsigned batch, bool sqpoll, ArgFn arg, ProbeFn probe) {
   const double entries = sqpoll ? 0.0 : 1.0 / batch;
-  Path path{name, Mechanism::kIoUring, entries, IoUringNopLoop, "getpid/syscall",
-            arg,  ExpectZero,          probe};
-  path.per_call = PerOperation;
-  path.min_batch = batch;
-  return path;
+  return Path{.name = name,
+              .mechanism = Mechanism::kIoUring,
+              .expected_entries = entries,
+              .loop = IoUringNopLoop,
+              .peer = "getpid/syscall",
+              .arg = arg,
+              .expect = ExpectZero,
+              .probe = probe,
+              .per_call = PerOperation,
+              .min_batch = batch};
 }
 
 }  // namespace

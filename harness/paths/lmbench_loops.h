@@ -4,6 +4,8 @@
 #define SYSGATE_HARNESS_PATHS_LMBENCH_LOOPS_H_
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace sysgate {
 
@@ -22,9 +24,13 @@ uint64_t OpenCloseLoop(uint64_t iterations, uint64_t arg);   // returns close()'
 uint64_t CloseEbadfLoop(uint64_t iterations, uint64_t arg);  // returns errno (EBADF)
 
 // File descriptors opened once per process and kept open: /dev/zero for reading,
-// /dev/null for writing. Abort with a message when they cannot be opened.
+// /dev/null for writing. The rows that use them probe them first (ProbeDevFiles).
 uint64_t DevZeroFd();
 uint64_t DevNullFd();
+
+// Why /dev/zero or /dev/null cannot be opened here ("cannot open /dev/zero: ..."), or
+// nullopt: the read, write and fstat rows skip with that reason.
+std::optional<std::string> ProbeDevFiles();
 
 }  // namespace sysgate
 

@@ -85,8 +85,8 @@ struct Path {
   // Kernel entries one call makes when it works as designed: syscalls plus faults (the
   // vsyscall page: 1 fault; open+close: 2; baselines and vDSO paths: 0, the controls).
   double expected_entries;
-  LoopFn loop;                   // runs the path N times in-process; null when `timed` is set
-  std::string_view peer;         // "" or the row this one is best read next to
+  LoopFn loop = nullptr;         // runs the path N times in-process; null when `timed` is set
+  std::string_view peer = {};    // "" or the row this one is best read next to
                                  // (getpid/int80 next to getpid/syscall)
   ArgFn arg = nullptr;           // null: arg is 0
   ExpectFn expect = nullptr;     // null: result not checked

@@ -34,22 +34,22 @@ std::optional<std::string> ProbeInt80() {
 // clang-format off
 std::vector<Path> CorePaths() {
   using M = Mechanism;
+  constexpr std::string_view kPpid = "getppid/syscall";  // lmbench's lat_syscall null
   return {
-    // name                  mechanism    entries loop                              peer               arg        expect       probe
-    {"baseline/empty_loop",  M::kLoop,    0,      sysgate_empty_loop,               "",                nullptr,   ExpectZero,  nullptr, nullptr, nullptr, Abi::kX86_64, kLoopBaseline},
-    {"baseline/call",        M::kCall,    0,      sysgate_call_loop,                "",                nullptr,   ExpectDummy, nullptr, nullptr, nullptr, Abi::kX86_64, kLoopBaseline},
-    {"getpid/glibc",         M::kGlibc,   1,      GlibcGetpidLoop,                  "",                nullptr,   ExpectPid},
-    {"getpid/glibc_syscall", M::kGlibc,   1,      GlibcSyscallGetpidLoop,           "",                nullptr,   ExpectPid},
-    {"getpid/syscall",       M::kSyscall, 1,      sysgate_syscall_getpid_loop,      "",                nullptr,   ExpectPid},
-    {"getpid/syscall_fn",    M::kSyscall, 1,      sysgate_syscall_getpid_call_loop, "getpid/syscall",  nullptr,   ExpectPid},
-    {"getpid/int80",         M::kInt80,   1,      sysgate_int80_getpid_loop,        "getpid/syscall",  nullptr,   ExpectPid,   ProbeInt80},
-    {"getppid/syscall",      M::kSyscall, 1,      sysgate_syscall_getppid_loop,     "",                nullptr,   ExpectPpid},
-    {"lmbench/read",         M::kGlibc,   1,      ReadZeroLoop,                     "getppid/syscall", DevZeroFd, ExpectOne},
-    {"lmbench/write",        M::kGlibc,   1,      WriteNullLoop,                    "getppid/syscall", DevNullFd, ExpectOne},
-    {"lmbench/fstat",        M::kGlibc,   1,      FstatLoop,                        "getppid/syscall", DevNullFd, ExpectZero},
-    {"lmbench/stat",         M::kGlibc,   1,      StatLoop,                         "getppid/syscall", nullptr,   ExpectZero},
-    {"lmbench/open_close",   M::kGlibc,   2,      OpenCloseLoop,                    "getppid/syscall", nullptr,   ExpectZero},
-    {"lmbench/close_ebadf",  M::kGlibc,   1,      CloseEbadfLoop,                   "getppid/syscall", nullptr,   ExpectEbadf},
+    {.name = "baseline/empty_loop",  .mechanism = M::kLoop,    .expected_entries = 0, .loop = sysgate_empty_loop,                                          .expect = ExpectZero,                         .baseline = kLoopBaseline},
+    {.name = "baseline/call",        .mechanism = M::kCall,    .expected_entries = 0, .loop = sysgate_call_loop,                                           .expect = ExpectDummy,                        .baseline = kLoopBaseline},
+    {.name = "getpid/glibc",         .mechanism = M::kGlibc,   .expected_entries = 1, .loop = GlibcGetpidLoop,                                             .expect = ExpectPid},
+    {.name = "getpid/glibc_syscall", .mechanism = M::kGlibc,   .expected_entries = 1, .loop = GlibcSyscallGetpidLoop,                                      .expect = ExpectPid},
+    {.name = "getpid/syscall",       .mechanism = M::kSyscall, .expected_entries = 1, .loop = sysgate_syscall_getpid_loop,                                 .expect = ExpectPid},
+    {.name = "getpid/syscall_fn",    .mechanism = M::kSyscall, .expected_entries = 1, .loop = sysgate_syscall_getpid_call_loop, .peer = "getpid/syscall",  .expect = ExpectPid},
+    {.name = "getpid/int80",         .mechanism = M::kInt80,   .expected_entries = 1, .loop = sysgate_int80_getpid_loop,        .peer = "getpid/syscall",  .expect = ExpectPid,   .probe = ProbeInt80},
+    {.name = "getppid/syscall",      .mechanism = M::kSyscall, .expected_entries = 1, .loop = sysgate_syscall_getppid_loop,                                .expect = ExpectPpid},
+    {.name = "lmbench/read",         .mechanism = M::kGlibc,   .expected_entries = 1, .loop = ReadZeroLoop,                     .peer = kPpid, .arg = DevZeroFd, .expect = ExpectOne,   .probe = ProbeDevFiles},
+    {.name = "lmbench/write",        .mechanism = M::kGlibc,   .expected_entries = 1, .loop = WriteNullLoop,                    .peer = kPpid, .arg = DevNullFd, .expect = ExpectOne,   .probe = ProbeDevFiles},
+    {.name = "lmbench/fstat",        .mechanism = M::kGlibc,   .expected_entries = 1, .loop = FstatLoop,                        .peer = kPpid, .arg = DevNullFd, .expect = ExpectZero,  .probe = ProbeDevFiles},
+    {.name = "lmbench/stat",         .mechanism = M::kGlibc,   .expected_entries = 1, .loop = StatLoop,                         .peer = kPpid,                   .expect = ExpectZero},
+    {.name = "lmbench/open_close",   .mechanism = M::kGlibc,   .expected_entries = 2, .loop = OpenCloseLoop,                    .peer = kPpid,                   .expect = ExpectZero},
+    {.name = "lmbench/close_ebadf",  .mechanism = M::kGlibc,   .expected_entries = 1, .loop = CloseEbadfLoop,                   .peer = kPpid,                   .expect = ExpectEbadf},
   };
 }
 // clang-format on
