@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
+#include <string>
 
 #include "benchmark/benchmark.h"
 #include "harness/paths/stubs.h"
@@ -432,52 +434,92 @@ std::vector<std::pair<std::string, double>> VdsoFallbackFigures(const Path& vdso
 
 // --- The rows ------------------------------------------------------------------------------------
 
-// clang-format off
+namespace {
+
+// What one family's rows differ in: the loops of its `vdso` and `glibc` variants (and of
+// `vsyscall_page`, where the legacy page has the function), what every variant's last call
+// returns, and how often its glibc variant enters the kernel.
+struct FamilyLoops {
+  LoopFn vdso;
+  LoopFn glibc;
+  LoopFn vsyscall_page = nullptr;  // gettimeofday, time and getcpu only
+  ExpectFn expect = ExpectZero;    // null: not checked (time's value moves)
+  double glibc_entries = 0;        // the glibc wrappers call the vDSO
+};
+
+// "family/variant", kept for the life of the process: the rows hold views of it.
+std::string_view RowName(std::string_view family, std::string_view variant) {
+  static std::deque<std::string> names;
+  return names.emplace_back(std::string(family) + "/" + std::string(variant));
+}
+
+// One family's rows in report order: vdso, glibc, syscall (asm/syscall_args.asm, read next
+// to getpid/syscall) and vsyscall_page (read next to the family's syscall row). The vdso
+// row brings its fallback check (docs/vdso.md, "Fallback detection").
+template <Family F>
+void AddFamily(std::vector<Path>* rows, const FamilyLoops& loops) {
+  const std::string_view family = kFamilies[F].name;
+  rows->push_back({.name = RowName(family, "vdso"),
+                   .mechanism = Mechanism::kVdso,
+                   .expected_entries = 0,
+                   .loop = loops.vdso,
+                   .arg = SlotArg<F>,
+                   .expect = loops.expect,
+                   .probe = ProbeVdsoRow<F>,
+                   .after_timing = VdsoFallbackFigures});
+  rows->push_back({.name = RowName(family, "glibc"),
+                   .mechanism = Mechanism::kGlibc,
+                   .expected_entries = loops.glibc_entries,
+                   .loop = loops.glibc,
+                   .arg = SlotArg<F>,
+                   .expect = loops.expect,
+                   .probe = ProbeRow<F>});
+  const std::string_view syscall = RowName(family, "syscall");
+  rows->push_back({.name = syscall,
+                   .mechanism = Mechanism::kSyscall,
+                   .expected_entries = 1,
+                   .loop = sysgate_syscall_args_loop,
+                   .peer = "getpid/syscall",
+                   .arg = SyscallArg<F>,
+                   .expect = loops.expect,
+                   .probe = ProbeRow<F>});
+  if (loops.vsyscall_page == nullptr) return;
+  rows->push_back({.name = RowName(family, "vsyscall_page"),
+                   .mechanism = Mechanism::kVsyscallPage,
+                   .expected_entries = 1,  // one page fault per call
+                   .loop = loops.vsyscall_page,
+                   .peer = syscall,
+                   .arg = SlotArg<F>,
+                   .expect = loops.expect,
+                   .probe = ProbeVsyscallRow<F>});
+}
+
+}  // namespace
+
 std::vector<Path> VdsoPaths() {
-  using M = Mechanism;
-  // The glibc rows call the vDSO (0 entries), except getrandom/glibc: glibc 2.41+ uses
-  // the vDSO state, older ones the syscall. The vsyscall page enters by a page fault.
-  constexpr double kUnknown = kEntriesUnknown;
-  std::vector<Path> rows = {
-    {.name = "clock_gettime_monotonic/vdso",           .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoClockGettimeLoop,                                      .arg = SlotArg<kMonotonic>,          .expect = ExpectZero,        .probe = ProbeVdsoRow<kMonotonic>},
-    {.name = "clock_gettime_monotonic/glibc",          .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcClockGettimeLoop,                                     .arg = SlotArg<kMonotonic>,          .expect = ExpectZero,        .probe = ProbeRow<kMonotonic>},
-    {.name = "clock_gettime_monotonic/syscall",        .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kMonotonic>,       .expect = ExpectZero,        .probe = ProbeRow<kMonotonic>},
-    {.name = "clock_gettime_realtime/vdso",            .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoClockGettimeLoop,                                      .arg = SlotArg<kRealtime>,           .expect = ExpectZero,        .probe = ProbeVdsoRow<kRealtime>},
-    {.name = "clock_gettime_realtime/glibc",           .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcClockGettimeLoop,                                     .arg = SlotArg<kRealtime>,           .expect = ExpectZero,        .probe = ProbeRow<kRealtime>},
-    {.name = "clock_gettime_realtime/syscall",         .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kRealtime>,        .expect = ExpectZero,        .probe = ProbeRow<kRealtime>},
-    {.name = "clock_gettime_monotonic_coarse/vdso",    .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoClockGettimeLoop,                                      .arg = SlotArg<kMonotonicCoarse>,    .expect = ExpectZero,        .probe = ProbeVdsoRow<kMonotonicCoarse>},
-    {.name = "clock_gettime_monotonic_coarse/glibc",   .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcClockGettimeLoop,                                     .arg = SlotArg<kMonotonicCoarse>,    .expect = ExpectZero,        .probe = ProbeRow<kMonotonicCoarse>},
-    {.name = "clock_gettime_monotonic_coarse/syscall", .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kMonotonicCoarse>, .expect = ExpectZero,        .probe = ProbeRow<kMonotonicCoarse>},
-    {.name = "clock_gettime_monotonic_raw/vdso",       .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoClockGettimeLoop,                                      .arg = SlotArg<kMonotonicRaw>,       .expect = ExpectZero,        .probe = ProbeVdsoRow<kMonotonicRaw>},
-    {.name = "clock_gettime_monotonic_raw/glibc",      .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcClockGettimeLoop,                                     .arg = SlotArg<kMonotonicRaw>,       .expect = ExpectZero,        .probe = ProbeRow<kMonotonicRaw>},
-    {.name = "clock_gettime_monotonic_raw/syscall",    .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kMonotonicRaw>,    .expect = ExpectZero,        .probe = ProbeRow<kMonotonicRaw>},
-    {.name = "clock_gettime_boottime/vdso",            .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoClockGettimeLoop,                                      .arg = SlotArg<kBoottime>,           .expect = ExpectZero,        .probe = ProbeVdsoRow<kBoottime>},
-    {.name = "clock_gettime_boottime/glibc",           .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcClockGettimeLoop,                                     .arg = SlotArg<kBoottime>,           .expect = ExpectZero,        .probe = ProbeRow<kBoottime>},
-    {.name = "clock_gettime_boottime/syscall",         .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kBoottime>,        .expect = ExpectZero,        .probe = ProbeRow<kBoottime>},
-    {.name = "gettimeofday/vdso",                      .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoGettimeofdayLoop,                                      .arg = SlotArg<kGettimeofday>,       .expect = ExpectZero,        .probe = ProbeVdsoRow<kGettimeofday>},
-    {.name = "gettimeofday/glibc",                     .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcGettimeofdayLoop,                                     .arg = SlotArg<kGettimeofday>,       .expect = ExpectZero,        .probe = ProbeRow<kGettimeofday>},
-    {.name = "gettimeofday/syscall",                   .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kGettimeofday>,    .expect = ExpectZero,        .probe = ProbeRow<kGettimeofday>},
-    {.name = "gettimeofday/vsyscall_page",             .mechanism = M::kVsyscallPage, .expected_entries = 1,        .loop = VsyscallGettimeofdayLoop,  .peer = "gettimeofday/syscall", .arg = SlotArg<kGettimeofday>,       .expect = ExpectZero,        .probe = ProbeVsyscallRow<kGettimeofday>},
-    {.name = "time/vdso",                              .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoTimeLoop,                                              .arg = SlotArg<kTime>,                                            .probe = ProbeVdsoRow<kTime>},
-    {.name = "time/glibc",                             .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcTimeLoop,                                             .arg = SlotArg<kTime>,                                            .probe = ProbeRow<kTime>},
-    {.name = "time/syscall",                           .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kTime>,                                         .probe = ProbeRow<kTime>},
-    {.name = "time/vsyscall_page",                     .mechanism = M::kVsyscallPage, .expected_entries = 1,        .loop = VsyscallTimeLoop,          .peer = "time/syscall",         .arg = SlotArg<kTime>,                                            .probe = ProbeVsyscallRow<kTime>},
-    {.name = "getcpu/vdso",                            .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoGetcpuLoop,                                            .arg = SlotArg<kGetcpu>,             .expect = ExpectZero,        .probe = ProbeVdsoRow<kGetcpu>},
-    {.name = "getcpu/glibc",                           .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcGetcpuLoop,                                           .arg = SlotArg<kGetcpu>,             .expect = ExpectZero,        .probe = ProbeRow<kGetcpu>},
-    {.name = "getcpu/syscall",                         .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kGetcpu>,          .expect = ExpectZero,        .probe = ProbeRow<kGetcpu>},
-    {.name = "getcpu/vsyscall_page",                   .mechanism = M::kVsyscallPage, .expected_entries = 1,        .loop = VsyscallGetcpuLoop,        .peer = "getcpu/syscall",       .arg = SlotArg<kGetcpu>,             .expect = ExpectZero,        .probe = ProbeVsyscallRow<kGetcpu>},
-    {.name = "clock_getres/vdso",                      .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoClockGetresLoop,                                       .arg = SlotArg<kClockGetres>,        .expect = ExpectZero,        .probe = ProbeVdsoRow<kClockGetres>},
-    {.name = "clock_getres/glibc",                     .mechanism = M::kGlibc,        .expected_entries = 0,        .loop = GlibcClockGetresLoop,                                      .arg = SlotArg<kClockGetres>,        .expect = ExpectZero,        .probe = ProbeRow<kClockGetres>},
-    {.name = "clock_getres/syscall",                   .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kClockGetres>,     .expect = ExpectZero,        .probe = ProbeRow<kClockGetres>},
-    {.name = "getrandom/vdso",                         .mechanism = M::kVdso,         .expected_entries = 0,        .loop = VdsoGetrandomLoop,                                         .arg = SlotArg<kGetrandom>,          .expect = ExpectRandomBytes, .probe = ProbeVdsoRow<kGetrandom>},
-    {.name = "getrandom/glibc",                        .mechanism = M::kGlibc,        .expected_entries = kUnknown, .loop = GlibcGetrandomLoop,                                        .arg = SlotArg<kGetrandom>,          .expect = ExpectRandomBytes, .probe = ProbeRow<kGetrandom>},
-    {.name = "getrandom/syscall",                      .mechanism = M::kSyscall,      .expected_entries = 1,        .loop = sysgate_syscall_args_loop, .peer = "getpid/syscall",       .arg = SyscallArg<kGetrandom>,       .expect = ExpectRandomBytes, .probe = ProbeRow<kGetrandom>},
-  };
-  // clang-format on
-  // vDSO rows: did the call stay in user mode? (docs/vdso.md, "Fallback detection")
-  for (Path& row : rows) {
-    if (row.mechanism == M::kVdso) row.after_timing = VdsoFallbackFigures;
-  }
+  const FamilyLoops clock = {.vdso = VdsoClockGettimeLoop, .glibc = GlibcClockGettimeLoop};
+  std::vector<Path> rows;
+  AddFamily<kMonotonic>(&rows, clock);
+  AddFamily<kRealtime>(&rows, clock);
+  AddFamily<kMonotonicCoarse>(&rows, clock);
+  AddFamily<kMonotonicRaw>(&rows, clock);
+  AddFamily<kBoottime>(&rows, clock);
+  AddFamily<kGettimeofday>(&rows, {.vdso = VdsoGettimeofdayLoop,
+                                   .glibc = GlibcGettimeofdayLoop,
+                                   .vsyscall_page = VsyscallGettimeofdayLoop});
+  AddFamily<kTime>(&rows, {.vdso = VdsoTimeLoop,
+                           .glibc = GlibcTimeLoop,
+                           .vsyscall_page = VsyscallTimeLoop,
+                           .expect = nullptr});
+  AddFamily<kGetcpu>(
+      &rows,
+      {.vdso = VdsoGetcpuLoop, .glibc = GlibcGetcpuLoop, .vsyscall_page = VsyscallGetcpuLoop});
+  AddFamily<kClockGetres>(&rows, {.vdso = VdsoClockGetresLoop, .glibc = GlibcClockGetresLoop});
+  // getrandom/glibc: glibc 2.41+ uses the vDSO state, older ones the syscall.
+  AddFamily<kGetrandom>(&rows, {.vdso = VdsoGetrandomLoop,
+                                .glibc = GlibcGetrandomLoop,
+                                .expect = ExpectRandomBytes,
+                                .glibc_entries = kEntriesUnknown});
   return rows;
 }
 
