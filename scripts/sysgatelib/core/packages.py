@@ -22,16 +22,17 @@ KERNELS_PACKAGES = ("qemu-system-x86", "gcc", "libc6-dev")
 # Python's rows need nothing more than the python3 every Debian system has.
 RUNTIMES_PACKAGES = ("golang-go", "default-jdk-headless")
 # The tests exercise everything, the optional language runtimes and the fleet store's
-# PostgreSQL server included, so that none of their tests skips on CI; scripts/test also
-# checks the format and runs the static checks (clang-format, cppcheck, flake8).
+# PostgreSQL server included, so that none of their tests skips on CI.
 TEST_PACKAGES = RUN_PACKAGES + (
     "python3-pytest", "libbenchmark-tools", "chromium", "qemu-system-x86",
     "postgresql", "python3-psycopg",
-    "clang-format", "cppcheck", "python3-flake8",
 ) + RUNTIMES_PACKAGES
 # The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
 # and perf bench for the spread check beside sysgate's own.
 VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
+# What scripts/test checks before the build: the C++ format, cppcheck, flake8.
+LINT_PACKAGES = ("clang-format", "cppcheck", "python3-flake8")
+TEST_PACKAGES += LINT_PACKAGES
 
 GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES,
           "runtimes": RUNTIMES_PACKAGES, "validate": VALIDATE_PACKAGES}

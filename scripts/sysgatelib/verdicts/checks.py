@@ -413,8 +413,7 @@ def check_load(run):
         return
     if cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
         yield Finding(
-            "busy_machine", WARNING,
-            f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
+            "busy_machine", WARNING, f"The machine was busy: load average {load:.1f} on {cpus} CPUs",
             "Other runnable tasks preempt the benchmark thread; a preempted batch carries "
             "their time, which inflates the batched figures (the k-best mean resists this, "
             "the median and the tail do not).",
