@@ -84,10 +84,7 @@ bool Runner::ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::s
     return true;
   }
   constexpr int kRefinements = 4;
-  // 64-bit rows measured out of process are the language-runtime helpers' (their
-  // baselines included); the 32-bit helper keeps the in-process batch length.
-  const bool runtime_helper = path.timed && path.abi == Abi::kX86_64;
-  const double seconds = runtime_helper ? kRuntimeBatchSeconds : kBatchSeconds;
+  const double seconds = path.batch_seconds > 0 ? path.batch_seconds : kBatchSeconds;
   uint64_t trial = 8, b = 1;
   for (int round = 0; round < (path.timed ? kRefinements : 1); ++round) {
     uint64_t best = UINT64_MAX, ticks = 0, result = 0;

@@ -21,13 +21,8 @@ namespace sysgate {
 // Each batch should take about this long: long enough that the rdtscp pair and Google
 // Benchmark's loop bookkeeping (tens of ns) vanish in it, short enough that most batches
 // contain no timer interrupt and a preempted one can be dropped without losing much.
+// A row may ask for longer batches (Path::batch_seconds: the language-runtime helpers').
 inline constexpr double kBatchSeconds = 20e-6;
-// The language-runtime helpers' rows (64-bit, out of process): each batch is a round trip
-// to a helper process, which costs about as much as 20 us of calls, so their batches are
-// longer to keep the run's wall time near its measured time (docs/runtimes.md). An
-// interrupt costs a batch of any length the same few microseconds, so the per-call figure
-// is no more exposed.
-inline constexpr double kRuntimeBatchSeconds = 200e-6;
 inline constexpr uint64_t kMaxBatch = 1u << 20;
 // The per-call pass: at most this many single calls, or this long, per repetition.
 inline constexpr size_t kPerCallSamples = 2000;

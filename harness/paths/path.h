@@ -103,6 +103,9 @@ struct Path {
   // The loop's unit of work, a power of two: every batch is a multiple of it
   // (io_uring/nop_64 submits 64 operations at a time; a batch of 32 would time nop_32).
   uint64_t min_batch = 1;
+  // How long each batch should take; 0: the runner's default (kBatchSeconds,
+  // harness/measure/runner.h). Longer for rows whose batch carries a fixed cost.
+  double batch_seconds = 0;
   AfterTimingFn after_timing = nullptr;  // null: no figures of its own
   // The row can run where its peer can: the table gives it the peer's probe (an
   // indirect_* row wraps its peer's call in other work).

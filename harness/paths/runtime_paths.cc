@@ -297,7 +297,7 @@ std::vector<Path> RuntimePaths() {
   // Java and Python, which depend on the runtime and the C library installed (a JDK may
   // cache the pid, a glibc older than 2.25 did): the counting pass says (docs/runtimes.md).
   constexpr double kUnknown = kEntriesUnknown;
-  return {
+  std::vector<Path> rows = {
     {.name = "baseline/go_call",          .mechanism = kCallM, .expected_entries = 0,                                        .expect = ExpectRuntimeDummy,      .probe = Probe<kGo, kCall>,                .timed = Timed<kGo, kCall>,                .per_call = PerCall<kGo, kCall>,                .baseline = kCallBaseline,          .counted_thread = RuntimeThread<kGo>},
     {.name = "getpid/go_os",              .mechanism = kRt,    .expected_entries = 1,        .peer = "getpid/go_rawsyscall", .expect = ExpectRuntimePid<kGo>,   .probe = Probe<kGo, kGoOs>,                .timed = Timed<kGo, kGoOs>,                .per_call = PerCall<kGo, kGoOs>,                .baseline = "baseline/go_call",     .counted_thread = RuntimeThread<kGo>},
     {.name = "getpid/go_syscall",         .mechanism = kRt,    .expected_entries = 1,        .peer = "getpid/go_rawsyscall", .expect = ExpectRuntimePid<kGo>,   .probe = Probe<kGo, kGoSyscall>,           .timed = Timed<kGo, kGoSyscall>,           .per_call = PerCall<kGo, kGoSyscall>,           .baseline = "baseline/go_call",     .counted_thread = RuntimeThread<kGo>},
@@ -307,8 +307,10 @@ std::vector<Path> RuntimePaths() {
     {.name = "baseline/python_call",      .mechanism = kCallM, .expected_entries = 0,                                        .expect = ExpectRuntimeDummy,      .probe = Probe<kPy, kCall>,                .timed = Timed<kPy, kCall>,                .per_call = PerCall<kPy, kCall>,                .baseline = kCallBaseline,          .counted_thread = RuntimeThread<kPy>},
     {.name = "getpid/python_os",          .mechanism = kRt,    .expected_entries = kUnknown, .peer = "getpid/glibc",         .expect = ExpectRuntimePid<kPy>,   .probe = Probe<kPy, kPythonOs>,            .timed = Timed<kPy, kPythonOs>,            .per_call = PerCall<kPy, kPythonOs>,            .baseline = "baseline/python_call", .counted_thread = RuntimeThread<kPy>},
   };
+  // clang-format on
+  for (Path& row : rows) row.batch_seconds = kRuntimeBatchSeconds;
+  return rows;
 }
-// clang-format on
 
 std::vector<std::pair<std::string, std::string>> RuntimeContext() {
   // The version only: pids change from run to run and compare would flag them.

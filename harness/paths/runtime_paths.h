@@ -29,6 +29,12 @@ namespace sysgate {
 // What every runtime helper's call baseline returns ("SGTR").
 inline constexpr uint64_t kRuntimeDummyId = 0x52544753;
 
+// Every row's batch length: each batch is a round trip to a helper process, which costs
+// about as much as 20 us of calls, so the batches are longer to keep the run's wall time
+// near its measured time (docs/runtimes.md). An interrupt costs a batch of any length the
+// same few microseconds, so the per-call figure is no more exposed.
+inline constexpr double kRuntimeBatchSeconds = 200e-6;
+
 // Where the helpers are: $SYSGATE_RUNTIMES_DIR, else runtimes/ next to /proc/self/exe
 // (build/benchmarks/runtimes, where benchmarks/runtimes/CMakeLists.txt puts them).
 inline constexpr const char* kRuntimesDirEnv = "SYSGATE_RUNTIMES_DIR";
