@@ -38,7 +38,7 @@
 ;   in:  rdi = iterations, rsi = pointer to the state struct
 ;   out: rax = the last entry's result (0 when iterations is 0)
 ;   clobbers: every caller-saved register (rax, rcx, rdx, rsi, rdi, r8-r11), flags;
-;        rbx, rbp, r12-r15 are saved and restored (tests/cpp/indirect_test.cc checks it)
+;        rbx, rbp, r12-r15 are saved and restored (tests/cpp/paths/indirect_test.cc checks it)
 %include "sysgate.inc"
 
 extern getpid

@@ -10,8 +10,8 @@
    runs of those kernels) and the wall time of `sysgate trend` over it, of reading the
    runs back (list + load), and of `sysgate compare` between two kernel releases.
 
-The PostgreSQL server is a throwaway one (tests/python/pg_server.py: initdb + pg_ctl in a
-temporary folder, default settings: fsync on). Figures are printed, never asserted: take
+The PostgreSQL server is a throwaway one (scripts/sysgatelib/bench/pg_server.py: initdb +
+pg_ctl in a temporary folder, default settings: fsync on). Figures are printed, never asserted: take
 them on a quiet machine.
 """
 
@@ -26,12 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests" / "python")]
+sys.path.insert(0, str(ROOT / "scripts"))
 
-import history_synth as synth  # noqa: E402
-import pg_server  # noqa: E402
 from sysgatelib import store  # noqa: E402
-from sysgatelib.results import load  # noqa: E402
+from sysgatelib.bench import pg_server  # noqa: E402
+from sysgatelib.results import load, synth  # noqa: E402
 from sysgatelib.store import interface  # noqa: E402
 
 SYSGATE = [synth.PYTHON, str(ROOT / "scripts" / "sysgate")]

@@ -1,7 +1,7 @@
 // sysgate_bench: every path of the table as a Google Benchmark row, timed with the TSC.
 //
 // This file is flag parsing, listing, registration and output; how a path is measured
-// lives in harness/runner.h. `sysgate_bench --help` lists sysgate's own flags, then
+// lives in harness/measure/runner.h. `sysgate_bench --help` lists sysgate's own flags, then
 // Google Benchmark's (--benchmark_filter, --benchmark_repetitions, --benchmark_out=FILE
 // --benchmark_out_format=json, ...).
 #include <signal.h>
@@ -23,20 +23,20 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "harness/check.h"
-#include "harness/counting_pass.h"
-#include "harness/cycle_clock.h"
-#include "harness/environment.h"
-#include "harness/ia32_client.h"
-#include "harness/ia32_paths.h"
-#include "harness/paths.h"
-#include "harness/pinning.h"
-#include "harness/reporters.h"
-#include "harness/run_facts.h"
-#include "harness/runner.h"
-#include "harness/runtime_paths.h"
-#include "harness/vdso.h"
-#include "harness/vsyscall.h"
+#include "harness/coprocess/ia32_client.h"
+#include "harness/measure/counting_pass.h"
+#include "harness/measure/pinning.h"
+#include "harness/measure/runner.h"
+#include "harness/output/reporters.h"
+#include "harness/paths/ia32_paths.h"
+#include "harness/paths/paths.h"
+#include "harness/paths/runtime_paths.h"
+#include "harness/platform/check.h"
+#include "harness/platform/cycle_clock.h"
+#include "harness/platform/environment.h"
+#include "harness/platform/run_facts.h"
+#include "harness/platform/vdso.h"
+#include "harness/platform/vsyscall.h"
 
 namespace sysgate {
 namespace {

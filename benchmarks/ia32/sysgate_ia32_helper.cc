@@ -4,7 +4,7 @@
 // both to the 32-bit vDSO's landing pad, which only a 32-bit process has mapped (see
 // docs/ia32.md). So sysgate_bench starts this -m32 program once and drives it over a
 // socket on stdin/stdout; the helper times its own loops with the TSC and sends back the
-// ticks, which sysgate_bench reports as manual time (harness/ia32_client.h).
+// ticks, which sysgate_bench reports as manual time (harness/coprocess/ia32_client.h).
 //
 // Protocol: one request line, one reply line, ASCII, '\n'-terminated.
 //   on start      <- "sysgate-ia32 3 pid=<pid> vendor=<CPUID vendor> sysinfo=<hex>"
@@ -29,7 +29,7 @@
 //                    ebx, esi, edi, ebp and says which ones it failed to preserve
 // V is a variant: call, int80, sysenter, vdso, syscall (getpid and its baseline),
 // vdso_clock, int80_clock, vdso_getcpu, int80_getcpu (clock_gettime(CLOCK_MONOTONIC) and
-// getcpu through the 32-bit vDSO and through int 0x80) (harness/ia32_variants.h), and in
+// getcpu through the 32-bit vDSO and through int 0x80) (harness/coprocess/ia32_variants.h), and in
 // the test build ud2 (a path that always faults). `run` and `percall` refuse a path
 // whose probe failed. N < 2^32.
 #include <cpuid.h>
@@ -50,10 +50,10 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/cycle_clock.h"
-#include "harness/elf32_symbols.h"
-#include "harness/ia32_variants.h"
-#include "harness/probe.h"
+#include "harness/coprocess/elf32_symbols.h"
+#include "harness/coprocess/ia32_variants.h"
+#include "harness/platform/cycle_clock.h"
+#include "harness/platform/probe.h"
 
 extern "C" {
 // asm/ia32/getpid32.asm
@@ -158,14 +158,15 @@ enum class Reads { kNothing, kClock, kCpu };
 // and `check` requests and the `ud2` path; the production helper has none of them.
 #ifdef SYSGATE_IA32_TEST_VERBS
 constexpr bool kTestVerbs = true;
-constexpr int kUd2Id = -1;  // the test-only path (not a variant of harness/ia32_variants.h)
+// The test-only path (not a variant of harness/coprocess/ia32_variants.h).
+constexpr int kUd2Id = -1;
 #else
 constexpr bool kTestVerbs = false;
 #endif
 
 struct Variant {
-  int id;                   // an Ia32Variant, or kUd2Id
-  const char* name;         // its name on the wire (kIa32VariantNames)
+  int id;            // an Ia32Variant, or kUd2Id
+  const char* name;  // its name on the wire (kIa32VariantNames)
   Loop32 loop;
   Returns returns;          // what a working loop returns (ud2 never returns)
   Reads reads;              // what `read` reports
@@ -193,14 +194,15 @@ constexpr Variant kVariants[] = {
 #undef ROW
 
 // The shared variants come first, in the shared order, so a variant added to
-// harness/ia32_variants.h without a row here fails the build.
+// harness/coprocess/ia32_variants.h without a row here fails the build.
 constexpr bool SharedVariantsInOrder() {
   for (int i = 0; i < kIa32VariantCount; ++i) {
     if (kVariants[i].id != i) return false;
   }
   return sizeof kVariants / sizeof kVariants[0] >= static_cast<size_t>(kIa32VariantCount);
 }
-static_assert(SharedVariantsInOrder(), "kVariants must list harness/ia32_variants.h in order");
+static_assert(SharedVariantsInOrder(),
+              "kVariants must list harness/coprocess/ia32_variants.h in order");
 
 // This process's involuntary context switches so far (it is single-threaded).
 long InvoluntarySwitches() {
@@ -393,8 +395,8 @@ class Helper {
 
   std::string Explain(const Variant& v, const std::string& fault) const {
     if (fault.rfind("SIGILL", 0) == 0) {
-      return std::string(v.instruction) + " is not valid in compat mode on " +
-             VendorName(vendor_) + " CPUs (" + vendor_ + ": " + fault + ")";
+      return std::string(v.instruction) + " is not valid in compat mode on " + VendorName(vendor_) +
+             " CPUs (" + vendor_ + ": " + fault + ")";
     }
     return std::string(v.instruction) + " failed in a 32-bit process: " + fault;
   }
@@ -494,8 +496,7 @@ class Helper {
       uint64_t ticks = TscStop() - t0;
       const long switches = InvoluntarySwitches() - switches_before;
       char reply[96];
-      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32 " %ld", ticks, result,
-                    switches);
+      std::snprintf(reply, sizeof reply, "ok %" PRIu64 " %" PRIu32 " %ld", ticks, result, switches);
       return reply;
     }
     // percall: single calls, each between its own fenced TSC pair, as sysgate_bench's

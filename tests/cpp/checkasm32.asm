@@ -1,7 +1,7 @@
 ; checkasm32.asm: calls a 32-bit stub the way dav1d's checkasm does, with known values in
 ; every cdecl callee-saved register, and reports which ones the stub did not preserve.
 ; Linked into the test build of the helper only (sysgate_ia32_test_helper), for its
-; `check` request (tests/cpp/ia32_test.cc).
+; `check` request (tests/cpp/coprocess/ia32_test.cc).
 %include "sysgate32.inc"
 
 %define MAGIC_EBX 0x1b1b1b1b

@@ -1,9 +1,9 @@
 // A throwaway path row for the test build only (sysgate_bench_extra_path): linked in
-// place of the weak ExtraPaths() of harness/paths.cc, it shows that one row is all a new
+// place of the weak ExtraPaths() of harness/paths/paths.cc, it shows that one row is all a new
 // path needs to reach the results JSON, the summary and the report
-// (tests/python/test_bench.py, test_a_new_row_reaches_json_summary_and_report).
-#include "harness/paths.h"
-#include "harness/stubs.h"
+// (tests/python/bench/test_bench.py, test_a_new_row_reaches_json_summary_and_report).
+#include "harness/paths/paths.h"
+#include "harness/paths/stubs.h"
 
 namespace sysgate {
 

@@ -9,8 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 FIXTURES = ROOT / "tests" / "python" / "fixtures"
+HELPERS = ROOT / "tests" / "python" / "helpers"  # modules the tests share (no tests)
 ARTIFACTS = ROOT / "tests" / "artifacts"  # gitignored: screenshots for a human to look at
-sys.path.insert(0, str(SCRIPTS))
+sys.path[:0] = [str(SCRIPTS), str(HELPERS)]
 
 from sysgatelib.bench import build  # noqa: E402
 
@@ -37,9 +38,10 @@ def run_bench(binary, *args, timeout=120):
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A real PostgreSQL server in a temporary folder for the whole session (pg_server.py);
-    the test skips, with the reason, only where the server or psycopg is missing."""
-    import pg_server as pg
+    """A real PostgreSQL server in a temporary folder for the whole session
+    (sysgatelib/bench/pg_server.py); the test skips, with the reason, only where the server
+    or psycopg is missing."""
+    from sysgatelib.bench import pg_server as pg
 
     reason = pg.unavailable_reason()
     if reason:

@@ -1,7 +1,7 @@
 // Command sysgate_go_helper is the Go co-process behind sysgate's getpid/go_* rows and
 // baseline/go_call: it runs each way Go programs ask for their pid in its own timed loop,
 // driven by sysgate_bench over stdin/stdout with the runtime line protocol
-// (docs/runtimes.md, harness/coprocess_client.h).
+// (docs/runtimes.md, harness/coprocess/coprocess_client.h).
 //
 //	on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=tsc runtime=<go version>"
 //	probe V       <- "ok" | "err <message>"
@@ -29,7 +29,7 @@ import (
 )
 
 // dummyID is what baseline/go_call returns, as every runtime helper's call baseline does
-// (harness/runtime_paths.h: kRuntimeDummyId).
+// (harness/paths/runtime_paths.h: kRuntimeDummyId).
 const dummyID = 0x52544753
 
 // Lock the main goroutine to the main thread (tid == pid) before main runs: sysgate_bench

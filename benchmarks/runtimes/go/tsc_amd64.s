@@ -1,4 +1,4 @@
-// The TSC reads of sysgate_go_helper: the same fences as harness/cycle_clock.h, so the Go
+// The TSC reads of sysgate_go_helper: the same fences as harness/platform/cycle_clock.h, so the Go
 // rows are timed with the same clock as the C and ia32 rows (see tsc.go).
 
 #include "textflag.h"

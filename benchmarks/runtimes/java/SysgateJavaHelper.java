@@ -1,7 +1,7 @@
 // SysgateJavaHelper: the Java co-process behind sysgate's getpid/java_processhandle row and
 // baseline/java_call. It runs each call in its own timed loop, driven by sysgate_bench over
 // stdin/stdout with the runtime line protocol (docs/runtimes.md,
-// harness/coprocess_client.h):
+// harness/coprocess/coprocess_client.h):
 //
 //   on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=ns runtime=<java version>"
 //   probe V       <- "ok" | "err <message>"
@@ -14,7 +14,7 @@
 //
 // V is call (a plain method that returns a constant) or processhandle
 // (ProcessHandle.current().pid()). sysgate_bench starts the JVM with
-// -XX:CompileCommand=dontinline for both methods (harness/runtime_paths.cc), so each loop
+// -XX:CompileCommand=dontinline for both methods (harness/paths/runtime_paths.cc), so each loop
 // iteration stays a real call after the JIT has compiled it, like the C rows' calls.
 //
 // Warm-up: sysgate_bench starts the JVM with -Xbatch, so the JIT compiles in the
@@ -36,7 +36,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 public final class SysgateJavaHelper {
-  // What baseline/java_call returns (harness/runtime_paths.h: kRuntimeDummyId).
+  // What baseline/java_call returns (harness/paths/runtime_paths.h: kRuntimeDummyId).
   static final long DUMMY_ID = 0x52544753L;
 
   static final int WARM_ROUNDS = 10_000;

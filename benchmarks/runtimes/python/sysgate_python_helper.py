@@ -2,7 +2,8 @@
 baseline/python_call.
 
 sysgate_bench starts it with /usr/bin/python3 (Debian's CPython) and drives it over
-stdin/stdout with the runtime line protocol (docs/runtimes.md, harness/coprocess_client.h):
+stdin/stdout with the runtime line protocol (docs/runtimes.md,
+harness/coprocess/coprocess_client.h):
 
     on start      <- "sysgate-runtime 1 pid=<pid> tid=<tid> unit=ns runtime=<python version>"
     probe V       <- "ok" | "err <message>"
@@ -27,7 +28,7 @@ import sys
 import threading
 import time
 
-# What baseline/python_call returns (harness/runtime_paths.h: kRuntimeDummyId).
+# What baseline/python_call returns (harness/paths/runtime_paths.h: kRuntimeDummyId).
 DUMMY_ID = 0x52544753
 PAIRS = 101
 # CPython 3.11 specializes ("quickens") a code object's instructions after a few

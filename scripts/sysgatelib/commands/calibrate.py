@@ -18,9 +18,7 @@ docs/methodology.md ("Validation") describes the protocol behind it.
 """
 
 import datetime
-import json
 import math
-import os
 import statistics
 from pathlib import Path
 
@@ -30,9 +28,9 @@ from ..core import atomic
 from ..core.errors import UserError
 from ..render.table import format_table
 from ..results import load, validate
+from ..store.calibration import DEFAULT_FILE, limits_for, save  # noqa: F401
 from ..verdicts import stats
 
-DEFAULT_FILE = store.REPO_ROOT / "reports" / "calibration.json"
 DEFAULT_RUNS = 3
 DEFAULT_LOADS = (0, 64)
 DEFAULT_TARGET_PCT = 5.0
@@ -216,46 +214,6 @@ def render_curve(curve):
 
 def _ns(value):
     return "unknown" if value is None or math.isnan(value) else f"{value:+.1f} ns"
-
-
-# --- the stored result ---------------------------------------------------------------
-
-
-def save(result, path=DEFAULT_FILE):
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, ValueError):
-        data = {}
-    data.setdefault("hosts", {})[result["host_fingerprint"]] = result
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def limits_for(context, path=None):
-    """The stored calibration of the host a run's context describes, or None."""
-    path = Path(path) if path else DEFAULT_FILE
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        if path != DEFAULT_FILE:
-            raise UserError(f"{path}: not a calibration file written by sysgate calibrate") \
-                from None
-        return None
-    return data.get("hosts", {}).get(store.host_fingerprint(context))
 
 
 def _pct(value):

@@ -168,19 +168,6 @@ def compare_groups(base_runs, new_runs, alpha=DEFAULT_ALPHA,
     return stats.shift(base_runs, new_runs, alpha, threshold, confidence, seed, processes)
 
 
-def median_ci(samples, confidence=CONFIDENCE, seed=stats.SEED):
-    """Bootstrap interval of the median of one run's repetitions (trend's points)."""
-    return stats.bootstrap_median_ci(samples, confidence, seed=seed)
-
-
-def median_ci_runs(runs, confidence=CONFIDENCE, seed=stats.SEED):
-    """Interval of the pooled median of one or several runs (trend's points)."""
-    runs = [list(run) for run in runs if len(run)]
-    if len(runs) == 1:
-        return median_ci(runs[0], confidence, seed)
-    return stats.interval(stats.bootstrap_medians(runs, seed=seed), confidence)
-
-
 def figure_ci(runs, confidence=CONFIDENCE):
     """Interval of a side's low-quarter figure, ns (the whiskers of the figure chart)."""
     return stats.side_figure(runs, confidence)[1]
@@ -828,9 +815,9 @@ def _cmd_compare(args):
         atomic.check_writable_folder(args.output, "-o")
     base = resolve.resolve_side(args.base, args.db, args.host)
     new = resolve.resolve_side(args.new, args.db, args.host)
-    from . import calibrate
+    from ..store import calibration
 
-    detection = calibrate.limits_for(new[0].context, args.calibration)
+    detection = calibration.limits_for(new[0].context, args.calibration)
     comparison = compare_runs(base, new, args.alpha, args.threshold, args.allow_emulated,
                               args.force, detection, args.entry_threshold, args.strict)
     print(render_terminal(comparison))

@@ -3,9 +3,10 @@
     sysgate kernels KERNEL... [--append OPTS] [--quick] [--timeout S] [--db PATH] [-o DIR]
 
 KERNEL is a vmlinuz path or a Debian package name (linux-image-6.1.0-47-cloud-amd64),
-fetched and unpacked by kernel_fetch.py (no root needed). One initramfs (initramfs.py) serves every kernel; each kernel boots once (qemu.py),
-and what it sends back is saved in the output folder with `emulated` and `qemu_accel` added
-to its context, then filed in the history store. A kernel that fails is reported with the
+fetched and unpacked by kernel_fetch.py (no root needed). One initramfs (initramfs.py) serves
+every kernel; each kernel boots once (qemu.py), and what it sends back is saved in the
+output folder with `emulated` and `qemu_accel` added to its context, then filed in the
+history store. A kernel that fails is reported with the
 tail of its console and the next one still runs. See docs/kernels.md.
 """
 

@@ -36,6 +36,9 @@ TEST_PACKAGES = RUN_PACKAGES + (
 # The validation protocol (benchmarks/validate.py): load that reaches the measured CPU,
 # and perf bench for the spread check beside sysgate's own.
 VALIDATE_PACKAGES = RUN_PACKAGES + ("stress-ng", "linux-perf")
+# What scripts/test checks before the build: the C++ format, cppcheck, flake8.
+LINT_PACKAGES = ("clang-format", "cppcheck", "python3-flake8")
+TEST_PACKAGES += LINT_PACKAGES
 
 GROUPS = {"run": RUN_PACKAGES, "test": TEST_PACKAGES, "kernels": KERNELS_PACKAGES,
           "runtimes": RUNTIMES_PACKAGES, "validate": VALIDATE_PACKAGES}

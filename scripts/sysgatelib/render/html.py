@@ -16,7 +16,7 @@ _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates
 
 # Context keys the binary writes that the page shows in another form or leaves out on
 # purpose, and why; every other key appears on the page by name or value
-# (tests/python/test_contract.py runs the real binary's output through the report).
+# (tests/python/results/test_contract.py runs the real binary's output through the report).
 # A key (or a prefix ending in "." or "_") here is a decision, not an oversight.
 CONTEXT_NOT_ON_PAGE = {
     "executable": "the binary's path on the measuring host: no fact about the kernel",

@@ -36,7 +36,8 @@ def rows(run):
         ratio = lead / base_ns if base_ns else None
         out.append((
             path.name, lead, stats.median(path.samples_ns),
-            stats.kbest_mean(path.counters.get("tsc_ticks", [])) if "tsc_ticks" in path.counters else None,
+            (stats.kbest_mean(path.counters.get("tsc_ticks", []))
+             if "tsc_ticks" in path.counters else None),
             ratio, path.counter("p99_ns"), notes.get(path.name, ""),
         ))
     return out
@@ -54,7 +55,8 @@ def format_table(run):
         if lead is None:
             body.append((name, "", "", "", "", "", note))
         else:
-            body.append((name, units.ns(lead), units.ns(med), units.ns(ticks), units.ns(ratio), units.ns(p99), note))
+            body.append((name, units.ns(lead), units.ns(med), units.ns(ticks), units.ns(ratio),
+                         units.ns(p99), note))
     widths = [max(len(header[i]), *(len(r[i]) for r in body if r)) for i in range(6)]
     lines = []
 

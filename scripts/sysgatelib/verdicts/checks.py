@@ -51,13 +51,6 @@ def _truthy(value):
     return value is not None and str(value).strip().lower() not in _FALSE
 
 
-def _leading(run, name):
-    path = run.paths.get(name)
-    if path is None or not path.samples_ns:
-        return None
-    return stats.kbest_mean(path.samples_ns)
-
-
 _HYPERVISORS = {
     "KVMKVMKVM": "KVM", "Microsoft Hv": "Hyper-V", "VMwareVMware": "VMware",
     "XenVMMXenVMM": "Xen", "TCGTCGTCGTCG": "QEMU TCG", "bhyve bhyve": "bhyve",

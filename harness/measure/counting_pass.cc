@@ -1,0 +1,590 @@
+#include "harness/measure/counting_pass.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+
+#include "harness/platform/check.h"
+#include "harness/platform/cycle_clock.h"
+#include "harness/platform/text_file.h"
+
+namespace sysgate {
+namespace {
+
+// The default set. `kernel` marks columns that need kernel-mode counting; `user_fallback`
+// is the event to count instead when only user mode is allowed ("" = none: a user-only
+// count would be misleading, e.g. context switches happen in the kernel).
+struct DefaultColumn {
+  const char* column;
+  const char* event;  // nullptr: chosen per CPU (the mode-switch event)
+  bool kernel;
+  const char* user_fallback;
+};
+// clang-format off
+constexpr DefaultColumn kDefaultColumns[] = {
+  // column                 event                     kernel  user-only fallback
+  {"cycles_user",           "cycles:u",               false,  ""},
+  {"cycles_kernel",         "cycles:k",               true,   ""},
+  {"instructions_user",     "instructions:u",         false,  ""},
+  {"instructions_kernel",   "instructions:k",         true,   ""},
+  {"mode_switches",         nullptr,                  true,   ""},
+  {"syscall_entries",       "raw_syscalls:sys_enter", true,   ""},
+  {"context_switches",      "context-switches",       true,   ""},
+  {"page_faults",           "page-faults",            true,   "page-faults:u"},
+  {"task_clock_ns",         "task-clock",             true,   "task-clock:u"},
+};
+// clang-format on
+
+// Adds the default column `col` to `plan`, or its reason to `plan->unavailable`.
+void AddDefaultColumn(const DefaultColumn& col, const EventEncoder& encoder,
+                      const PerfPermissions& perms, CounterPlan* plan) {
+  if (!CountingAllowed(perms)) {
+    plan->unavailable.push_back({col.column, KernelCountingRefusal(perms)});
+    return;
+  }
+  CounterSpec spec{col.column, col.event ? col.event : "", 1, ""};
+  if (!col.event) {
+    if (encoder.CorePmu().empty()) {
+      plan->unavailable.push_back(
+          {col.column, encoder.HaveLibpfm()
+                           ? "libpfm4 detects no core PMU on this CPU"
+                           : "needs libpfm4 to pick this CPU's mode-switch event (" +
+                                 encoder.init_error() + ")"});
+      return;
+    }
+    auto mode = ModeSwitchEventFor(encoder.CorePmu());
+    if (!mode) {
+      plan->unavailable.push_back(
+          {col.column, "no mode-switch event known for PMU " + encoder.CorePmu()});
+      return;
+    }
+    spec.event = mode->event;
+    spec.multiplier = mode->transitions_per_count;
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "%s x %.0f = user<->kernel transitions (2 per syscall: entry and return)",
+                  mode->event.c_str(), mode->transitions_per_count);
+    spec.calibration = note;
+  }
+  if (col.kernel && !KernelCountingAllowed(perms)) {
+    if (*col.user_fallback == '\0') {
+      plan->unavailable.push_back({col.column, KernelCountingRefusal(perms)});
+      return;
+    }
+    spec.event = col.user_fallback;
+    spec.calibration = "user mode only: " + KernelCountingRefusal(perms);
+  }
+  plan->counters.push_back(std::move(spec));
+}
+
+std::string Join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+// A power-of-two call count that takes about `seconds`, from the best of three trials.
+uint64_t CallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
+  constexpr uint64_t kTrial = 16;
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t t0 = TscStart();
+    path.loop(kTrial, arg);
+    best = std::min(best, TscStop() - t0);
+  }
+  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
+  const double want = seconds * tsc_hz / per_call;
+  uint64_t n = 64;
+  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
+  return n;
+}
+
+// The same for a path measured out of process (the ia32 helper), through its `timed`
+// runner; 0 when a trial batch fails.
+uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
+  constexpr uint64_t kTrial = 16;
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t ticks = 0, result = 0;
+    std::string error;
+    if (!path.timed(kTrial, arg, &ticks, &result, &error, nullptr)) return 0;
+    best = std::min(best, ticks);
+  }
+  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
+  const double want = seconds * tsc_hz / per_call;
+  uint64_t n = 64;
+  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
+  return n;
+}
+
+struct OpenedGroup {
+  PerfGroup group;
+  std::vector<const CounterSpec*> specs;  // parallel to group.events()
+};
+
+// One counting interval of every group around `run` (which returns false when the batch
+// failed). The readings are in `groups` order; nullopt where a group did not count.
+std::vector<std::optional<GroupReading>> CountAround(const std::vector<OpenedGroup>& groups,
+                                                     const std::function<bool()>& run, bool* ran,
+                                                     std::string* error) {
+  std::vector<PerfMeasurement> measurements;
+  for (const OpenedGroup& g : groups) measurements.emplace_back(g.group);
+  for (PerfMeasurement& m : measurements) m.Start(error);
+  *ran = run();
+  std::vector<std::optional<GroupReading>> readings;
+  for (PerfMeasurement& m : measurements) readings.push_back(m.Stop(error));
+  return readings;
+}
+
+}  // namespace
+
+CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms) {
+  CounterPlan plan;
+  for (const DefaultColumn& col : kDefaultColumns) AddDefaultColumn(col, encoder, perms, &plan);
+  return plan;
+}
+
+std::optional<CounterPlan> ParseCounterList(std::string_view list, const EventEncoder& encoder,
+                                            const PerfPermissions& perms, std::string* error) {
+  CounterPlan plan;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(start, comma - start);
+    if (item.empty()) {
+      *error = "--counters: empty event name in '" + std::string(list) + "'";
+      return std::nullopt;
+    }
+    auto it = std::find_if(std::begin(kDefaultColumns), std::end(kDefaultColumns),
+                           [&](const DefaultColumn& c) { return item == c.column; });
+    if (item == kKernelEntriesColumn) {
+      // The derived column: what it is the sum of.
+      for (const DefaultColumn& c : kDefaultColumns) {
+        if (std::string_view(c.column) == "syscall_entries" ||
+            std::string_view(c.column) == "page_faults") {
+          AddDefaultColumn(c, encoder, perms, &plan);
+        }
+      }
+    } else if (it != std::end(kDefaultColumns)) {
+      AddDefaultColumn(*it, encoder, perms, &plan);
+    } else {
+      plan.counters.push_back({ColumnName(item), std::string(item), 1, ""});
+    }
+    start = comma + 1;
+  }
+  return plan;
+}
+
+std::optional<std::string> CheckKernelEntries(const Path& path, double per_call) {
+  if (!path.expected_entries_known()) return std::nullopt;
+  const double expected = path.expected_entries;
+  const std::string_view mechanism = MechanismName(path.mechanism);
+  char text[240];
+  if (expected == 0 && per_call > 0.5) {
+    std::snprintf(text, sizeof text, "%.2f kernel entries per call on a %.*s path (expected 0)%s",
+                  per_call, static_cast<int>(mechanism.size()), mechanism.data(),
+                  path.mechanism == Mechanism::kVdso
+                      ? ": the vDSO fell back to a syscall (clocksource not vDSO-capable?)"
+                      : "");
+    return text;
+  }
+  if (expected >= 1 && per_call < 0.9 * expected) {
+    std::snprintf(text, sizeof text, "%.2f kernel entries per call on a %.*s path (expected %g)",
+                  per_call, static_cast<int>(mechanism.size()), mechanism.data(), expected);
+    return text;
+  }
+  return std::nullopt;
+}
+
+const Path* CalibrationRow(const std::vector<const Path*>& paths) {
+  for (const Path* p : paths) {
+    if (p->mechanism == Mechanism::kSyscall && p->abi == Abi::kX86_64 && p->loop != nullptr &&
+        p->expected_entries == 1 && p->peer.empty()) {
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+// The counters of one path: each group's counts over one batch, per call.
+using GroupPlan = std::pair<std::vector<EncodedEvent>, std::vector<const CounterSpec*>>;
+
+// Step 1: encode the plan. PMU events form one group (counted together, scaled
+// together). Software and tracepoint events are never multiplexed, so each is its own
+// single-event group: as siblings in a software group, task-clock and the tracepoint read
+// 0 for some intervals on 6.18 (only the leader's value was brought up to date); and a
+// hardware group the PMU cannot schedule does not take the software counts down with it.
+std::vector<GroupPlan> PlanGroups(const CounterPlan& plan, const EventEncoder& encoder,
+                                  std::vector<std::string>* unavailable) {
+  std::vector<EncodedEvent> pmu_events, other_events;
+  std::vector<const CounterSpec*> pmu_specs, other_specs;
+  for (const CounterSpec& spec : plan.counters) {
+    EncodeResult enc = encoder.Encode(spec.event);
+    if (!enc.event) {
+      unavailable->push_back(spec.column + ": " + enc.error);
+      continue;
+    }
+    enc.event->name = spec.column;  // failures are reported by column
+    const bool pmu = enc.event->source == CounterSource::kPmu;
+    (pmu ? pmu_events : other_events).push_back(*enc.event);
+    (pmu ? pmu_specs : other_specs).push_back(&spec);
+  }
+  std::vector<GroupPlan> groups;
+  if (!pmu_events.empty()) groups.emplace_back(pmu_events, pmu_specs);
+  for (size_t i = 0; i < other_events.size(); ++i) {
+    groups.push_back({{other_events[i]}, {other_specs[i]}});
+  }
+  return groups;
+}
+
+// Step 2: open every planned group on `pid` (0: this thread). With `context`, adds each
+// column's source keys (once, for this thread's groups).
+std::vector<OpenedGroup> OpenGroups(const std::vector<GroupPlan>& plans, pid_t pid,
+                                    const PerfPermissions& perms, CountingResult* context,
+                                    std::vector<std::string>* failed) {
+  std::vector<OpenedGroup> opened_groups;
+  for (const auto& [events, specs] : plans) {
+    std::vector<EventFailure> failures;
+    OpenedGroup opened;
+    opened.group = PerfGroup::Open(events, pid, perms, &failures);
+    for (const EventFailure& f : failures) failed->push_back(f.event + ": " + f.reason);
+    for (const EncodedEvent& e : opened.group.events()) {
+      auto it = std::find_if(specs.begin(), specs.end(),
+                             [&](const CounterSpec* s) { return s->column == e.name; });
+      SYSGATE_CHECK(it != specs.end());
+      opened.specs.push_back(*it);
+      if (!context) continue;
+      context->context.emplace_back("counters." + e.name + ".source", SourceName(e.source));
+      context->context.emplace_back("counters." + e.name + ".event", e.canonical);
+      if (!(*it)->calibration.empty()) {
+        context->context.emplace_back("counters." + e.name + ".calibration", (*it)->calibration);
+      }
+    }
+    if (!opened.group.empty()) opened_groups.push_back(std::move(opened));
+  }
+  return opened_groups;
+}
+
+// What happened to one path in the counting pass.
+struct PathOutcome {
+  std::optional<PathCounts> counts;   // nullopt: not counted
+  std::string skipped;                // why not, when not
+  std::vector<std::string> warnings;  // groups that did not count
+  bool multiplexed = false;
+};
+
+// Step 3: count one path: warm it, then one batch of `n` calls inside every group (for a
+// path run by the helper, an empty batch before and after, whose mean is subtracted:
+// the helper's side of the request, reading the request line and writing the reply).
+PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, double tsc_hz,
+                      double seconds) {
+  PathOutcome out;
+  const uint64_t arg = path.arg ? path.arg() : 0;
+  const bool timed = path.timed != nullptr;
+  const uint64_t n =
+      timed ? TimedCallsFor(path, arg, tsc_hz, seconds) : CallsFor(path, arg, tsc_hz, seconds);
+  if (n == 0) {
+    out.skipped = std::string(path.name) + " (its trial batch failed)";
+    return out;
+  }
+  std::string error;
+  uint64_t ticks = 0;
+  // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
+  // ticks around the loop.
+  auto batch = [&](uint64_t calls) {
+    if (!timed) {
+      const uint64_t t0 = TscStart();
+      path.loop(calls, arg);
+      ticks = TscStop() - t0;
+      return true;
+    }
+    uint64_t result = 0;
+    return path.timed(calls, arg, &ticks, &result, &error, nullptr);
+  };
+  batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
+
+  bool ran = true, ran_empty = true;
+  std::vector<std::optional<GroupReading>> empty_before, empty_after;
+  if (timed)
+    empty_before = CountAround(
+        groups, [&] { return batch(0); }, &ran_empty, &error);
+  std::vector<std::optional<GroupReading>> readings = CountAround(
+      groups, [&] { return batch(n); }, &ran, &error);
+  const uint64_t batch_ticks = ticks;
+  if (timed && ran) {
+    bool ran_after = true;
+    empty_after = CountAround(
+        groups, [&] { return batch(0); }, &ran_after, &error);
+    ran_empty = ran_empty && ran_after;
+  }
+  if (!ran || !ran_empty) {
+    out.skipped = std::string(path.name) + " (a batch failed: " + error + ")";
+    return out;
+  }
+
+  PathCounts counts;
+  counts.calls = n;
+  counts.ticks_per_call = static_cast<double>(batch_ticks) / static_cast<double>(n);
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    const auto& reading = readings[gi];
+    const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
+                                            empty_after[gi] && empty_after[gi]->Counted());
+    if (!reading || !reading->Counted() || !empties_counted) {
+      out.warnings.push_back(std::string(path.name) + ": counter group did not count" +
+                             (error.empty() ? " (never scheduled on the PMU: too many "
+                                              "events, or the NMI watchdog holds a "
+                                              "counter: sysctl kernel.nmi_watchdog=0)"
+                                            : ": " + error));
+      continue;
+    }
+    counts.scale = std::max(counts.scale, reading->ScaleFactor());
+    std::vector<double> scaled = reading->Scaled();
+    if (timed) {
+      const std::vector<double> before = empty_before[gi]->Scaled();
+      const std::vector<double> after = empty_after[gi]->Scaled();
+      for (size_t i = 0; i < scaled.size(); ++i) {
+        // Clamped at 0: the request's own counts vary by one or two between intervals
+        // (whether the helper re-entered read() before the group was disabled).
+        scaled[i] = std::max(0.0, scaled[i] - (before[i] + after[i]) / 2);
+      }
+    }
+    for (size_t i = 0; i < scaled.size(); ++i) {
+      const CounterSpec* spec = groups[gi].specs[i];
+      counts.per_call.emplace_back(spec->column,
+                                   scaled[i] * spec->multiplier / static_cast<double>(n));
+    }
+    if (reading->LargelyScaled()) out.multiplexed = true;
+  }
+  out.counts = std::move(counts);
+  return out;
+}
+
+std::optional<double> Column(const PathCounts& counts, std::string_view column) {
+  for (const auto& [name, value] : counts.per_call) {
+    if (name == column) return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<double> KernelEntries(const PathCounts& counts) {
+  // The tracepoint's count first; else the PMU's transitions, 2 per entry.
+  std::optional<double> syscalls = Column(counts, "syscall_entries");
+  if (!syscalls) {
+    if (auto transitions = Column(counts, "mode_switches")) syscalls = *transitions / 2;
+  }
+  if (!syscalls) return std::nullopt;
+  // The vsyscall page enters by a page fault, which no syscall counter sees.
+  return *syscalls + Column(counts, "page_faults").value_or(0);
+}
+
+namespace {
+
+// Step 4: the derived column and the check against the row: kernel_entries = syscalls +
+// page faults, compared with the row's expected_entries.
+void AddKernelEntries(const Path& path, PathCounts* counts) {
+  std::optional<double> entries = KernelEntries(*counts);
+  if (!entries) return;
+  counts->per_call.emplace_back(kKernelEntriesColumn, *entries);
+  counts->mismatch = CheckKernelEntries(path, *entries);
+}
+
+// Step 5: the mode-switch event's calibration, against the tracepoint on a plain syscall.
+void CheckModeSwitchCalibration(const std::vector<const Path*>& paths, CountingResult* result) {
+  const Path* row = CalibrationRow(paths);
+  if (row == nullptr) return;
+  auto it = result->by_path.find(row->name);
+  if (it == result->by_path.end()) return;
+  const double e = Column(it->second, "syscall_entries").value_or(0);
+  const double t = Column(it->second, "mode_switches").value_or(0);
+  if (e <= 0 || t <= 0) return;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", t / e);
+  result->context.emplace_back("counters.mode_switches.per_kernel_entry", text);
+  if (t / e < 1.8 || t / e > 2.5) {
+    result->warnings.push_back(std::string("mode-switch event counts ") + text +
+                               " transitions per kernel entry on " + std::string(row->name) +
+                               " (expected 2): its calibration is wrong on this CPU");
+  }
+}
+
+// Where the derived column comes from, for the context.
+void DescribeKernelEntries(const std::vector<OpenedGroup>& groups,
+                           std::vector<std::string>* unavailable, CountingResult* result) {
+  bool syscalls = false, transitions = false, faults = false;
+  for (const OpenedGroup& g : groups) {
+    for (const CounterSpec* spec : g.specs) {
+      syscalls |= spec->column == "syscall_entries";
+      transitions |= spec->column == "mode_switches";
+      faults |= spec->column == "page_faults";
+    }
+  }
+  if (!syscalls && !transitions) {
+    unavailable->push_back(std::string(kKernelEntriesColumn) +
+                           ": needs syscall_entries or mode_switches, neither counted here");
+    return;
+  }
+  std::string sum = syscalls ? "syscall_entries" : "mode_switches / 2";
+  sum += faults ? " + page_faults" : " (page faults not counted)";
+  result->context.emplace_back("counters.kernel_entries.source", "derived");
+  result->context.emplace_back("counters.kernel_entries.event", sum);
+}
+
+}  // namespace
+
+CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
+                               const EventEncoder& encoder, const PerfPermissions& perms,
+                               double tsc_hz, double seconds_per_path, pid_t timed_pid) {
+  CountingResult result;
+  std::vector<std::string> unavailable;
+  for (const EventFailure& f : plan.unavailable) unavailable.push_back(f.event + ": " + f.reason);
+
+  const std::vector<GroupPlan> plans = PlanGroups(plan, encoder, &unavailable);
+  std::vector<OpenedGroup> groups = OpenGroups(plans, 0, perms, &result, &unavailable);
+  result.context.emplace_back("counters.pmu",
+                              encoder.CorePmu().empty() ? "none" : encoder.CorePmu());
+  if (groups.empty()) {
+    if (!unavailable.empty()) {
+      result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
+    }
+    result.warnings.push_back("no perf counter could be opened; rows carry TSC ticks only (" +
+                              Join(unavailable, "; ") + ")");
+    return result;
+  }
+  DescribeKernelEntries(groups, &unavailable, &result);
+
+  // Timed rows run in a co-process: the ia32 helper's on `timed_pid`, a runtime helper's
+  // on the thread its row names (counted_thread). The same groups are opened on each such
+  // thread once (it runs on the measuring CPU, inherited) and counted around each batch
+  // request.
+  struct Target {
+    std::vector<OpenedGroup> groups;
+    std::string problem;  // why nothing counts there; "" when groups opened
+  };
+  std::map<pid_t, Target> targets;
+  auto target_for = [&](const Path& path) -> const Target& {
+    const pid_t pid = path.counted_thread ? path.counted_thread() : timed_pid;
+    const std::string who = path.counted_thread ? "its co-process" : "the ia32 helper";
+    auto [it, inserted] = targets.try_emplace(pid);
+    if (!inserted) return it->second;
+    if (pid <= 0) {
+      it->second.problem = who + " is not running";
+      return it->second;
+    }
+    std::vector<std::string> failed;
+    it->second.groups = OpenGroups(plans, pid, perms, nullptr, &failed);
+    if (it->second.groups.empty()) {
+      it->second.problem = "no counter opens on " + who + " (thread " + std::to_string(pid) +
+                           "): " + Join(failed, "; ");
+    } else if (!failed.empty()) {
+      unavailable.push_back("on " + who + " (thread " + std::to_string(pid) +
+                            "): " + Join(failed, "; "));
+    }
+    return it->second;
+  };
+  bool counted_ia32 = false, counted_runtime = false;
+
+  std::vector<std::string> skipped, multiplexed, mismatches;
+  for (const Path* path : paths) {
+    const bool timed = path->timed != nullptr;
+    const Target* target = timed ? &target_for(*path) : nullptr;
+    if (target && !target->problem.empty()) {
+      skipped.push_back(std::string(path->name) + " (" + target->problem + ")");
+      continue;
+    }
+    counted_ia32 = counted_ia32 || (timed && !path->counted_thread);
+    counted_runtime = counted_runtime || path->counted_thread;
+    PathOutcome outcome =
+        CountPath(*path, timed ? target->groups : groups, tsc_hz, seconds_per_path);
+    for (std::string& w : outcome.warnings) result.warnings.push_back(std::move(w));
+    if (!outcome.counts) {
+      skipped.push_back(outcome.skipped);
+      continue;
+    }
+    if (outcome.multiplexed) multiplexed.push_back(std::string(path->name));
+    AddKernelEntries(*path, &*outcome.counts);
+    if (outcome.counts->mismatch) {
+      mismatches.push_back(std::string(path->name) + ": " + *outcome.counts->mismatch);
+    }
+    result.by_path.emplace(std::string(path->name), std::move(*outcome.counts));
+  }
+
+  // Step 6: what the pass says about itself, in the context and as warnings.
+  if (counted_ia32) {
+    result.context.emplace_back("counters.ia32_helper",
+                                "counted on the helper's pid around each batch; the mean of "
+                                "two empty batches (its request and reply) subtracted");
+  }
+  if (counted_runtime) {
+    result.context.emplace_back("counters.runtime_helpers",
+                                "counted on the thread each helper runs its loops on, around "
+                                "each batch; the mean of two empty batches (its request and "
+                                "reply) subtracted");
+  }
+  if (!unavailable.empty()) {
+    result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
+  }
+  CheckModeSwitchCalibration(paths, &result);
+  if (!skipped.empty()) {
+    result.context.emplace_back("counters.skipped_paths", Join(skipped, "; "));
+  }
+  if (!multiplexed.empty()) {
+    result.context.emplace_back("counters.multiplexed", Join(multiplexed, " "));
+    result.warnings.push_back("perf counters were multiplexed (scaled by more than " +
+                              std::to_string(GroupReading::kLargeScale) +
+                              ") on: " + Join(multiplexed, " ") + "; their counts are estimates");
+  }
+  for (const std::string& m : mismatches) {
+    result.warnings.push_back("counts contradict the row's expected kernel entries: " + m);
+  }
+  return result;  // `groups` closes every fd here
+}
+
+int CountPerfEventFds(const std::string& proc_root, pid_t pid) {
+  const std::string dir = proc_root + "/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  int count = 0;
+  while (dirent* entry = readdir(d)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[64];
+    ssize_t len = readlink((dir + "/" + entry->d_name).c_str(), target, sizeof target - 1);
+    if (len <= 0) continue;
+    target[len] = '\0';
+    if (std::string_view(target) == "anon_inode:[perf_event]") ++count;
+  }
+  closedir(d);
+  return count;
+}
+
+std::vector<std::string> OtherPerfEventHolders(const std::string& proc_root, pid_t self) {
+  std::vector<std::string> holders;
+  DIR* d = opendir(proc_root.c_str());
+  if (!d) return holders;
+  while (dirent* entry = readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == self) continue;
+    int n = CountPerfEventFds(proc_root, static_cast<pid_t>(pid));
+    if (n == 0) continue;
+    std::string comm = ReadTrimmed(proc_root + "/" + entry->d_name + "/comm");
+    holders.push_back(std::string(entry->d_name) + " (" + comm + "): " + std::to_string(n));
+  }
+  closedir(d);
+  std::sort(holders.begin(), holders.end());
+  return holders;
+}
+
+}  // namespace sysgate
