@@ -35,8 +35,7 @@ def rows(run):
         ratio = lead / base_ns if base_ns else None
         out.append((
             path.name, lead, stats.median(path.samples_ns),
-            (stats.kbest_mean(path.counters.get("tsc_ticks", []))
-             if "tsc_ticks" in path.counters else None),
+            stats.kbest_mean(path.counters.get("tsc_ticks", [])) if "tsc_ticks" in path.counters else None,
             ratio, path.counter("p99_ns"), "",
         ))
     return out
