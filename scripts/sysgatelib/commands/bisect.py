@@ -20,8 +20,8 @@ reset` leaves it: the branch or commit it had checked out, no bisection going on
 
 Exit status: 0 the first bad commit found; 2 bad input, an endpoint that does not build or
 boot, or a step that aborted the bisection; 128+N stopped by signal N (Ctrl-C 130, SIGTERM
-143); 3 the endpoints do not differ, or only skipped commits are left (the first bad commit is one of those
-listed).
+143); 3 the endpoints do not differ, or only skipped commits are left (the first bad commit
+is one of those listed).
 """
 
 import argparse

@@ -41,7 +41,8 @@ from ..render.verdict_text import shown as _shown
 from ..results import envdiff, legacy, validate
 from ..store import resolve
 from ..verdicts import checks, entry_model, stats
-from ..verdicts.stats import IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust  # noqa: F401
+from ..verdicts.stats import (  # noqa: F401
+    IMPROVEMENT, INCONCLUSIVE, NO_CHANGE, REGRESSION, holm_adjust)
 from . import arguments
 
 # Names trend.py imports; the values live in stats.
@@ -741,7 +742,8 @@ def render_html(comparison, charts):
     return template_environment().get_template(TEMPLATE).render(
         c=c, header=TABLE_HEADER, rows=rows, classes=classes,
         summary=summary_line(c), charts=charts, headline=kernel_entry_line(c),
-        controls=controls_line(c), entry_rule=entry_rule_line(c), misfits=misfit_line(c), machine=machine_lines(c), conditions=condition_lines(c),
+        controls=controls_line(c), entry_rule=entry_rule_line(c), misfits=misfit_line(c),
+        machine=machine_lines(c), conditions=condition_lines(c),
         detection=detection_line(c), confidence=f"{CONFIDENCE:.0%}",
         low_fraction=f"{stats.LOW_FRACTION:.0%}", min_repetitions=stats.MIN_REPETITIONS,
         mitigations=[d for d in c.differences

@@ -177,7 +177,8 @@ def select_paths(binary, args):
             raise UserError(f"--filter {args.filter!r}: not a regular expression: {exc}") from None
         names = [n for n in names if pattern.search(n)]
         if not names:
-            raise UserError(f"--filter {args.filter!r}: matches no path (see sysgate_bench --list-paths)")
+            raise UserError(f"--filter {args.filter!r}: matches no path (see sysgate_bench "
+                            "--list-paths)")
     return names
 
 

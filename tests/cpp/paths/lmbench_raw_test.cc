@@ -16,8 +16,8 @@
 #include "harness/paths/paths.h"
 #include "harness/paths/stubs.h"
 
-extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations,
-                                         uint64_t arg, uint64_t* clobbered);
+extern "C" uint64_t sysgate_checked_call(sysgate::LoopFn fn, uint64_t iterations, uint64_t arg,
+                                         uint64_t* clobbered);
 
 namespace sysgate {
 namespace {
