@@ -21,7 +21,7 @@ from conftest import SCRIPTS, sysgate
 from sysgatelib.commands import bisect_step, compare
 from sysgatelib.results import load
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "helpers"
 FAKE_BUILD = ('img="$SYSGATE_BUILD_DIR/image-$SYSGATE_COMMIT"; '
               'if grep -q broken cost; then exit 2; fi; cp cost "$img"; echo "$img"')
 FAKE_MEASURE = f"/usr/bin/python3 {HERE / 'fake_bisect_measure.py'}"

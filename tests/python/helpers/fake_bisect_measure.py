@@ -10,7 +10,7 @@ import sys
 import time
 import zlib
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import history_synth as synth  # noqa: E402
 from sysgatelib.results import load  # noqa: E402
