@@ -508,6 +508,7 @@ CountingResult RunCountingPass(const std::vector<const Path*>& paths, const Coun
     counted_runtime = counted_runtime || path->counted_thread;
     PathOutcome outcome =
         CountPath(*path, timed ? target->groups : groups, tsc_hz, seconds_per_path);
+    if (path->release) path->release();  // what its arg() set up ends with its count
     for (std::string& w : outcome.warnings) result.warnings.push_back(std::move(w));
     if (!outcome.counts) {
       skipped.push_back(outcome.skipped);

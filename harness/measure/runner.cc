@@ -121,7 +121,7 @@ Percentiles Runner::PerCallPass(const Path& path, uint64_t arg, std::string* err
   return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
 }
 
-void Runner::Run(benchmark::State& state, const Path& path, const std::string& skip_reason) {
+void Runner::RunRow(benchmark::State& state, const Path& path, const std::string& skip_reason) {
   state.SetLabel(PathLabel(path));
   if (!skip_reason.empty()) {
     state.SkipWithError(RowMessage(skip_reason).c_str());
@@ -187,6 +187,11 @@ void Runner::Run(benchmark::State& state, const Path& path, const std::string& s
     for (const auto& [column, value] : path.after_timing(path)) state.counters[column] = value;
   }
   AddCountingFigures(state, path, figure.ticks_per_call);
+}
+
+void Runner::Run(benchmark::State& state, const Path& path, const std::string& skip_reason) {
+  RunRow(state, path, skip_reason);
+  if (path.release && skip_reason.empty()) path.release();
 }
 
 // The counting pass's figures (already per call; absent when not counted here).

@@ -71,12 +71,14 @@ class Runner {
 
   // One repetition of `path` as a Google Benchmark row: the timed batches, the figure,
   // the per-call pass, the row's own figures (after_timing) and the counting pass's figures.
-  // A non-empty `skip_reason` makes the row a skip (or a failure) with that reason.
+  // A non-empty `skip_reason` makes the row a skip (or a failure) with that reason. The
+  // row's release hook runs after it, so that what the row set up does not outlive it.
   void Run(benchmark::State& state, const Path& path, const std::string& skip_reason);
 
   const Calibration& calibration() const { return calibration_; }
 
  private:
+  void RunRow(benchmark::State& state, const Path& path, const std::string& skip_reason);
   // One batch; *preempted (when given) says whether it ran while the thread (or the
   // helper) was involuntarily switched out, where that can be told.
   bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks, uint64_t* result,

@@ -69,6 +69,7 @@ struct IoUringRing {
   io_uring ring{};
   unsigned batch = 1;                      // operations per submission
   bool sqpoll = false;                     // submit without io_uring_enter, wait by polling the CQ
+  bool live = false;                       // set up now (an SQPOLL ring only while its row runs)
   std::optional<std::string> unavailable;  // set when the ring could not be set up
 };
 

@@ -78,6 +78,7 @@ struct Path;
 // pairs, measured outside the timed region; the generic runner knows no family, the row
 // brings its own (the vDSO rows' fallback check: harness/paths/vdso_paths.h).
 using AfterTimingFn = std::vector<std::pair<std::string, double>> (*)(const Path& path);
+using ReleaseFn = void (*)();
 
 struct Path {
   std::string_view name;  // "getpid/syscall": `family/variant`
@@ -107,6 +108,11 @@ struct Path {
   // harness/measure/runner.h). Longer for rows whose batch carries a fixed cost.
   double batch_seconds = 0;
   AfterTimingFn after_timing = nullptr;  // null: no figures of its own
+  // Called when the row is done with what its arg() set up (after its timing, after its
+  // count): state that must not outlive the row. io_uring/sqpoll_64's polling thread is a
+  // thread of this process sharing its file table, which sends every other row's read,
+  // write and fstat down the kernel's shared-table path (docs/methodology.md, lmbench).
+  ReleaseFn release = nullptr;
   // The row can run where its peer can: the table gives it the peer's probe (an
   // indirect_* row wraps its peer's call in other work).
   bool probe_from_peer = false;

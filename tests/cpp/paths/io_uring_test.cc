@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -23,6 +25,42 @@
 
 namespace sysgate {
 namespace {
+
+// The threads of this process (an SQPOLL ring's polling thread is one of them).
+size_t ThreadCount() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
+}
+
+// Waits up to two seconds for the thread count to reach `want` (a ring's polling thread
+// ends shortly after the ring is taken down).
+bool ThreadsBecome(size_t want) {
+  for (int i = 0; i < 200 && ThreadCount() != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return ThreadCount() == want;
+}
+
+// The SQPOLL row's polling thread shares this process's file table, which makes every
+// other row's read, write and fstat take the kernel's shared-table path: it must exist only
+// while its own row runs (after its arg(), until its release hook).
+TEST(IoUringRows, TheSqpollThreadLivesOnlyWhileItsRowRuns) {
+  const Path* row = FindPath("io_uring/sqpoll_64");
+  ASSERT_NE(row, nullptr);
+  ASSERT_NE(row->release, nullptr);
+  const size_t before = ThreadCount();
+  if (std::optional<std::string> reason = row->probe()) GTEST_SKIP() << *reason;
+  EXPECT_TRUE(ThreadsBecome(before)) << "the probe left the polling thread running";
+  ASSERT_NE(row->arg(), 0u);
+  EXPECT_TRUE(ThreadsBecome(before + 1)) << "no polling thread while the row runs";
+  row->release();
+  EXPECT_TRUE(ThreadsBecome(before)) << "the polling thread outlived its row";
+  for (const char* plain : {"io_uring/nop_1", "io_uring/nop_64"}) {
+    EXPECT_EQ(FindPath(plain)->release, nullptr) << plain << ": a plain ring has no thread";
+  }
+}
 
 using ::testing::HasSubstr;
 using ::testing::Not;
