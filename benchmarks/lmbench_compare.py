@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from sysgatelib.core.errors import UserError  # noqa: E402
-from sysgatelib.results import load  # noqa: E402
+from sysgatelib.results import load, validate  # noqa: E402
 from sysgatelib.verdicts import modes, stats  # noqa: E402
 
 DEFAULT_BENCH = ROOT / "build" / "benchmarks" / "sysgate_bench"
@@ -72,16 +72,6 @@ class ToolError(Exception):
     """A tool ran but gave no usable figure (exit 1)."""
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
-    return value
-
-
 def _positive_float(text):
     try:
         value = float(text)
@@ -100,18 +90,19 @@ def parse_args(argv):
                         help="a built lmbench lat_syscall (bin/<arch>/lat_syscall)")
     parser.add_argument("--bench", default=str(DEFAULT_BENCH), metavar="PATH",
                         help="sysgate_bench (default build/benchmarks/sysgate_bench)")
-    parser.add_argument("--rounds", type=_positive_int, default=DEFAULT_ROUNDS, metavar="R",
+    parser.add_argument("--rounds", type=validate.positive_int, default=DEFAULT_ROUNDS, metavar="R",
                         help=f"alternated rounds (default {DEFAULT_ROUNDS})")
     parser.add_argument("--cpu", type=int, metavar="N",
                         help="the CPU both tools are pinned to (default: the last allowed)")
-    parser.add_argument("--enough", type=_positive_int, default=DEFAULT_ENOUGH, metavar="US",
+    parser.add_argument("--enough", type=validate.positive_int, default=DEFAULT_ENOUGH,
+                        metavar="US",
                         help=f"lmbench's ENOUGH (default {DEFAULT_ENOUGH})")
-    parser.add_argument("--lmbench-n", type=_positive_int, default=DEFAULT_LMBENCH_N,
+    parser.add_argument("--lmbench-n", type=validate.positive_int, default=DEFAULT_LMBENCH_N,
                         metavar="N", help=f"lat_syscall -N (default {DEFAULT_LMBENCH_N})")
-    parser.add_argument("--repetitions", type=_positive_int, default=DEFAULT_REPETITIONS,
+    parser.add_argument("--repetitions", type=validate.positive_int, default=DEFAULT_REPETITIONS,
                         metavar="N", help="sysgate repetitions per process "
                         f"(default {DEFAULT_REPETITIONS})")
-    parser.add_argument("--sysgate-processes", type=_positive_int, default=1, metavar="P",
+    parser.add_argument("--sysgate-processes", type=validate.positive_int, default=1, metavar="P",
                         help="sysgate processes per round, one after the other (default 1)")
     parser.add_argument("--min-time", type=_positive_float, default=DEFAULT_MIN_TIME,
                         metavar="S", help="sysgate seconds per repetition and path "
