@@ -65,9 +65,16 @@ def entry_series(conn, kernels, pooled_ids, alpha=stats.ALPHA,
     """The EntrySeries of one host's kernels (pooled_ids: kernel -> run ids, newest first)."""
     runs = {k: store.load_runs(conn, pooled_ids[k][:ENTRY_RUNS], counters=False)
             for k in kernels}
+    done = {}  # (before, after) -> _compare's answer; the first pair is both kinds
+
+    def compared(before, after):
+        if (before, after) not in done:
+            done[before, after] = _compare(runs[before], runs[after], alpha, threshold_pct)
+        return done[before, after]
+
     series = EntrySeries([EntryPoint(kernels[0], 0.0, 0.0, 0.0, 0.0, "first")])
     for kernel in kernels[1:]:
-        c, why = _compare(runs[kernels[0]], runs[kernel], alpha, threshold_pct)
+        c, why = compared(kernels[0], kernel)
         if c is None:
             series.points.append(EntryPoint(kernel, why=why))
             continue
@@ -75,7 +82,7 @@ def entry_series(conn, kernels, pooled_ids, alpha=stats.ALPHA,
         series.points.append(EntryPoint(kernel, e.delta_ns, e.low_ns, e.high_ns,
                                         c.drift.change if c.drift else None, e.verdict))
     for before, after in zip(kernels, kernels[1:]):
-        c, _ = _compare(runs[before], runs[after], alpha, threshold_pct)
+        c, _ = compared(before, after)
         if c and c.kernel_entry.verdict in (stats.REGRESSION, stats.IMPROVEMENT):
             e = c.kernel_entry
             series.steps.append(EntryStep(before, after, e.delta_ns, e.low_ns, e.high_ns,
