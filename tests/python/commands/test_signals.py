@@ -18,10 +18,17 @@ from sysgatelib.core.errors import Interrupted
 HANG_GUARD_S = 120  # a hang guard, not a timing assertion
 
 
-def _start(*args, env=None):
+def _default_stop_signals():
+    """The child starts as from a terminal: a test suite run under nohup or in a background
+    job inherits SIGHUP or SIGINT ignored, and sysgate keeps an ignored signal ignored."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def _start(*args, env=None, preexec_fn=_default_stop_signals):
     return subprocess.Popen(["/usr/bin/python3", str(SCRIPTS / "sysgate"), *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env=env or os.environ.copy())
+                            cwd=ROOT, env=env or os.environ.copy(), preexec_fn=preexec_fn)
 
 
 def _wait_for(predicate, what):
