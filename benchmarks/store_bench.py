@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from sysgatelib import store  # noqa: E402
 from sysgatelib.bench import pg_server  # noqa: E402
 from sysgatelib.results import load, synth  # noqa: E402
-from sysgatelib.store import interface  # noqa: E402
+from sysgatelib.store import writing  # noqa: E402
 
 SYSGATE = [synth.PYTHON, str(ROOT / "scripts" / "sysgate")]
 
@@ -90,9 +90,9 @@ def generate(db, total, hosts, kernels):
                          "date": f"2026-{1 + index % 12:02d}-01T00:00:00.{index:06d}"})
             raw = json.dumps(data).encode()
             run = load.parse(data, f"generated-{index}.json")
-            prepared = interface._Prepared(f"generated-{index}.json", run,
+            prepared = writing.Prepared(f"generated-{index}.json", run,
                                        store.content_hash(data), raw)
-            interface.insert_run(st, *interface._values(prepared))
+            writing.insert_run(st, *writing.values(prepared))
             if index % 1000 == 999:
                 print(f"    generated {index + 1} runs", file=sys.stderr)
 

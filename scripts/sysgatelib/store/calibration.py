@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from ..core.errors import UserError
-from .interface import REPO_ROOT, host_fingerprint
+from .connection import REPO_ROOT
+from .identity import host_fingerprint
 
 DEFAULT_FILE = REPO_ROOT / "reports" / "calibration.json"
 

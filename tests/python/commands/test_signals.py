@@ -11,6 +11,7 @@ import time
 import pytest
 
 import history_synth as synth
+import paused_import
 from conftest import ROOT, SCRIPTS
 from sysgatelib.core import children
 from sysgatelib.core.errors import Interrupted
@@ -78,25 +79,51 @@ def test_a_stopped_run_says_so_and_leaves_nothing(bench, tmp_path, sig):
     _wait_for(lambda: not _benchmarks_writing_into(out), "the benchmark end")
 
 
-def test_a_stopped_import_leaves_the_store_as_it_was(tmp_path):
+def _signal_a_paused_import(tmp_path, db, signals, preexec_fn=_default_stop_signals):
+    """`history add` stopped inside its import transaction, sent `signals` in turn (each
+    but the last must leave it running); (the process, its stderr)."""
     results = synth.write_results(tmp_path / "a.json", seed=1)
-    db = tmp_path / "h.sqlite"
-    env = dict(os.environ, SYSGATE_TEST_IMPORT_PAUSE="60")
-    proc = _start("history", "add", "--db", db, results, env=env)
+    proc = subprocess.Popen(paused_import.command(60, "history", "add", "--db", db, results),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, preexec_fn=preexec_fn)
     try:
         line = proc.stderr.readline()
-        assert "inside the import transaction" in line, line
-        proc.send_signal(signal.SIGTERM)
+        assert paused_import.MARKER in line, line
+        for sig in signals[:-1]:
+            proc.send_signal(sig)
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=1)
+        proc.send_signal(signals[-1])
         _, stderr = proc.communicate(timeout=HANG_GUARD_S)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+    return proc, stderr
+
+
+def test_a_stopped_import_leaves_the_store_as_it_was(tmp_path):
+    db = tmp_path / "h.sqlite"
+    proc, stderr = _signal_a_paused_import(tmp_path, db, [signal.SIGTERM])
     assert proc.returncode == 128 + signal.SIGTERM, stderr
     assert "error: interrupted (SIGTERM)" in stderr
     listed = subprocess.run(["/usr/bin/python3", str(SCRIPTS / "sysgate"), "history", "list",
                              "--db", str(db)], capture_output=True, text=True)
     assert listed.returncode == 0 and "no runs in the store" in listed.stdout, listed
+
+
+def _ignore_sighup():
+    _default_stop_signals()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_an_ignored_sighup_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored when sysgate starts) a closed terminal does not stop it;
+    SIGTERM still does."""
+    proc, stderr = _signal_a_paused_import(tmp_path, tmp_path / "h.sqlite",
+                                           [signal.SIGHUP, signal.SIGTERM], _ignore_sighup)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "error: interrupted (SIGTERM)" in stderr and "SIGHUP" not in stderr
 
 
 def test_a_child_and_its_group_end_with_the_command(tmp_path):

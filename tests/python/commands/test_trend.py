@@ -9,7 +9,7 @@ from sysgatelib import cli, store
 from sysgatelib.commands import trend
 from sysgatelib.results import load
 from sysgatelib.results.kversion import release_key, sort_releases
-from sysgatelib.store import interface
+from sysgatelib.store import writing
 
 ORDERED = [
     "4.19.0-27-amd64",
@@ -255,7 +255,7 @@ def _fleet_store(tmp_path, runs_per_kernel):
                 data = synth.make_results(seed=index, shift=shift, context={
                     "kernel_release": f"6.{k}.0", "date": f"2026-11-01T00:{index:02d}:00"})
                 run = load.parse(data, f"r{index}.json")
-                interface.insert_run(st, *interface._values(interface._Prepared(
+                writing.insert_run(st, *writing.values(writing.Prepared(
                     f"r{index}.json", run, store.content_hash(data), b"{}")))
                 index += 1
     return db
@@ -361,7 +361,7 @@ def test_a_creep_no_step_shows_is_a_change_over_the_whole_series(tmp_path):
                 data = synth.make_results(seed=10 * k + r, shift=shift, context={
                     "kernel_release": f"6.{k}.0", "date": f"2026-11-0{k + 1}T00:0{r}:00"})
                 run = load.parse(data, f"c{k}{r}.json")
-                interface.insert_run(st, *interface._values(interface._Prepared(
+                writing.insert_run(st, *writing.values(writing.Prepared(
                     f"c{k}{r}.json", run, store.content_hash(data), b"{}")))
     (series,) = _series(db)
     syscall = next(t for t in series.paths if t.name == "getpid/syscall")

@@ -10,9 +10,10 @@ import subprocess
 import pytest
 
 import history_synth as synth
+import paused_import
 from sysgatelib import cli, store
 from sysgatelib.core.errors import UserError
-from sysgatelib.store import interface, resolve
+from sysgatelib.store import connection, resolve
 
 
 def _digest(path):
@@ -28,8 +29,11 @@ def _counts(db):
         conn.close()
 
 
-def _sysgate(*args, env=None, **kwargs):
-    return subprocess.Popen([synth.PYTHON, synth.SYSGATE, *args], env=env,
+def _sysgate(*args, env=None, pause=None, **kwargs):
+    """sysgate as a user runs it; with `pause`, each import stops that many seconds inside
+    its transaction (helpers/paused_import.py)."""
+    argv = paused_import.command(pause, *args) if pause else [synth.PYTHON, synth.SYSGATE, *args]
+    return subprocess.Popen(argv, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
@@ -91,8 +95,7 @@ def test_import_killed_mid_transaction_leaves_no_partial_run(tmp_path, results):
     db = tmp_path / "h.sqlite"
     store.add_results(db, results[0])
     before = _counts(db)
-    env = dict(os.environ, SYSGATE_TEST_IMPORT_PAUSE="60")
-    proc = _sysgate("history", "add", "--db", str(db), results[1], env=env)
+    proc = _sysgate("history", "add", "--db", str(db), results[1], pause=60)
     try:
         line = proc.stderr.readline()  # printed inside the transaction, half the rows written
         assert "inside the import transaction" in line
@@ -114,7 +117,7 @@ def test_interrupt_mid_import_rolls_back(tmp_path, results, monkeypatch, capsys)
     def interrupt():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(interface, "_test_pause", interrupt)
+    monkeypatch.setattr(connection.Store, "executemany", paused_import.halted(interrupt))
     assert cli.main(["history", "add", "--db", str(db), results[1]]) == 130
     assert "error: interrupted" in capsys.readouterr().err
     assert _counts(db) == (1, len(synth.PATHS))

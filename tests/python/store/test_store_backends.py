@@ -13,7 +13,7 @@ from sysgatelib import cli, store
 from sysgatelib.commands import trend
 from sysgatelib.core.errors import UserError
 from sysgatelib.results import load
-from sysgatelib.store import interface, postgresql, resolve, sqlite
+from sysgatelib.store import connection, postgresql, resolve, schema, sqlite, writing
 from sysgatelib.verdicts import stats
 
 OLD, NEW = "6.1.0-47-cloud-amd64", "6.12.57+deb13-cloud-amd64"
@@ -171,7 +171,7 @@ def test_many_runs_are_read_and_changed_in_chunks(db, results, monkeypatch):
     """Runs are loaded, tagged and removed by `IN (...)` queries of CHUNK ids: the same
     answers whatever the chunk size."""
     store.import_files(db, results)
-    monkeypatch.setattr(interface, "CHUNK", 3)
+    monkeypatch.setattr(connection, "CHUNK", 3)
     with store.open_store(db) as st:
         runs = store.load_runs(st, [4, 1, 3, 2, 1])
         assert [r.source.split()[1] for r in runs] == ["#4", "#1", "#3", "#2", "#1"]
@@ -205,8 +205,8 @@ def _insert(st, data, source, edit=None):
     run = load.parse(data, source)
     if edit:
         edit(run)
-    prepared = interface._Prepared(source, run, store.content_hash(data), json.dumps(data).encode())
-    return store.insert_run(st, *interface._values(prepared))[0]
+    prepared = writing.Prepared(source, run, store.content_hash(data), json.dumps(data).encode())
+    return store.insert_run(st, *writing.values(prepared))[0]
 
 
 def test_figures_come_with_each_runs_own_facts(db):
@@ -249,18 +249,18 @@ def _schema_2_store(db, data, source):
     try:
         with st.transaction():
             for step in (1, 2):
-                interface._MIGRATIONS[step](st)
+                schema.MIGRATIONS[step](st)
             st.executemany("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                            [(1, "then"), (2, "then")])
             st.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         run = load.parse(data, source)
-        prepared = interface._Prepared(source, run, store.content_hash(data),
+        prepared = writing.Prepared(source, run, store.content_hash(data),
                                        json.dumps(data).encode())
-        row, path_rows = interface._values(prepared)
-        fields = [*interface._RUN_FIELDS, "results_zlib"]
+        row, path_rows = writing.values(prepared)
+        fields = [*schema.RUN_FIELDS, "results_zlib"]
         st.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES "
                    f"({', '.join('?' * len(fields))})", tuple(row[f] for f in fields))
-        names = interface._PATH_FIELDS[:-2]  # no figure_ns, no repetitions
+        names = schema.PATH_FIELDS[:-2]  # no figure_ns, no repetitions
         st.executemany(f"INSERT INTO paths (run_id, {', '.join(names)}) VALUES "
                        f"(1, {', '.join('?' * len(names))})", [r[:-2] for r in path_rows])
         return row["results_zlib"]
@@ -277,7 +277,7 @@ def test_a_schema_2_store_is_upgraded_in_place(db, tmp_path):
         assert store.schema_version(st) == store.SCHEMA_VERSION
         figures = store.load_figures(st, [1])[1]
         (run,) = store.load_runs(st, [1])
-        row, _ = interface._stored_values(st, 1)
+        row, _ = writing.stored_values(st, 1)
         facts, problems = store.check(st)
     assert row["results_zlib"] == results and problems == []
     for name, path in run.paths.items():

@@ -9,14 +9,19 @@ import urllib.parse
 import pytest
 
 import history_synth as synth
+import paused_import
 from store_helpers import counts, snapshot
 from sysgatelib import cli, store
 from sysgatelib.core.errors import UserError
 from sysgatelib.store import resolve
 
 
-def _sysgate(*args, env=None):
-    return subprocess.Popen([synth.PYTHON, synth.SYSGATE, *map(str, args)], env=env,
+def _sysgate(*args, env=None, pause=None):
+    """sysgate as a user runs it; with `pause`, each import stops that many seconds inside
+    its transaction (helpers/paused_import.py)."""
+    argv = (paused_import.command(pause, *args) if pause
+            else [synth.PYTHON, synth.SYSGATE, *map(str, args)])
+    return subprocess.Popen(argv, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -109,8 +114,7 @@ def test_a_dropped_connection_is_an_error_and_a_retry_succeeds(tmp_path, pg_url,
     local = tmp_path / "host.sqlite"
     store.import_files(local, _results(tmp_path, 3))
     store.open_store(pg_url, create=True).close()
-    env = dict(os.environ, SYSGATE_TEST_IMPORT_PAUSE="3")
-    proc = _sysgate("history", "push", "--db", local, "--to", pg_url, env=env)
+    proc = _sysgate("history", "push", "--db", local, "--to", pg_url, pause=3)
     try:
         line = proc.stderr.readline()
         assert "inside the import transaction" in line
@@ -143,8 +147,7 @@ def test_a_writer_killed_mid_import_leaves_nothing(tmp_path, pg_url):
     first, second = _results(tmp_path, 2)
     store.add_results(pg_url, first)
     before = snapshot(pg_url)
-    env = dict(os.environ, SYSGATE_TEST_IMPORT_PAUSE="60")
-    proc = _sysgate("history", "add", "--db", pg_url, second, env=env)
+    proc = _sysgate("history", "add", "--db", pg_url, second, pause=60)
     try:
         assert "inside the import transaction" in proc.stderr.readline()
     finally:
