@@ -245,8 +245,7 @@ bool FilterSelects(const std::string& filter, const Path& path) {
   }
 }
 
-// Step 4: the counting pass (before any timing, of the rows whose probes passed) and its
-// context keys. Every perf fd it opens is
+// The counting pass (before any timing) and its context keys. Every perf fd it opens is
 // closed when it returns.
 CountingResult CountPaths(const std::string& counters, const std::vector<std::string>& skip_reasons,
                           double tsc_hz, std::vector<std::pair<std::string, std::string>>* ctx) {
@@ -280,7 +279,7 @@ CountingResult CountPaths(const std::string& counters, const std::vector<std::st
   return counts;
 }
 
-// Step 1: pin the measuring thread; returns the CPU, or -1 (unpinned, with the reason in ctx).
+// Pins the measuring thread; returns the CPU, or -1 (unpinned, with the reason in ctx).
 int Pin(const Options& opt, std::vector<std::pair<std::string, std::string>>* ctx) {
   if (!opt.pin) return -1;
   const int cpu = opt.cpu.value_or(DefaultCpu());
@@ -294,66 +293,79 @@ int Pin(const Options& opt, std::vector<std::pair<std::string, std::string>>* ct
   return -1;
 }
 
-using Context = std::vector<std::pair<std::string, std::string>>;
+}  // namespace
+}  // namespace sysgate
 
-// Step 2: the clock and the call baseline every row divides by, with the machine's
-// environment first in the context.
-Calibration CalibrateClock(int cpu, Context* ctx) {
+int main(int argc, char** argv) {
+  using namespace sysgate;
+  Options opt = ParseOptions(&argc, argv);
+  if (opt.help) PrintHelp();  // then Google Benchmark prints its flags and exits
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  if (opt.list_paths || opt.list_events) {
+    if (opt.list_paths) {
+      ListPaths(opt.json);
+    } else {
+      ListEvents();
+    }
+    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
+  }
+
+  std::vector<std::pair<std::string, std::string>> ctx;
+  const int cpu = Pin(opt, &ctx);
   const TscInfo tsc = CalibrateTsc();
+
   auto env = CaptureEnvironment("", cpu);
-  ctx->insert(ctx->begin(), env.begin(), env.end());
+  ctx.insert(ctx.begin(), env.begin(), env.end());
   const Calibration calibration = Calibrate(tsc);
   // The runtime helpers time in ns (Java, Python): converted at this run's TSC rate.
   RuntimeClient::SetClock(tsc.hz, calibration.pair_overhead);
-  ctx->emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
-  ctx->emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
-  ctx->emplace_back("tsc_calibration", tsc.how);
-  ctx->emplace_back("tsc_pair_overhead_ticks", std::to_string(calibration.pair_overhead));
-  ctx->emplace_back("baseline_call_tsc_ticks", std::to_string(calibration.call_ticks));
-  ctx->emplace_back("sysgate_version", SYSGATE_VERSION);
-  ctx->emplace_back("estimator", "median_of_unpreempted_batches");
-  return calibration;
-}
+  ctx.emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
+  ctx.emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
+  ctx.emplace_back("tsc_calibration", tsc.how);
+  ctx.emplace_back("tsc_pair_overhead_ticks", std::to_string(calibration.pair_overhead));
+  ctx.emplace_back("baseline_call_tsc_ticks", std::to_string(calibration.call_ticks));
+  ctx.emplace_back("sysgate_version", SYSGATE_VERSION);
+  ctx.emplace_back("estimator", "median_of_unpreempted_batches");
+  {
+    // Starts the ia32 helper (it inherits this thread's pinning); its rows say why if not.
+    const Ia32Client& ia32 = Ia32Client::Shared();
+    ctx.emplace_back("ia32_helper",
+                     ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
+    for (auto& kv : Ia32Context()) ctx.push_back(std::move(kv));
+  }
+  // Starts the language-runtime helpers (pinned like the ia32 helper).
+  for (auto& kv : RuntimeContext()) ctx.push_back(std::move(kv));
 
-// Step 3: the co-processes, started pinned like this thread; their rows say why if not.
-void StartCoprocesses(Context* ctx) {
-  const Ia32Client& ia32 = Ia32Client::Shared();
-  ctx->emplace_back("ia32_helper", ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
-  for (auto& kv : Ia32Context()) ctx->push_back(std::move(kv));
-  for (auto& kv : RuntimeContext()) ctx->push_back(std::move(kv));
-}
-
-// Step 5: after the counting pass: no perf fd of ours is left open (an open tracepoint
-// counter slows every syscall of the timing pass even while disabled), and someone else's
-// counters (a system-wide `perf stat -e raw_syscalls:*`, slowing every syscall on the
-// machine) are recorded, for checks.py to warn about.
-void RecordPerfNeighbours(Context* ctx) {
+  std::vector<std::string> skip_reasons;
+  for (const Path& path : AllPaths()) skip_reasons.push_back(SkipReason(path));
+  const CountingResult counts = CountPaths(opt.counters, skip_reasons, tsc.hz, &ctx);
+  // An fd left open would slow every syscall of the timing pass (an open tracepoint
+  // counter does even while disabled).
   SYSGATE_CHECK(CountPerfEventFds("/proc", getpid()) == 0);
+  // Someone else's counters (a system-wide `perf stat -e raw_syscalls:*`) slow every
+  // syscall on the machine: recorded here, turned into a warning by checks.py.
   std::vector<std::string> holders = OtherPerfEventHolders("/proc", getpid());
   std::string holders_text;
   for (const std::string& h : holders) holders_text += (holders_text.empty() ? "" : "; ") + h;
-  ctx->emplace_back("perf_fds_other", !holders.empty() ? holders_text
-                                      : geteuid() == 0 ? "none"
-                                                       : "unknown (not root: other users' "
-                                                         "fds are not visible)");
-}
+  ctx.emplace_back("perf_fds_other", !holders.empty() ? holders_text
+                                     : geteuid() == 0 ? "none"
+                                                      : "unknown (not root: other users' "
+                                                        "fds are not visible)");
+  for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
 
-// Step 6: one Google Benchmark row per path, its body the runner.
-void RegisterRows(Runner* runner, const std::vector<std::string>& skip_reasons) {
+  Runner runner(calibration, counts);
   for (size_t i = 0; i < AllPaths().size(); ++i) {
     const Path* path = &AllPaths()[i];
     benchmark::RegisterBenchmark(std::string(path->name).c_str(),
-                                 [runner, path, reason = skip_reasons[i]](benchmark::State& s) {
-                                   runner->Run(s, *path, reason);
+                                 [&runner, path, reason = skip_reasons[i]](benchmark::State& s) {
+                                   runner.Run(s, *path, reason);
                                  })
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);
   }
-}
 
-// Step 7: run the rows: the console table (or JSON on stdout), and the results JSON,
-// buffered, written whole with the run's own facts. The process's exit code.
-int RunRowsAndWrite(const Options& opt, int cpu) {
+  // The console table (or JSON on stdout), and the results JSON buffered for the file.
   std::unique_ptr<benchmark::BenchmarkReporter> display;
   if (opt.display == "json") {
     display = std::make_unique<benchmark::JSONReporter>();
@@ -391,36 +403,4 @@ int RunRowsAndWrite(const Options& opt, int cpu) {
     return 1;
   }
   return 0;
-}
-
-}  // namespace
-}  // namespace sysgate
-
-int main(int argc, char** argv) {
-  using namespace sysgate;
-  Options opt = ParseOptions(&argc, argv);
-  if (opt.help) PrintHelp();  // then Google Benchmark prints its flags and exits
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  if (opt.list_paths || opt.list_events) {
-    if (opt.list_paths) {
-      ListPaths(opt.json);
-    } else {
-      ListEvents();
-    }
-    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
-  }
-
-  Context ctx;
-  const int cpu = Pin(opt, &ctx);
-  const Calibration calibration = CalibrateClock(cpu, &ctx);
-  StartCoprocesses(&ctx);
-  std::vector<std::string> skip_reasons;
-  for (const Path& path : AllPaths()) skip_reasons.push_back(SkipReason(path));
-  const CountingResult counts = CountPaths(opt.counters, skip_reasons, calibration.tsc_hz, &ctx);
-  RecordPerfNeighbours(&ctx);
-  for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
-  Runner runner(calibration, counts);
-  RegisterRows(&runner, skip_reasons);
-  return RunRowsAndWrite(opt, cpu);
 }

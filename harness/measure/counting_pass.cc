@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <functional>
 
-#include "harness/paths/batch.h"
 #include "harness/platform/check.h"
 #include "harness/platform/cycle_clock.h"
 #include "harness/platform/text_file.h"
@@ -92,10 +91,39 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-// The counting pass's batches: one batch of about `seconds` per group (longer than the
-// runner's, so that opening and reading the group is small beside it).
-constexpr BatchSizing kCountingSizing{
-    .trial = 16, .smallest = 64, .largest = uint64_t{1} << 26, .rounds = 1};
+// A power-of-two call count that takes about `seconds`, from the best of three trials.
+uint64_t CallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
+  constexpr uint64_t kTrial = 16;
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t t0 = TscStart();
+    path.loop(kTrial, arg);
+    best = std::min(best, TscStop() - t0);
+  }
+  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
+  const double want = seconds * tsc_hz / per_call;
+  uint64_t n = 64;
+  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
+  return n;
+}
+
+// The same for a path measured out of process (the ia32 helper), through its `timed`
+// runner; 0 when a trial batch fails.
+uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
+  constexpr uint64_t kTrial = 16;
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t ticks = 0, result = 0;
+    std::string error;
+    if (!path.timed(kTrial, arg, &ticks, &result, &error, nullptr)) return 0;
+    best = std::min(best, ticks);
+  }
+  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
+  const double want = seconds * tsc_hz / per_call;
+  uint64_t n = 64;
+  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
+  return n;
+}
 
 struct OpenedGroup {
   PerfGroup group;
@@ -264,16 +292,26 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
   PathOutcome out;
   const uint64_t arg = path.arg ? path.arg() : 0;
   const bool timed = path.timed != nullptr;
-  std::string error;
-  uint64_t n = 0;
-  if (!SizeBatch(path, arg, tsc_hz, seconds, kCountingSizing, &n, &error)) {
+  const uint64_t n =
+      timed ? TimedCallsFor(path, arg, tsc_hz, seconds) : CallsFor(path, arg, tsc_hz, seconds);
+  if (n == 0) {
     out.skipped = std::string(path.name) + " (its trial batch failed)";
     return out;
   }
-  // `calls` calls of the path, in process or in the helper; `run.ticks` gets the TSC
+  std::string error;
+  uint64_t ticks = 0;
+  // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
   // ticks around the loop.
-  BatchRun run;
-  auto batch = [&](uint64_t calls) { return RunBatch(path, calls, arg, &run, &error); };
+  auto batch = [&](uint64_t calls) {
+    if (!timed) {
+      const uint64_t t0 = TscStart();
+      path.loop(calls, arg);
+      ticks = TscStop() - t0;
+      return true;
+    }
+    uint64_t result = 0;
+    return path.timed(calls, arg, &ticks, &result, &error, nullptr);
+  };
   batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
 
   bool ran = true, ran_empty = true;
@@ -283,7 +321,7 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
         groups, [&] { return batch(0); }, &ran_empty, &error);
   std::vector<std::optional<GroupReading>> readings = CountAround(
       groups, [&] { return batch(n); }, &ran, &error);
-  const uint64_t batch_ticks = run.ticks;
+  const uint64_t batch_ticks = ticks;
   if (timed && ran) {
     bool ran_after = true;
     empty_after = CountAround(

@@ -6,7 +6,6 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "harness/paths/batch.h"
 #include "harness/paths/stubs.h"
 #include "harness/platform/check.h"
 
@@ -64,8 +63,21 @@ std::string RowMessage(const std::string& reason) {
   return reason.rfind("failed: ", 0) == 0 ? reason : "skipped: " + reason;
 }
 
-// A power of two near kBatchSeconds (or the row's batch_seconds) worth of calls, chosen
-// once per row; a row measured out of process refines its estimate (BatchSizing::rounds).
+bool Runner::MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
+                          uint64_t* result, std::string* error, bool* preempted) const {
+  if (path.timed) return path.timed(n, arg, ticks, result, error, preempted);
+  uint64_t t0 = TscStart();
+  *result = path.loop(n, arg);
+  *ticks = TscStop() - t0;
+  return true;
+}
+
+// A power of two near kBatchSeconds worth of calls, from the best of three short trials.
+//
+// A path measured out of process carries a fixed cost in every batch that an 8-call trial
+// cannot amortize (its clock pair, which costs tens of ns where the clock is
+// System.nanoTime or perf_counter_ns, and the caches the request handling evicted), so its
+// estimate is refined with trials of the size just chosen until the size stops growing.
 bool Runner::ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error) {
   if (auto it = batches_.find(&path); it != batches_.end()) {
     *batch = it->second;
@@ -73,10 +85,22 @@ bool Runner::ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::s
   }
   constexpr int kRefinements = 4;
   const double seconds = path.batch_seconds > 0 ? path.batch_seconds : kBatchSeconds;
-  const BatchSizing sizing{
-      .trial = 8, .smallest = 1, .largest = kMaxBatch, .rounds = path.timed ? kRefinements : 1};
-  if (!SizeBatch(path, arg, calibration_.tsc_hz, seconds, sizing, batch, error)) return false;
-  batches_[&path] = *batch;
+  uint64_t trial = 8, b = 1;
+  for (int round = 0; round < (path.timed ? kRefinements : 1); ++round) {
+    uint64_t best = UINT64_MAX, ticks = 0, result = 0;
+    for (int i = 0; i < 3; ++i) {
+      if (!MeasureBatch(path, trial, arg, &ticks, &result, error, nullptr)) return false;
+      best = std::min(best, ticks);
+    }
+    const double per_call = std::max(1.0, static_cast<double>(best) / trial);
+    const double want = seconds * calibration_.tsc_hz / per_call;
+    b = 1;
+    while (b * 2 <= want && b < kMaxBatch) b *= 2;
+    if (b <= trial) break;
+    trial = b;
+  }
+  b = std::max(b, path.min_batch);  // both powers of two: b is a multiple of min_batch
+  *batch = batches_[&path] = b;
   return true;
 }
 
@@ -89,10 +113,10 @@ Percentiles Runner::PerCallPass(const Path& path, uint64_t arg, std::string* err
     return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
   }
   const uint64_t start = TscStart();
-  BatchRun run;
+  uint64_t ticks = 0, result = 0;
   while (samples.size() < kPerCallSamples && TscStart() - start < budget) {
-    if (!RunBatch(path, 1, arg, &run, error)) break;
-    samples.push_back(run.ticks);
+    if (!MeasureBatch(path, 1, arg, &ticks, &result, error, nullptr)) break;
+    samples.push_back(ticks);
   }
   return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
 }
@@ -114,14 +138,14 @@ void Runner::RunRow(benchmark::State& state, const Path& path, const std::string
   // switches read between batches (outside the timed region) to find the preempted ones.
   // A path run by the 32-bit helper is timed there, and the helper reports its own.
   std::vector<Batch> batches;
-  BatchRun run;
+  uint64_t result = 0;
   long switches = path.timed ? 0 : InvoluntarySwitches();
   while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(batch))) {
-    if (!RunBatch(path, batch, arg, &run, &error)) {
+    Batch b;
+    if (!MeasureBatch(path, batch, arg, &b.ticks, &result, &error, &b.preempted)) {
       state.SkipWithError(("skipped: " + error).c_str());
       break;
     }
-    Batch b{.ticks = run.ticks, .preempted = run.preempted};
     if (!path.timed) {
       const long now = InvoluntarySwitches();
       b.preempted = now != switches;
@@ -129,7 +153,6 @@ void Runner::RunRow(benchmark::State& state, const Path& path, const std::string
     }
     batches.push_back(b);
   }
-  const uint64_t result = run.result;
   if (state.error_occurred()) return;
   SYSGATE_CHECK(!batches.empty());
   if (path.expect && result != path.expect()) {

@@ -79,6 +79,10 @@ class Runner {
 
  private:
   void RunRow(benchmark::State& state, const Path& path, const std::string& skip_reason);
+  // One batch; *preempted (when given) says whether it ran while the thread (or the
+  // helper) was involuntarily switched out, where that can be told.
+  bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks, uint64_t* result,
+                    std::string* error, bool* preempted) const;
   bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error);
   Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) const;
   void AddCountingFigures(benchmark::State& state, const Path& path, double ticks_per_call) const;

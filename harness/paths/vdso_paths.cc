@@ -11,8 +11,8 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "harness/paths/batch.h"
 #include "harness/paths/stubs.h"
+#include "harness/platform/cycle_clock.h"
 #include "harness/platform/vdso.h"
 #include "harness/platform/vsyscall.h"
 
@@ -408,16 +408,17 @@ std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
   constexpr uint64_t kVdsoCalls = 256, kSyscallCalls = 32;
   const uint64_t vdso_arg = vdso_row.arg ? vdso_row.arg() : 0;
   const uint64_t sys_arg = sys->arg ? sys->arg() : 0;
-  BatchRun vdso, syscall;
-  std::string error;                               // in-process batches: they cannot fail
-  RunBatch(vdso_row, 8, vdso_arg, &vdso, &error);  // warm both (and getrandom's first key)
-  RunBatch(*sys, 2, sys_arg, &syscall, &error);
+  vdso_row.loop(8, vdso_arg);  // warm both paths (and the getrandom state's first key)
+  sys->loop(2, sys_arg);
   double best_vdso = 1e300, best_sys = 1e300;
   for (int round = 0; round < kFallbackRounds; ++round) {
-    RunBatch(vdso_row, kVdsoCalls, vdso_arg, &vdso, &error);
-    RunBatch(*sys, kSyscallCalls, sys_arg, &syscall, &error);
-    best_vdso = std::min(best_vdso, static_cast<double>(vdso.ticks) / kVdsoCalls);
-    best_sys = std::min(best_sys, static_cast<double>(syscall.ticks) / kSyscallCalls);
+    uint64_t t0 = TscStart();
+    vdso_row.loop(kVdsoCalls, vdso_arg);
+    uint64_t t1 = TscStop();
+    sys->loop(kSyscallCalls, sys_arg);
+    uint64_t t2 = TscStop();
+    best_vdso = std::min(best_vdso, static_cast<double>(t1 - t0) / kVdsoCalls);
+    best_sys = std::min(best_sys, static_cast<double>(t2 - t1) / kSyscallCalls);
   }
   FallbackVerdict verdict;
   verdict.ratio = best_sys > 0 ? best_vdso / best_sys : 0;
