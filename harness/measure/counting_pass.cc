@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include "harness/paths/batch.h"
 #include "harness/platform/check.h"
-#include "harness/platform/cycle_clock.h"
 #include "harness/platform/text_file.h"
 
 namespace sysgate {
@@ -91,38 +91,10 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-// A power-of-two call count that takes about `seconds`, from the best of three trials.
+// The counting pass's batch size; 0 when a trial batch fails.
 uint64_t CallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
-  constexpr uint64_t kTrial = 16;
-  uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 3; ++i) {
-    uint64_t t0 = TscStart();
-    path.loop(kTrial, arg);
-    best = std::min(best, TscStop() - t0);
-  }
-  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
-  const double want = seconds * tsc_hz / per_call;
-  uint64_t n = 64;
-  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
-  return n;
-}
-
-// The same for a path measured out of process (the ia32 helper), through its `timed`
-// runner; 0 when a trial batch fails.
-uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
-  constexpr uint64_t kTrial = 16;
-  uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 3; ++i) {
-    uint64_t ticks = 0, result = 0;
-    std::string error;
-    if (!path.timed(kTrial, arg, &ticks, &result, &error, nullptr)) return 0;
-    best = std::min(best, ticks);
-  }
-  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
-  const double want = seconds * tsc_hz / per_call;
-  uint64_t n = 64;
-  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
-  return n;
+  std::string error;
+  return ChooseBatchSize(path, arg, CountingBatchSizing(tsc_hz, seconds), &error).value_or(0);
 }
 
 struct OpenedGroup {
@@ -145,6 +117,15 @@ std::vector<std::optional<GroupReading>> CountAround(const std::vector<OpenedGro
 }
 
 }  // namespace
+
+BatchSizing CountingBatchSizing(double tsc_hz, double seconds) {
+  return {.seconds = seconds,
+          .tsc_hz = tsc_hz,
+          .trial = 16,
+          .min_calls = 64,
+          .max_calls = uint64_t{1} << 26,
+          .timed_rounds = 1};
+}
 
 CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms) {
   CounterPlan plan;
@@ -292,8 +273,7 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
   PathOutcome out;
   const uint64_t arg = path.arg ? path.arg() : 0;
   const bool timed = path.timed != nullptr;
-  const uint64_t n =
-      timed ? TimedCallsFor(path, arg, tsc_hz, seconds) : CallsFor(path, arg, tsc_hz, seconds);
+  const uint64_t n = CallsFor(path, arg, tsc_hz, seconds);
   if (n == 0) {
     out.skipped = std::string(path.name) + " (its trial batch failed)";
     return out;
@@ -303,14 +283,13 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
   // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
   // ticks around the loop.
   auto batch = [&](uint64_t calls) {
-    if (!timed) {
-      const uint64_t t0 = TscStart();
-      path.loop(calls, arg);
-      ticks = TscStop() - t0;
-      return true;
+    BatchTiming timing = TimeBatch(path, calls, arg);
+    ticks = timing.ticks;
+    if (!timing.ok()) {
+      error = std::move(*timing.error);
+      return false;
     }
-    uint64_t result = 0;
-    return path.timed(calls, arg, &ticks, &result, &error, nullptr);
+    return true;
   };
   batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
 
