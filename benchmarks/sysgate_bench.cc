@@ -54,6 +54,9 @@ constexpr const char* kHelp[][2] = {
     {"--help", "this list, then Google Benchmark's flags"},
 };
 
+// The run's context keys, in the order the results file lists them.
+using Context = std::vector<std::pair<std::string, std::string>>;
+
 struct Options {
   std::optional<int> cpu;  // nullopt: the default CPU
   bool pin = true;
@@ -156,10 +159,16 @@ std::string SkipReason(const Path& path) {
   return reason ? *reason : "";
 }
 
+// Every row's probe, in table order: "" for the rows that can run here.
+std::vector<std::string> SkipReasons() {
+  std::vector<std::string> reasons;
+  for (const Path& path : AllPaths()) reasons.push_back(SkipReason(path));
+  return reasons;
+}
+
 std::vector<std::string> Statuses() {
   std::vector<std::string> statuses;
-  for (const Path& path : AllPaths()) {
-    std::string reason = SkipReason(path);
+  for (const std::string& reason : SkipReasons()) {
     statuses.push_back(reason.empty() ? "available" : RowMessage(reason));
   }
   return statuses;
@@ -248,7 +257,7 @@ bool FilterSelects(const std::string& filter, const Path& path) {
 // The counting pass (before any timing) and its context keys. Every perf fd it opens is
 // closed when it returns.
 CountingResult CountPaths(const std::string& counters, const std::vector<std::string>& skip_reasons,
-                          double tsc_hz, std::vector<std::pair<std::string, std::string>>* ctx) {
+                          double tsc_hz, Context* ctx) {
   ctx->emplace_back("counters", counters);
   if (counters == "none") return {};
   EventEncoder encoder;
@@ -280,7 +289,7 @@ CountingResult CountPaths(const std::string& counters, const std::vector<std::st
 }
 
 // Pins the measuring thread; returns the CPU, or -1 (unpinned, with the reason in ctx).
-int Pin(const Options& opt, std::vector<std::pair<std::string, std::string>>* ctx) {
+int Pin(const Options& opt, Context* ctx) {
   if (!opt.pin) return -1;
   const int cpu = opt.cpu.value_or(DefaultCpu());
   std::string error;
@@ -293,79 +302,90 @@ int Pin(const Options& opt, std::vector<std::pair<std::string, std::string>>* ct
   return -1;
 }
 
-}  // namespace
-}  // namespace sysgate
-
-int main(int argc, char** argv) {
-  using namespace sysgate;
-  Options opt = ParseOptions(&argc, argv);
-  if (opt.help) PrintHelp();  // then Google Benchmark prints its flags and exits
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  if (opt.list_paths || opt.list_events) {
-    if (opt.list_paths) {
-      ListPaths(opt.json);
-    } else {
-      ListEvents();
-    }
-    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
+// --list-paths or --list-events: prints the list; the exit code says whether it was
+// written.
+int PrintListing(const Options& opt) {
+  if (opt.list_paths) {
+    ListPaths(opt.json);
+  } else {
+    ListEvents();
   }
+  return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
+}
 
-  std::vector<std::pair<std::string, std::string>> ctx;
-  const int cpu = Pin(opt, &ctx);
-  const TscInfo tsc = CalibrateTsc();
-
+// The machine and the kernel (first in the context, before what pinning said).
+void AddEnvironment(int cpu, Context* ctx) {
   auto env = CaptureEnvironment("", cpu);
-  ctx.insert(ctx.begin(), env.begin(), env.end());
-  const Calibration calibration = Calibrate(tsc);
-  // The runtime helpers time in ns (Java, Python): converted at this run's TSC rate.
-  RuntimeClient::SetClock(tsc.hz, calibration.pair_overhead);
-  ctx.emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
-  ctx.emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
-  ctx.emplace_back("tsc_calibration", tsc.how);
-  ctx.emplace_back("tsc_pair_overhead_ticks", std::to_string(calibration.pair_overhead));
-  ctx.emplace_back("baseline_call_tsc_ticks", std::to_string(calibration.call_ticks));
-  ctx.emplace_back("sysgate_version", SYSGATE_VERSION);
-  ctx.emplace_back("estimator", "median_of_unpreempted_batches");
-  {
-    // Starts the ia32 helper (it inherits this thread's pinning); its rows say why if not.
-    const Ia32Client& ia32 = Ia32Client::Shared();
-    ctx.emplace_back("ia32_helper",
-                     ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
-    for (auto& kv : Ia32Context()) ctx.push_back(std::move(kv));
-  }
-  // Starts the language-runtime helpers (pinned like the ia32 helper).
-  for (auto& kv : RuntimeContext()) ctx.push_back(std::move(kv));
+  ctx->insert(ctx->begin(), env.begin(), env.end());
+}
 
-  std::vector<std::string> skip_reasons;
-  for (const Path& path : AllPaths()) skip_reasons.push_back(SkipReason(path));
-  const CountingResult counts = CountPaths(opt.counters, skip_reasons, tsc.hz, &ctx);
-  // An fd left open would slow every syscall of the timing pass (an open tracepoint
-  // counter does even while disabled).
+// The call baseline every ratio divides by, with the clock's facts in the context; the
+// runtime helpers time in ns (Java, Python) and are converted at this run's TSC rate.
+Calibration CalibrateBaseline(const TscInfo& tsc, Context* ctx) {
+  const Calibration calibration = Calibrate(tsc);
+  RuntimeClient::SetClock(tsc.hz, calibration.pair_overhead);
+  ctx->emplace_back("tsc_hz", std::to_string(static_cast<uint64_t>(tsc.hz)));
+  ctx->emplace_back("tsc_invariant", tsc.invariant ? "true" : "false");
+  ctx->emplace_back("tsc_calibration", tsc.how);
+  ctx->emplace_back("tsc_pair_overhead_ticks", std::to_string(calibration.pair_overhead));
+  ctx->emplace_back("baseline_call_tsc_ticks", std::to_string(calibration.call_ticks));
+  ctx->emplace_back("sysgate_version", SYSGATE_VERSION);
+  ctx->emplace_back("estimator", "median_of_unpreempted_batches");
+  return calibration;
+}
+
+// Starts the ia32 helper and the language-runtime helpers (they inherit this thread's
+// pinning); their rows say why if one did not start.
+void StartHelpers(Context* ctx) {
+  const Ia32Client& ia32 = Ia32Client::Shared();
+  ctx->emplace_back("ia32_helper", ia32.ok() ? ia32.helper_path() : "unavailable: " + ia32.error());
+  for (auto& kv : Ia32Context()) ctx->push_back(std::move(kv));
+  for (auto& kv : RuntimeContext()) ctx->push_back(std::move(kv));
+}
+
+// No perf fd of ours may be open now: one left open would slow every syscall of the
+// timing pass (an open tracepoint counter does even while disabled). Someone else's
+// counters (a system-wide `perf stat -e raw_syscalls:*`) slow every syscall on the
+// machine: recorded here, turned into a warning by checks.py.
+void CheckPerfFds(Context* ctx) {
   SYSGATE_CHECK(CountPerfEventFds("/proc", getpid()) == 0);
-  // Someone else's counters (a system-wide `perf stat -e raw_syscalls:*`) slow every
-  // syscall on the machine: recorded here, turned into a warning by checks.py.
   std::vector<std::string> holders = OtherPerfEventHolders("/proc", getpid());
   std::string holders_text;
   for (const std::string& h : holders) holders_text += (holders_text.empty() ? "" : "; ") + h;
-  ctx.emplace_back("perf_fds_other", !holders.empty() ? holders_text
-                                     : geteuid() == 0 ? "none"
-                                                      : "unknown (not root: other users' "
-                                                        "fds are not visible)");
-  for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
+  ctx->emplace_back("perf_fds_other", !holders.empty() ? holders_text
+                                      : geteuid() == 0 ? "none"
+                                                       : "unknown (not root: other users' "
+                                                         "fds are not visible)");
+}
 
-  Runner runner(calibration, counts);
+// One Google Benchmark row per path, its body the runner (a skip when its probe said so).
+void RegisterRows(Runner* runner, const std::vector<std::string>& skip_reasons) {
   for (size_t i = 0; i < AllPaths().size(); ++i) {
     const Path* path = &AllPaths()[i];
     benchmark::RegisterBenchmark(std::string(path->name).c_str(),
-                                 [&runner, path, reason = skip_reasons[i]](benchmark::State& s) {
-                                   runner.Run(s, *path, reason);
+                                 [runner, path, reason = skip_reasons[i]](benchmark::State& s) {
+                                   runner->Run(s, *path, reason);
                                  })
         ->UseManualTime()
         ->Unit(benchmark::kNanosecond);
   }
+}
 
-  // The console table (or JSON on stdout), and the results JSON buffered for the file.
+// The results file: Google Benchmark's JSON plus the run's facts from before and after.
+int WriteResults(const std::string& file, const std::string& json, const RunSnapshot& start,
+                 const RunSnapshot& end) {
+  std::string error;
+  const std::string text = AddContextKeys(json, RunFactsContext(start, end));
+  if (!WriteFileCompletely(file, text, &error)) {
+    std::fprintf(stderr, "error: results not written: %s\n", error.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// Runs the registered rows: the console table (or JSON on stdout), and the results JSON
+// buffered for the file; the exit code.
+int RunRows(const Options& opt, int cpu) {
   std::unique_ptr<benchmark::BenchmarkReporter> display;
   if (opt.display == "json") {
     display = std::make_unique<benchmark::JSONReporter>();
@@ -389,18 +409,38 @@ int main(int argc, char** argv) {
                  "<path>/manual_time; see --list-paths)\n");
     return 2;
   }
-  if (!opt.out_file.empty()) {
-    std::string error;
-    const std::string text = AddContextKeys(buffer.str(), RunFactsContext(start, end));
-    if (!WriteFileCompletely(opt.out_file, text, &error)) {
-      std::fprintf(stderr, "error: results not written: %s\n", error.c_str());
-      return 1;
-    }
-  }
+  if (!opt.out_file.empty() && WriteResults(opt.out_file, buffer.str(), start, end) != 0) return 1;
   std::fflush(stdout);
   if (std::ferror(stdout)) {
     std::fprintf(stderr, "error: writing to standard output failed\n");
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace sysgate
+
+int main(int argc, char** argv) {
+  using namespace sysgate;
+  Options opt = ParseOptions(&argc, argv);
+  if (opt.help) PrintHelp();  // then Google Benchmark prints its flags and exits
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  if (opt.list_paths || opt.list_events) return PrintListing(opt);
+
+  Context ctx;
+  const int cpu = Pin(opt, &ctx);
+  const TscInfo tsc = CalibrateTsc();
+  AddEnvironment(cpu, &ctx);
+  const Calibration calibration = CalibrateBaseline(tsc, &ctx);
+  StartHelpers(&ctx);
+  const std::vector<std::string> skip_reasons = SkipReasons();
+  const CountingResult counts = CountPaths(opt.counters, skip_reasons, tsc.hz, &ctx);
+  CheckPerfFds(&ctx);
+  for (const auto& [key, value] : ctx) benchmark::AddCustomContext(key, value);
+
+  Runner runner(calibration, counts);
+  RegisterRows(&runner, skip_reasons);
+  return RunRows(opt, cpu);
 }

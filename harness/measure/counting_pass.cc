@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include "harness/paths/batch.h"
 #include "harness/platform/check.h"
-#include "harness/platform/cycle_clock.h"
 #include "harness/platform/text_file.h"
 
 namespace sysgate {
@@ -91,38 +91,10 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-// A power-of-two call count that takes about `seconds`, from the best of three trials.
+// The counting pass's batch size; 0 when a trial batch fails.
 uint64_t CallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
-  constexpr uint64_t kTrial = 16;
-  uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 3; ++i) {
-    uint64_t t0 = TscStart();
-    path.loop(kTrial, arg);
-    best = std::min(best, TscStop() - t0);
-  }
-  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
-  const double want = seconds * tsc_hz / per_call;
-  uint64_t n = 64;
-  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
-  return n;
-}
-
-// The same for a path measured out of process (the ia32 helper), through its `timed`
-// runner; 0 when a trial batch fails.
-uint64_t TimedCallsFor(const Path& path, uint64_t arg, double tsc_hz, double seconds) {
-  constexpr uint64_t kTrial = 16;
-  uint64_t best = UINT64_MAX;
-  for (int i = 0; i < 3; ++i) {
-    uint64_t ticks = 0, result = 0;
-    std::string error;
-    if (!path.timed(kTrial, arg, &ticks, &result, &error, nullptr)) return 0;
-    best = std::min(best, ticks);
-  }
-  const double per_call = std::max(1.0, static_cast<double>(best) / kTrial);
-  const double want = seconds * tsc_hz / per_call;
-  uint64_t n = 64;
-  while (n * 2 <= want && n < (uint64_t{1} << 26)) n *= 2;
-  return n;
+  std::string error;
+  return ChooseBatchSize(path, arg, CountingBatchSizing(tsc_hz, seconds), &error).value_or(0);
 }
 
 struct OpenedGroup {
@@ -145,6 +117,15 @@ std::vector<std::optional<GroupReading>> CountAround(const std::vector<OpenedGro
 }
 
 }  // namespace
+
+BatchSizing CountingBatchSizing(double tsc_hz, double seconds) {
+  return {.seconds = seconds,
+          .tsc_hz = tsc_hz,
+          .trial = 16,
+          .min_calls = 64,
+          .max_calls = uint64_t{1} << 26,
+          .timed_rounds = 1};
+}
 
 CounterPlan DefaultCounterPlan(const EventEncoder& encoder, const PerfPermissions& perms) {
   CounterPlan plan;
@@ -284,75 +265,78 @@ struct PathOutcome {
   bool multiplexed = false;
 };
 
-// Step 3: count one path: warm it, then one batch of `n` calls inside every group (for a
-// path run by the helper, an empty batch before and after, whose mean is subtracted:
-// the helper's side of the request, reading the request line and writing the reply).
-PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, double tsc_hz,
-                      double seconds) {
-  PathOutcome out;
-  const uint64_t arg = path.arg ? path.arg() : 0;
+// One batch of `n` calls counted inside every group, and for a path run by a helper an
+// empty batch counted before and after it (the helper's side of the request).
+struct CountedBatch {
+  std::vector<std::optional<GroupReading>> readings, empty_before, empty_after;
+  uint64_t ticks = 0;  // around the batch of `n`
+  bool ran = false;    // every batch ran
+  std::string error;   // what failed: a batch, or a group's start or stop
+};
+
+// Step 3a: warm the path, then count its batch (and the empty ones around it).
+CountedBatch CountBatch(const Path& path, const std::vector<OpenedGroup>& groups, uint64_t arg,
+                        uint64_t n) {
+  CountedBatch out;
   const bool timed = path.timed != nullptr;
-  const uint64_t n =
-      timed ? TimedCallsFor(path, arg, tsc_hz, seconds) : CallsFor(path, arg, tsc_hz, seconds);
-  if (n == 0) {
-    out.skipped = std::string(path.name) + " (its trial batch failed)";
-    return out;
-  }
-  std::string error;
   uint64_t ticks = 0;
   // Runs `calls` calls of the path, in process or in the helper; `ticks` gets the TSC
   // ticks around the loop.
   auto batch = [&](uint64_t calls) {
-    if (!timed) {
-      const uint64_t t0 = TscStart();
-      path.loop(calls, arg);
-      ticks = TscStop() - t0;
-      return true;
+    BatchTiming timing = TimeBatch(path, calls, arg);
+    ticks = timing.ticks;
+    if (!timing.ok()) {
+      out.error = std::move(*timing.error);
+      return false;
     }
-    uint64_t result = 0;
-    return path.timed(calls, arg, &ticks, &result, &error, nullptr);
+    return true;
   };
   batch(std::max<uint64_t>(n / 16, 1));  // warm caches and predictors
 
   bool ran = true, ran_empty = true;
-  std::vector<std::optional<GroupReading>> empty_before, empty_after;
   if (timed)
-    empty_before = CountAround(
-        groups, [&] { return batch(0); }, &ran_empty, &error);
-  std::vector<std::optional<GroupReading>> readings = CountAround(
-      groups, [&] { return batch(n); }, &ran, &error);
-  const uint64_t batch_ticks = ticks;
+    out.empty_before = CountAround(
+        groups, [&] { return batch(0); }, &ran_empty, &out.error);
+  out.readings = CountAround(
+      groups, [&] { return batch(n); }, &ran, &out.error);
+  out.ticks = ticks;
   if (timed && ran) {
     bool ran_after = true;
-    empty_after = CountAround(
-        groups, [&] { return batch(0); }, &ran_after, &error);
+    out.empty_after = CountAround(
+        groups, [&] { return batch(0); }, &ran_after, &out.error);
     ran_empty = ran_empty && ran_after;
   }
-  if (!ran || !ran_empty) {
-    out.skipped = std::string(path.name) + " (a batch failed: " + error + ")";
-    return out;
-  }
+  out.ran = ran && ran_empty;
+  return out;
+}
 
+// Step 3b: the counted batch per call, group by group (less the empty batches' mean for
+// a path run by a helper); a group that did not count is a warning.
+PathOutcome PerCallCounts(const Path& path, const std::vector<OpenedGroup>& groups,
+                          const CountedBatch& batch, uint64_t n) {
+  PathOutcome out;
+  const bool timed = path.timed != nullptr;
   PathCounts counts;
   counts.calls = n;
-  counts.ticks_per_call = static_cast<double>(batch_ticks) / static_cast<double>(n);
+  counts.ticks_per_call = static_cast<double>(batch.ticks) / static_cast<double>(n);
   for (size_t gi = 0; gi < groups.size(); ++gi) {
-    const auto& reading = readings[gi];
-    const bool empties_counted = !timed || (empty_before[gi] && empty_before[gi]->Counted() &&
-                                            empty_after[gi] && empty_after[gi]->Counted());
+    const auto& reading = batch.readings[gi];
+    const bool empties_counted =
+        !timed || (batch.empty_before[gi] && batch.empty_before[gi]->Counted() &&
+                   batch.empty_after[gi] && batch.empty_after[gi]->Counted());
     if (!reading || !reading->Counted() || !empties_counted) {
       out.warnings.push_back(std::string(path.name) + ": counter group did not count" +
-                             (error.empty() ? " (never scheduled on the PMU: too many "
-                                              "events, or the NMI watchdog holds a "
-                                              "counter: sysctl kernel.nmi_watchdog=0)"
-                                            : ": " + error));
+                             (batch.error.empty() ? " (never scheduled on the PMU: too many "
+                                                    "events, or the NMI watchdog holds a "
+                                                    "counter: sysctl kernel.nmi_watchdog=0)"
+                                                  : ": " + batch.error));
       continue;
     }
     counts.scale = std::max(counts.scale, reading->ScaleFactor());
     std::vector<double> scaled = reading->Scaled();
     if (timed) {
-      const std::vector<double> before = empty_before[gi]->Scaled();
-      const std::vector<double> after = empty_after[gi]->Scaled();
+      const std::vector<double> before = batch.empty_before[gi]->Scaled();
+      const std::vector<double> after = batch.empty_after[gi]->Scaled();
       for (size_t i = 0; i < scaled.size(); ++i) {
         // Clamped at 0: the request's own counts vary by one or two between intervals
         // (whether the helper re-entered read() before the group was disabled).
@@ -368,6 +352,24 @@ PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, 
   }
   out.counts = std::move(counts);
   return out;
+}
+
+// Step 3: count one path: its batch size, its counted batch, its counts per call.
+PathOutcome CountPath(const Path& path, const std::vector<OpenedGroup>& groups, double tsc_hz,
+                      double seconds) {
+  PathOutcome out;
+  const uint64_t arg = path.arg ? path.arg() : 0;
+  const uint64_t n = CallsFor(path, arg, tsc_hz, seconds);
+  if (n == 0) {
+    out.skipped = std::string(path.name) + " (its trial batch failed)";
+    return out;
+  }
+  const CountedBatch batch = CountBatch(path, groups, arg, n);
+  if (!batch.ran) {
+    out.skipped = std::string(path.name) + " (a batch failed: " + batch.error + ")";
+    return out;
+  }
+  return PerCallCounts(path, groups, batch, n);
 }
 
 std::optional<double> Column(const PathCounts& counts, std::string_view column) {
@@ -442,115 +444,157 @@ void DescribeKernelEntries(const std::vector<OpenedGroup>& groups,
   result->context.emplace_back("counters.kernel_entries.event", sum);
 }
 
-}  // namespace
+// What the pass keeps as it goes, for what it says about itself at the end.
+struct PassTally {
+  std::vector<std::string> unavailable;  // columns (or threads) that count nothing, and why
+  std::vector<std::string> skipped, multiplexed, mismatches;
+  bool counted_ia32 = false, counted_runtime = false;
+};
 
-CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
-                               const EventEncoder& encoder, const PerfPermissions& perms,
-                               double tsc_hz, double seconds_per_path, pid_t timed_pid) {
-  CountingResult result;
-  std::vector<std::string> unavailable;
-  for (const EventFailure& f : plan.unavailable) unavailable.push_back(f.event + ": " + f.reason);
-
-  const std::vector<GroupPlan> plans = PlanGroups(plan, encoder, &unavailable);
-  std::vector<OpenedGroup> groups = OpenGroups(plans, 0, perms, &result, &unavailable);
-  result.context.emplace_back("counters.pmu",
-                              encoder.CorePmu().empty() ? "none" : encoder.CorePmu());
-  if (groups.empty()) {
-    if (!unavailable.empty()) {
-      result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
-    }
-    result.warnings.push_back("no perf counter could be opened; rows carry TSC ticks only (" +
-                              Join(unavailable, "; ") + ")");
-    return result;
-  }
-  DescribeKernelEntries(groups, &unavailable, &result);
-
-  // Timed rows run in a co-process: the ia32 helper's on `timed_pid`, a runtime helper's
-  // on the thread its row names (counted_thread). The same groups are opened on each such
-  // thread once (it runs on the measuring CPU, inherited) and counted around each batch
-  // request.
+// Timed rows run in a co-process: the ia32 helper's on `timed_pid`, a runtime helper's on
+// the thread its row names (counted_thread). The same groups are opened on each such
+// thread once (it runs on the measuring CPU, inherited) and counted around each batch
+// request.
+class CoprocessTargets {
+ public:
   struct Target {
     std::vector<OpenedGroup> groups;
     std::string problem;  // why nothing counts there; "" when groups opened
   };
-  std::map<pid_t, Target> targets;
-  auto target_for = [&](const Path& path) -> const Target& {
-    const pid_t pid = path.counted_thread ? path.counted_thread() : timed_pid;
+
+  CoprocessTargets(const std::vector<GroupPlan>& plans, const PerfPermissions& perms,
+                   pid_t timed_pid)
+      : plans_(plans), perms_(perms), timed_pid_(timed_pid) {}
+
+  // The groups on the thread that runs `path`, opened the first time that thread is
+  // asked for; what fails to open there goes to *unavailable.
+  const Target& For(const Path& path, std::vector<std::string>* unavailable) {
+    const pid_t pid = path.counted_thread ? path.counted_thread() : timed_pid_;
     const std::string who = path.counted_thread ? "its co-process" : "the ia32 helper";
-    auto [it, inserted] = targets.try_emplace(pid);
+    auto [it, inserted] = targets_.try_emplace(pid);
     if (!inserted) return it->second;
     if (pid <= 0) {
       it->second.problem = who + " is not running";
       return it->second;
     }
     std::vector<std::string> failed;
-    it->second.groups = OpenGroups(plans, pid, perms, nullptr, &failed);
+    it->second.groups = OpenGroups(plans_, pid, perms_, nullptr, &failed);
     if (it->second.groups.empty()) {
       it->second.problem = "no counter opens on " + who + " (thread " + std::to_string(pid) +
                            "): " + Join(failed, "; ");
     } else if (!failed.empty()) {
-      unavailable.push_back("on " + who + " (thread " + std::to_string(pid) +
-                            "): " + Join(failed, "; "));
+      unavailable->push_back("on " + who + " (thread " + std::to_string(pid) +
+                             "): " + Join(failed, "; "));
     }
     return it->second;
-  };
-  bool counted_ia32 = false, counted_runtime = false;
-
-  std::vector<std::string> skipped, multiplexed, mismatches;
-  for (const Path* path : paths) {
-    const bool timed = path->timed != nullptr;
-    const Target* target = timed ? &target_for(*path) : nullptr;
-    if (target && !target->problem.empty()) {
-      skipped.push_back(std::string(path->name) + " (" + target->problem + ")");
-      continue;
-    }
-    counted_ia32 = counted_ia32 || (timed && !path->counted_thread);
-    counted_runtime = counted_runtime || path->counted_thread;
-    PathOutcome outcome =
-        CountPath(*path, timed ? target->groups : groups, tsc_hz, seconds_per_path);
-    if (path->release) path->release();  // what its arg() set up ends with its count
-    for (std::string& w : outcome.warnings) result.warnings.push_back(std::move(w));
-    if (!outcome.counts) {
-      skipped.push_back(outcome.skipped);
-      continue;
-    }
-    if (outcome.multiplexed) multiplexed.push_back(std::string(path->name));
-    AddKernelEntries(*path, &*outcome.counts);
-    if (outcome.counts->mismatch) {
-      mismatches.push_back(std::string(path->name) + ": " + *outcome.counts->mismatch);
-    }
-    result.by_path.emplace(std::string(path->name), std::move(*outcome.counts));
   }
 
-  // Step 6: what the pass says about itself, in the context and as warnings.
-  if (counted_ia32) {
-    result.context.emplace_back("counters.ia32_helper",
-                                "counted on the helper's pid around each batch; the mean of "
-                                "two empty batches (its request and reply) subtracted");
-  }
-  if (counted_runtime) {
-    result.context.emplace_back("counters.runtime_helpers",
-                                "counted on the thread each helper runs its loops on, around "
-                                "each batch; the mean of two empty batches (its request and "
-                                "reply) subtracted");
-  }
+ private:
+  const std::vector<GroupPlan>& plans_;
+  const PerfPermissions& perms_;
+  const pid_t timed_pid_;
+  std::map<pid_t, Target> targets_;
+};
+
+// The columns the plan already gave up on, as "column: reason".
+std::vector<std::string> PlannedUnavailable(const CounterPlan& plan) {
+  std::vector<std::string> unavailable;
+  for (const EventFailure& f : plan.unavailable) unavailable.push_back(f.event + ": " + f.reason);
+  return unavailable;
+}
+
+// No group opened on this thread: the rows carry TSC ticks only, and the context says why.
+void ReportNothingCounted(const std::vector<std::string>& unavailable, CountingResult* result) {
   if (!unavailable.empty()) {
-    result.context.emplace_back("counters.unavailable", Join(unavailable, "; "));
+    result->context.emplace_back("counters.unavailable", Join(unavailable, "; "));
   }
-  CheckModeSwitchCalibration(paths, &result);
-  if (!skipped.empty()) {
-    result.context.emplace_back("counters.skipped_paths", Join(skipped, "; "));
+  result->warnings.push_back("no perf counter could be opened; rows carry TSC ticks only (" +
+                             Join(unavailable, "; ") + ")");
+}
+
+// Counts one row, on this thread's groups or on its co-process's, and files its counts
+// (with the derived column and its check) or why it was not counted.
+void CountRow(const Path& path, const std::vector<OpenedGroup>& groups, CoprocessTargets* targets,
+              double tsc_hz, double seconds, PassTally* tally, CountingResult* result) {
+  const bool timed = path.timed != nullptr;
+  const CoprocessTargets::Target* target =
+      timed ? &targets->For(path, &tally->unavailable) : nullptr;
+  if (target && !target->problem.empty()) {
+    tally->skipped.push_back(std::string(path.name) + " (" + target->problem + ")");
+    return;
   }
-  if (!multiplexed.empty()) {
-    result.context.emplace_back("counters.multiplexed", Join(multiplexed, " "));
-    result.warnings.push_back("perf counters were multiplexed (scaled by more than " +
-                              std::to_string(GroupReading::kLargeScale) +
-                              ") on: " + Join(multiplexed, " ") + "; their counts are estimates");
+  tally->counted_ia32 = tally->counted_ia32 || (timed && !path.counted_thread);
+  tally->counted_runtime = tally->counted_runtime || path.counted_thread;
+  PathOutcome outcome = CountPath(path, timed ? target->groups : groups, tsc_hz, seconds);
+  if (path.release) path.release();  // what its arg() set up ends with its count
+  for (std::string& w : outcome.warnings) result->warnings.push_back(std::move(w));
+  if (!outcome.counts) {
+    tally->skipped.push_back(outcome.skipped);
+    return;
   }
-  for (const std::string& m : mismatches) {
-    result.warnings.push_back("counts contradict the row's expected kernel entries: " + m);
+  if (outcome.multiplexed) tally->multiplexed.push_back(std::string(path.name));
+  AddKernelEntries(path, &*outcome.counts);
+  if (outcome.counts->mismatch) {
+    tally->mismatches.push_back(std::string(path.name) + ": " + *outcome.counts->mismatch);
   }
-  return result;  // `groups` closes every fd here
+  result->by_path.emplace(std::string(path.name), std::move(*outcome.counts));
+}
+
+// Step 6: what the pass says about itself, in the context and as warnings.
+void ReportPass(const std::vector<const Path*>& paths, const PassTally& tally,
+                CountingResult* result) {
+  if (tally.counted_ia32) {
+    result->context.emplace_back("counters.ia32_helper",
+                                 "counted on the helper's pid around each batch; the mean of "
+                                 "two empty batches (its request and reply) subtracted");
+  }
+  if (tally.counted_runtime) {
+    result->context.emplace_back("counters.runtime_helpers",
+                                 "counted on the thread each helper runs its loops on, around "
+                                 "each batch; the mean of two empty batches (its request and "
+                                 "reply) subtracted");
+  }
+  if (!tally.unavailable.empty()) {
+    result->context.emplace_back("counters.unavailable", Join(tally.unavailable, "; "));
+  }
+  CheckModeSwitchCalibration(paths, result);
+  if (!tally.skipped.empty()) {
+    result->context.emplace_back("counters.skipped_paths", Join(tally.skipped, "; "));
+  }
+  if (!tally.multiplexed.empty()) {
+    result->context.emplace_back("counters.multiplexed", Join(tally.multiplexed, " "));
+    result->warnings.push_back("perf counters were multiplexed (scaled by more than " +
+                               std::to_string(GroupReading::kLargeScale) + ") on: " +
+                               Join(tally.multiplexed, " ") + "; their counts are estimates");
+  }
+  for (const std::string& m : tally.mismatches) {
+    result->warnings.push_back("counts contradict the row's expected kernel entries: " + m);
+  }
+}
+
+}  // namespace
+
+CountingResult RunCountingPass(const std::vector<const Path*>& paths, const CounterPlan& plan,
+                               const EventEncoder& encoder, const PerfPermissions& perms,
+                               double tsc_hz, double seconds_per_path, pid_t timed_pid) {
+  CountingResult result;
+  PassTally tally;
+  tally.unavailable = PlannedUnavailable(plan);
+  const std::vector<GroupPlan> plans = PlanGroups(plan, encoder, &tally.unavailable);
+  const std::vector<OpenedGroup> groups = OpenGroups(plans, 0, perms, &result, &tally.unavailable);
+  result.context.emplace_back("counters.pmu",
+                              encoder.CorePmu().empty() ? "none" : encoder.CorePmu());
+  if (groups.empty()) {
+    ReportNothingCounted(tally.unavailable, &result);
+    return result;
+  }
+  DescribeKernelEntries(groups, &tally.unavailable, &result);
+  CoprocessTargets targets(plans, perms, timed_pid);
+  for (const Path* path : paths) {
+    CountRow(*path, groups, &targets, tsc_hz, seconds_per_path, &tally, &result);
+  }
+  ReportPass(paths, tally, &result);
+  return result;  // `targets` and `groups` close every fd here
 }
 
 int CountPerfEventFds(const std::string& proc_root, pid_t pid) {

@@ -21,6 +21,7 @@
 
 #include "harness/measure/perf_events.h"
 #include "harness/measure/perf_group.h"
+#include "harness/paths/batch.h"
 #include "harness/paths/paths.h"
 
 namespace sysgate {
@@ -84,6 +85,11 @@ struct CountingResult {
   std::vector<std::pair<std::string, std::string>> context;  // `counters.*` keys
   std::vector<std::string> warnings;                         // one line each
 };
+
+// How the counting pass sizes a path's one counted batch (ChooseBatchSize,
+// harness/paths/batch.h): a power of two from 64 to 2^26 calls near `seconds`, from trials
+// of 16 calls, not refined (one batch per path, and counts need no amortized clock).
+BatchSizing CountingBatchSizing(double tsc_hz, double seconds);
 
 // Counts each path of `paths` for about `seconds_per_path`. In-process paths are counted
 // on the calling thread. `timed` paths run in a co-process and are counted with the same

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <optional>
+#include <string>
 
+#include "harness/paths/batch.h"
 #include "harness/paths/stubs.h"
 #include "harness/platform/check.h"
 
@@ -63,44 +66,24 @@ std::string RowMessage(const std::string& reason) {
   return reason.rfind("failed: ", 0) == 0 ? reason : "skipped: " + reason;
 }
 
-bool Runner::MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks,
-                          uint64_t* result, std::string* error, bool* preempted) const {
-  if (path.timed) return path.timed(n, arg, ticks, result, error, preempted);
-  uint64_t t0 = TscStart();
-  *result = path.loop(n, arg);
-  *ticks = TscStop() - t0;
-  return true;
+BatchSizing RunnerBatchSizing(const Path& path, double tsc_hz) {
+  return {.seconds = path.batch_seconds > 0 ? path.batch_seconds : kBatchSeconds,
+          .tsc_hz = tsc_hz,
+          .trial = 8,
+          .min_calls = 1,
+          .max_calls = kMaxBatch,
+          .timed_rounds = 4};
 }
 
-// A power of two near kBatchSeconds worth of calls, from the best of three short trials.
-//
-// A path measured out of process carries a fixed cost in every batch that an 8-call trial
-// cannot amortize (its clock pair, which costs tens of ns where the clock is
-// System.nanoTime or perf_counter_ns, and the caches the request handling evicted), so its
-// estimate is refined with trials of the size just chosen until the size stops growing.
 bool Runner::ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error) {
   if (auto it = batches_.find(&path); it != batches_.end()) {
     *batch = it->second;
     return true;
   }
-  constexpr int kRefinements = 4;
-  const double seconds = path.batch_seconds > 0 ? path.batch_seconds : kBatchSeconds;
-  uint64_t trial = 8, b = 1;
-  for (int round = 0; round < (path.timed ? kRefinements : 1); ++round) {
-    uint64_t best = UINT64_MAX, ticks = 0, result = 0;
-    for (int i = 0; i < 3; ++i) {
-      if (!MeasureBatch(path, trial, arg, &ticks, &result, error, nullptr)) return false;
-      best = std::min(best, ticks);
-    }
-    const double per_call = std::max(1.0, static_cast<double>(best) / trial);
-    const double want = seconds * calibration_.tsc_hz / per_call;
-    b = 1;
-    while (b * 2 <= want && b < kMaxBatch) b *= 2;
-    if (b <= trial) break;
-    trial = b;
-  }
-  b = std::max(b, path.min_batch);  // both powers of two: b is a multiple of min_batch
-  *batch = batches_[&path] = b;
+  const BatchSizing sizing = RunnerBatchSizing(path, calibration_.tsc_hz);
+  const std::optional<uint64_t> calls = ChooseBatchSize(path, arg, sizing, error);
+  if (!calls) return false;
+  *batch = batches_[&path] = *calls;
   return true;
 }
 
@@ -113,39 +96,33 @@ Percentiles Runner::PerCallPass(const Path& path, uint64_t arg, std::string* err
     return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
   }
   const uint64_t start = TscStart();
-  uint64_t ticks = 0, result = 0;
   while (samples.size() < kPerCallSamples && TscStart() - start < budget) {
-    if (!MeasureBatch(path, 1, arg, &ticks, &result, error, nullptr)) break;
-    samples.push_back(ticks);
+    BatchTiming call = TimeBatch(path, 1, arg);
+    if (!call.ok()) {
+      *error = std::move(*call.error);
+      break;
+    }
+    samples.push_back(call.ticks);
   }
   return ComputePercentiles(std::move(samples), calibration_.pair_overhead, calibration_.tsc_hz);
 }
 
-void Runner::RunRow(benchmark::State& state, const Path& path, const std::string& skip_reason) {
-  state.SetLabel(PathLabel(path));
-  if (!skip_reason.empty()) {
-    state.SkipWithError(RowMessage(skip_reason).c_str());
-    return;
-  }
-  const uint64_t arg = path.arg ? path.arg() : 0;
-  std::string error;
-  uint64_t batch = 1;
-  if (!ChooseBatch(path, arg, &batch, &error)) {
-    state.SkipWithError(("skipped: " + error).c_str());
-    return;
-  }
-  // The timed loop: each batch between its own TSC pair, and the thread's involuntary
-  // switches read between batches (outside the timed region) to find the preempted ones.
-  // A path run by the 32-bit helper is timed there, and the helper reports its own.
+// The timed loop: each batch between its own TSC pair, and the thread's involuntary
+// switches read between batches (outside the timed region) to find the preempted ones.
+// A path run out of process is timed there, and its co-process reports its own. A batch
+// that fails makes the row a skip (the state says so); *result is the last call's result.
+std::vector<Batch> Runner::TimedBatches(benchmark::State& state, const Path& path, uint64_t arg,
+                                        uint64_t batch, uint64_t* result) const {
   std::vector<Batch> batches;
-  uint64_t result = 0;
   long switches = path.timed ? 0 : InvoluntarySwitches();
   while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(batch))) {
-    Batch b;
-    if (!MeasureBatch(path, batch, arg, &b.ticks, &result, &error, &b.preempted)) {
-      state.SkipWithError(("skipped: " + error).c_str());
+    BatchTiming timing = TimeBatch(path, batch, arg);
+    if (!timing.ok()) {
+      state.SkipWithError(("skipped: " + *timing.error).c_str());
       break;
     }
+    *result = timing.result;
+    Batch b{.ticks = timing.ticks, .preempted = timing.preempted};
     if (!path.timed) {
       const long now = InvoluntarySwitches();
       b.preempted = now != switches;
@@ -153,45 +130,82 @@ void Runner::RunRow(benchmark::State& state, const Path& path, const std::string
     }
     batches.push_back(b);
   }
-  if (state.error_occurred()) return;
-  SYSGATE_CHECK(!batches.empty());
-  if (path.expect && result != path.expect()) {
-    char message[160];
-    std::snprintf(message, sizeof message,
-                  "failed: last call returned %" PRIu64 ", expected %" PRIu64, result,
-                  path.expect());
-    state.SkipWithError(message);
-    return;
-  }
-  // The repetition's real_time is the robust figure: manual time for all its iterations
-  // at the figure's rate (Google Benchmark divides by the iterations again).
-  const RepetitionFigure figure = SummarizeBatches(batches, batch);
-  const double iterations = static_cast<double>(batches.size() * batch);
-  state.SetIterationTime(figure.ticks_per_call * iterations / calibration_.tsc_hz);
+  return batches;
+}
+
+namespace {
+
+// Why the last call's result makes the row a failure, or nullopt when it is what the row
+// expects (or the row checks nothing).
+std::optional<std::string> WrongResult(const Path& path, uint64_t result) {
+  if (!path.expect || result == path.expect()) return std::nullopt;
+  char message[160];
+  std::snprintf(message, sizeof message,
+                "failed: last call returned %" PRIu64 ", expected %" PRIu64, result, path.expect());
+  return message;
+}
+
+// The repetition's real_time is the robust figure: manual time for all its iterations at
+// the figure's rate (Google Benchmark divides by the iterations again).
+void ReportFigure(benchmark::State& state, const Calibration& calibration,
+                  const RepetitionFigure& figure, uint64_t batch, size_t batches) {
+  const double iterations = static_cast<double>(batches * batch);
+  state.SetIterationTime(figure.ticks_per_call * iterations / calibration.tsc_hz);
   state.counters["tsc_ticks"] = figure.ticks_per_call;
-  state.counters["ratio_to_call"] = figure.ticks_per_call / calibration_.call_ticks;
+  state.counters["ratio_to_call"] = figure.ticks_per_call / calibration.call_ticks;
   state.counters["batch"] = static_cast<double>(batch);
   state.counters["batches_kept"] = static_cast<double>(figure.kept);
   state.counters["batches_rejected"] = static_cast<double>(figure.rejected);
+}
 
-  Percentiles pc = PerCallPass(path, arg, &error);
+void ReportPerCall(benchmark::State& state, const Percentiles& pc) {
   state.counters["p50_ns"] = pc.p50_ns;
   state.counters["p90_ns"] = pc.p90_ns;
   state.counters["p99_ns"] = pc.p99_ns;
   state.counters["p999_ns"] = pc.p999_ns;
   state.counters["percall_samples"] = static_cast<double>(pc.samples);
   state.counters["percall_outliers"] = static_cast<double>(pc.outliers);
+}
 
-  // The row's own figures (the vDSO rows: did the call stay in user mode?).
-  if (path.after_timing) {
-    for (const auto& [column, value] : path.after_timing(path)) state.counters[column] = value;
+// The row's own figures (the vDSO rows: did the call stay in user mode?).
+void AddRowFigures(benchmark::State& state, const Path& path) {
+  if (!path.after_timing) return;
+  for (const auto& [column, value] : path.after_timing(path)) state.counters[column] = value;
+}
+
+}  // namespace
+
+void Runner::MeasureRow(benchmark::State& state, const Path& path) {
+  const uint64_t arg = path.arg ? path.arg() : 0;
+  std::string error;
+  uint64_t batch = 1;
+  if (!ChooseBatch(path, arg, &batch, &error)) {
+    state.SkipWithError(("skipped: " + error).c_str());
+    return;
   }
+  uint64_t result = 0;
+  const std::vector<Batch> batches = TimedBatches(state, path, arg, batch, &result);
+  if (state.error_occurred()) return;
+  SYSGATE_CHECK(!batches.empty());
+  if (std::optional<std::string> wrong = WrongResult(path, result)) {
+    state.SkipWithError(wrong->c_str());
+    return;
+  }
+  const RepetitionFigure figure = SummarizeBatches(batches, batch);
+  ReportFigure(state, calibration_, figure, batch, batches.size());
+  ReportPerCall(state, PerCallPass(path, arg, &error));
+  AddRowFigures(state, path);
   AddCountingFigures(state, path, figure.ticks_per_call);
 }
 
 void Runner::Run(benchmark::State& state, const Path& path, const std::string& skip_reason) {
-  RunRow(state, path, skip_reason);
-  if (path.release && skip_reason.empty()) path.release();
+  state.SetLabel(PathLabel(path));
+  if (!skip_reason.empty()) {
+    state.SkipWithError(RowMessage(skip_reason).c_str());
+    return;
+  }
+  MeasureRow(state, path);
+  if (path.release) path.release();
 }
 
 // The counting pass's figures (already per call; absent when not counted here).

@@ -13,6 +13,7 @@
 #include "benchmark/benchmark.h"
 #include "harness/measure/counting_pass.h"
 #include "harness/measure/per_call.h"
+#include "harness/paths/batch.h"
 #include "harness/paths/paths.h"
 #include "harness/platform/cycle_clock.h"
 
@@ -24,6 +25,10 @@ namespace sysgate {
 // A row may ask for longer batches (Path::batch_seconds: the language-runtime helpers').
 inline constexpr double kBatchSeconds = 20e-6;
 inline constexpr uint64_t kMaxBatch = 1u << 20;
+// How the runner sizes a row's batches (ChooseBatchSize, harness/paths/batch.h): a power
+// of two up to kMaxBatch near the row's batch time, from trials of 8 calls, refined over
+// up to 4 rounds for rows measured out of process.
+BatchSizing RunnerBatchSizing(const Path& path, double tsc_hz);
 // The per-call pass: at most this many single calls, or this long, per repetition.
 inline constexpr size_t kPerCallSamples = 2000;
 inline constexpr double kPerCallSeconds = 0.005;
@@ -78,12 +83,12 @@ class Runner {
   const Calibration& calibration() const { return calibration_; }
 
  private:
-  void RunRow(benchmark::State& state, const Path& path, const std::string& skip_reason);
-  // One batch; *preempted (when given) says whether it ran while the thread (or the
-  // helper) was involuntarily switched out, where that can be told.
-  bool MeasureBatch(const Path& path, uint64_t n, uint64_t arg, uint64_t* ticks, uint64_t* result,
-                    std::string* error, bool* preempted) const;
+  // The measured row (it can run here): batch size, timed batches, figures.
+  void MeasureRow(benchmark::State& state, const Path& path);
+  // The batch size, chosen once per path (ChooseBatchSize, harness/paths/batch.h).
   bool ChooseBatch(const Path& path, uint64_t arg, uint64_t* batch, std::string* error);
+  std::vector<Batch> TimedBatches(benchmark::State& state, const Path& path, uint64_t arg,
+                                  uint64_t batch, uint64_t* result) const;
   Percentiles PerCallPass(const Path& path, uint64_t arg, std::string* error) const;
   void AddCountingFigures(benchmark::State& state, const Path& path, double ticks_per_call) const;
 

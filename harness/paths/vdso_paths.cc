@@ -11,8 +11,8 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "harness/paths/batch.h"
 #include "harness/paths/stubs.h"
-#include "harness/platform/cycle_clock.h"
 #include "harness/platform/vdso.h"
 #include "harness/platform/vsyscall.h"
 
@@ -412,13 +412,10 @@ std::optional<FallbackVerdict> CheckVdsoFallback(const Path& vdso_row) {
   sys->loop(2, sys_arg);
   double best_vdso = 1e300, best_sys = 1e300;
   for (int round = 0; round < kFallbackRounds; ++round) {
-    uint64_t t0 = TscStart();
-    vdso_row.loop(kVdsoCalls, vdso_arg);
-    uint64_t t1 = TscStop();
-    sys->loop(kSyscallCalls, sys_arg);
-    uint64_t t2 = TscStop();
-    best_vdso = std::min(best_vdso, static_cast<double>(t1 - t0) / kVdsoCalls);
-    best_sys = std::min(best_sys, static_cast<double>(t2 - t1) / kSyscallCalls);
+    const uint64_t vdso_ticks = TimeBatch(vdso_row, kVdsoCalls, vdso_arg).ticks;
+    const uint64_t sys_ticks = TimeBatch(*sys, kSyscallCalls, sys_arg).ticks;
+    best_vdso = std::min(best_vdso, static_cast<double>(vdso_ticks) / kVdsoCalls);
+    best_sys = std::min(best_sys, static_cast<double>(sys_ticks) / kSyscallCalls);
   }
   FallbackVerdict verdict;
   verdict.ratio = best_sys > 0 ? best_vdso / best_sys : 0;
