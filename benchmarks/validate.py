@@ -44,7 +44,7 @@ from sysgatelib.commands import compare  # noqa: E402
 from sysgatelib.core import packages  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.results import load  # noqa: E402
-from sysgatelib.verdicts import stats, thresholds  # noqa: E402
+from sysgatelib.verdicts import stats  # noqa: E402
 
 PARTS = ("aa", "load", "seccomp", "graded", "gate", "quick", "spread")
 DEFAULT_PAIRS = {"aa": 5, "load": 3, "seccomp": 3, "graded": 5, "gate": 5, "quick": 1,
@@ -224,7 +224,7 @@ def _gate(p, name, base, threshold, seccomp=None):
 def part_gate(p, tries):
     base = p.work / "gate-base" / "results.json"
     p.run("gate-base")
-    code, took, last = _gate(p, "gate-aa-0", base, thresholds.THRESHOLD_PCT)
+    code, took, last = _gate(p, "gate-aa-0", base, stats.THRESHOLD_PCT)
     p.record("gate", "A/A, default threshold", f"exit {code} in {took:.0f} s; {last}",
              code == 0 and took <= GATE_LIMIT_S)
     if p.args.gate_threshold is None:

@@ -24,7 +24,7 @@ from ..core import atomic, names, parallel, units
 from ..core.errors import UserError
 from ..render.table import format_table, packed
 from ..results import envdiff, validate
-from ..verdicts import changepoint, stats, thresholds
+from ..verdicts import changepoint, stats
 from . import arguments, trend_entry
 from .compare import (
     DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
@@ -198,7 +198,7 @@ def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_TH
 
 class _KernelRuns:
     """The pooled runs of one kernel in a series: their figures per path, read first, and
-    their samples, read only when a path of this kernel has fewer than thresholds.RUN_UNIT_MIN
+    their samples, read only when a path of this kernel has fewer than stats.RUN_UNIT_MIN
     runs (then its repetitions carry the test) and kept once read."""
 
     def __init__(self, conn, runs, figures):
@@ -243,7 +243,7 @@ class _Side:
 
     @property
     def by_runs(self):
-        return len(self.figures) >= thresholds.RUN_UNIT_MIN
+        return len(self.figures) >= stats.RUN_UNIT_MIN
 
     def groups(self):
         return self.kernel_runs.samples(self.name)
@@ -290,9 +290,9 @@ def _summarised(samples, count):
     return [ordered[round(i * step)] for i in range(count)]
 
 
-def change_points(trend, groups_by_kernel, alpha=thresholds.CHANGEPOINT_ALPHA, threshold=0.0):
+def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, threshold=0.0):
     """E-Divisive means over the path's values in kernel order (its repetitions, or its
-    runs' figures when every kernel has thresholds.RUN_UNIT_MIN runs of it), split only between
+    runs' figures when every kernel has stats.RUN_UNIT_MIN runs of it), split only between
     kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
     the pairwise verdict's) and two values each side. A level that moved the mean by
     less than `threshold` (a fraction, the steps' threshold) is left out, as Otava filters
@@ -732,7 +732,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
         html = template_environment().get_template(TEMPLATE).render(
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
             format_p=format_p, p_relation=p_relation, against=against,
-            cp_alpha=thresholds.CHANGEPOINT_ALPHA,
+            cp_alpha=changepoint.DEFAULT_ALPHA,
         )
         atomic.write_text(out / "trend.html", html)
     except OSError as exc:

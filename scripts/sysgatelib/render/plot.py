@@ -13,7 +13,7 @@ import os
 
 from ..core import parallel, units
 from ..core.names import text  # the one mathtext-safe helper (re-exported)
-from ..verdicts import indirect, stats, thresholds
+from ..verdicts import indirect, stats
 
 # Ways into the kernel from the cheapest to the dearest: the order bars and legends take.
 MECHANISM_ORDER = ("loop", "call", "vdso", "glibc", "syscall", "sysenter", "int80",
@@ -213,16 +213,17 @@ def headline_notes(runs, vm):
     keyed on the mechanism: int 0x80 in a guest, against its peer; a row whose `peer` is
     another row of its own mechanism and abi (a called stub beside the inline one: the
     cost it adds over that peer, the RET right after SYSRET for a syscall stub)."""
+    from ..verdicts import checks  # checks imports nothing from here; late to keep imports acyclic
     notes = {}
     for r, run in enumerate(runs):
         for path in run.measured():
             peer = syscall_peer(run, path) if path.mechanism == "int80" else None
             if peer is not None and vm[r]:
                 ratio = stats.kbest_mean(path.samples_ns) / stats.kbest_mean(peer.samples_ns)
-                if ratio > thresholds.INT80_RATIO_LIMIT:
+                if ratio > checks.INT80_RATIO_LIMIT:
                     notes[(r, path.name)] = (
                         f"{path.name}: {ratio:.0f}× {peer.name} (bare metal "
-                        f"{thresholds.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "
+                        f"{checks.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "
                         "the APIC in-service register through a VM exit")
                 continue
             # A called stub beside the inline one: its peer is a row of its own family,

@@ -21,12 +21,12 @@ import math
 import re
 from dataclasses import dataclass
 
-from . import stats, thresholds
+from . import stats
 from ..core.names import text
 
 FAMILY_PREFIX = "indirect_"
 REFERENCE_MECHANISM = "call"
-CONFIDENCE = thresholds.CONFIDENCE
+CONFIDENCE = stats.CONFIDENCE
 _FAMILY = re.compile(r"^indirect_(?P<kind>[a-z]+)(?:_(?P<param>[0-9]+)(?P<unit>[km]?))?$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20}
 
