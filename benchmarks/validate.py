@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from sysgatelib.bench.suite import SECCOMP_WRAPPER, measure_run  # noqa: E402
 from sysgatelib.commands import compare  # noqa: E402
+from sysgatelib.core import thresholds  # noqa: E402
 from sysgatelib.core import packages  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.results import load  # noqa: E402
@@ -224,7 +225,7 @@ def _gate(p, name, base, threshold, seccomp=None):
 def part_gate(p, tries):
     base = p.work / "gate-base" / "results.json"
     p.run("gate-base")
-    code, took, last = _gate(p, "gate-aa-0", base, stats.THRESHOLD_PCT)
+    code, took, last = _gate(p, "gate-aa-0", base, thresholds.THRESHOLD_PCT)
     p.record("gate", "A/A, default threshold", f"exit {code} in {took:.0f} s; {last}",
              code == 0 and took <= GATE_LIMIT_S)
     if p.args.gate_threshold is None:

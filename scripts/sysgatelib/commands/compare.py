@@ -17,7 +17,7 @@ The answer comes in this order (docs/regressions.md explains every choice):
    interval, a Holm-adjusted permutation p-value, and one of three answers:
    regression/improvement (significant, interval beyond the threshold), no change
    (interval within +-threshold), inconclusive (anything else, and always with fewer than
-   stats.MIN_REPETITIONS repetitions a side).
+   thresholds.MIN_REPETITIONS repetitions a side).
 
 Exit status (EXIT_RULES): 0 no regression, 1 regression (kernel entry or a path), 2 bad
 input, 3 not comparable (withheld) or the kernel entry inconclusive; a path's inconclusive
@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..core import atomic, units
+from ..core import thresholds
 from ..core.errors import UserError
 from ..render import formats
 from ..render.table import format_table
@@ -46,9 +47,9 @@ from ..verdicts.stats import (  # noqa: F401
 from . import arguments
 
 # Names trend.py imports; the values live in stats.
-DEFAULT_ALPHA = stats.ALPHA
-DEFAULT_THRESHOLD_PCT = stats.THRESHOLD_PCT
-CONFIDENCE = stats.CONFIDENCE
+DEFAULT_ALPHA = thresholds.ALPHA
+DEFAULT_THRESHOLD_PCT = thresholds.THRESHOLD_PCT
+CONFIDENCE = thresholds.CONFIDENCE
 TEMPLATE = "compare_page.html.j2"
 CONTROL = "control"
 WITHHELD = "withheld"
@@ -157,14 +158,14 @@ class Comparison:
 
 
 def compare_samples(base, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD_PCT / 100,
-                    confidence=CONFIDENCE, seed=stats.SEED):
+                    confidence=CONFIDENCE, seed=thresholds.SEED):
     """One run a side: see stats.shift."""
     return stats.shift([base], [new], alpha, threshold, confidence, seed)
 
 
 def compare_groups(base_runs, new_runs, alpha=DEFAULT_ALPHA,
                    threshold=DEFAULT_THRESHOLD_PCT / 100, confidence=CONFIDENCE,
-                   seed=stats.SEED, processes=(None, None)):
+                   seed=thresholds.SEED, processes=(None, None)):
     """Several runs a side (a list of sample lists per side): see stats.shift."""
     return stats.shift(base_runs, new_runs, alpha, threshold, confidence, seed, processes)
 
@@ -197,7 +198,7 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
     Each side is a load.Run or a list of them (several runs of one setup, pooled; the
     first is the side's representative for its environment). entry_threshold_pct: the
     kernel-entry threshold (percent of the cheapest round trip); None: half of
-    threshold_pct (stats.ENTRY_THRESHOLD_PCT by default)."""
+    threshold_pct (thresholds.ENTRY_THRESHOLD_PCT by default)."""
     base_runs = list(base) if isinstance(base, (list, tuple)) else [base]
     new_runs = list(new) if isinstance(new, (list, tuple)) else [new]
     if not base_runs or not new_runs:
@@ -215,7 +216,8 @@ def compare_runs(base, new, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD
     base, new = base_runs[0], new_runs[0]
     threshold = threshold_pct / 100.0
     if entry_threshold_pct is None:
-        entry_threshold_pct = threshold_pct * stats.ENTRY_THRESHOLD_PCT / stats.THRESHOLD_PCT
+        entry_threshold_pct = (threshold_pct * thresholds.ENTRY_THRESHOLD_PCT
+                               / thresholds.THRESHOLD_PCT)
     warnings, notes = [], []
     if any(run.emulated for run in everything):
         warnings.append(
@@ -457,7 +459,7 @@ def _settle_text(c, processes):
         if None not in processes:
             counts += f", {min(processes)} process(es)"
         return (f"too few samples for any verdict ({counts} on a side; at least "
-                f"{stats.MIN_REPETITIONS} repetitions in {stats.MIN_PROCESSES} or more "
+                f"{thresholds.MIN_REPETITIONS} repetitions in {thresholds.MIN_PROCESSES} or more "
                 "processes per side): run the default settings (no --quick), or pool "
                 "several runs per side")
     factors = [s.settle_factor for s in shifts if s.settle_factor]
@@ -481,14 +483,14 @@ def _stability_warnings(compared):
     unstable = []
     for r in compared:
         worst = max(stats.cv(r.base), stats.cv(r.new))
-        if worst > stats.CV_LIMIT:
+        if worst > thresholds.CV_LIMIT:
             unstable.append((worst, r.name))
     if not unstable:
         return []
     unstable.sort(reverse=True)
     shown = ", ".join(f"{name} {value * 100:.0f}%" for value, name in unstable[:4])
     return [
-        f"unstable results: CV above {stats.CV_LIMIT * 100:g}% in {len(unstable)} path(s) "
+        f"unstable results: CV above {thresholds.CV_LIMIT * 100:g}% in {len(unstable)} path(s) "
         f"({shown}); pin the CPU (--cpu), stop other load, or raise the repetitions"
     ]
 
@@ -558,7 +560,7 @@ def kernel_entry_line(c):
     family = c.kernel_entry
     if family is None:
         return (f"kernel entry: no verdict ({c.kernel_paths} path(s) that enter the kernel "
-                f"measured on both sides; {stats.MIN_FAMILY_PATHS} needed)")
+                f"measured on both sides; {thresholds.MIN_FAMILY_PATHS} needed)")
     drift = family.drift
     drift_text = (f"machine drift {format_pct(drift.change)} (taken out)" if drift.removed
                   else f"machine drift {format_pct(drift.change)} NOT taken out: "
@@ -704,7 +706,7 @@ def render_terminal(comparison):
         f"±{c.threshold * 100:g}% and p < {c.alpha:g} (permutation test, Holm over "
         f"{len([r for r in c.rows if r.result and not r.is_control])} paths); no change "
         f"needs it within ±{c.threshold * 100:g}%; figure: mean of the fastest "
-        f"{stats.LOW_FRACTION:.0%} of the repetitions; change: with the machine's drift "
+        f"{thresholds.LOW_FRACTION:.0%} of the repetitions; change: with the machine's drift "
         "taken out, raw: as measured",
         "",
         format_table(TABLE_HEADER, table_rows(c), right={1, 2, 3, 5, 6}),
@@ -745,7 +747,7 @@ def render_html(comparison, charts):
         controls=controls_line(c), entry_rule=entry_rule_line(c), misfits=misfit_line(c),
         machine=machine_lines(c), conditions=condition_lines(c),
         detection=detection_line(c), confidence=f"{CONFIDENCE:.0%}",
-        low_fraction=f"{stats.LOW_FRACTION:.0%}", min_repetitions=stats.MIN_REPETITIONS,
+        low_fraction=f"{thresholds.LOW_FRACTION:.0%}", min_repetitions=thresholds.MIN_REPETITIONS,
         mitigations=[d for d in c.differences
                      if d.kind in (envdiff.MITIGATIONS, envdiff.KERNEL)],
     )
@@ -880,7 +882,7 @@ def add_verdict_arguments(parser):
                         help="smallest kernel-entry change that counts: the nanoseconds "
                         "added per entry, in percent of the cheapest syscall round trip "
                         "measured on both sides (getpid/syscall, as a rule); default half "
-                        f"of --threshold ({stats.ENTRY_THRESHOLD_PCT:g}%%)")
+                        f"of --threshold ({thresholds.ENTRY_THRESHOLD_PCT:g}%%)")
     parser.add_argument("--alpha", type=validate.probability, default=DEFAULT_ALPHA,
                         help="family-wise significance level over the paths (default "
                         f"{DEFAULT_ALPHA:g})")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import store
 from ..core import atomic, names, parallel, units
+from ..core import thresholds
 from ..core.errors import UserError
 from ..render.table import format_table, packed
 from ..results import envdiff, validate
@@ -198,7 +199,7 @@ def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_TH
 
 class _KernelRuns:
     """The pooled runs of one kernel in a series: their figures per path, read first, and
-    their samples, read only when a path of this kernel has fewer than stats.RUN_UNIT_MIN
+    their samples, read only when a path of this kernel has fewer than thresholds.RUN_UNIT_MIN
     runs (then its repetitions carry the test) and kept once read."""
 
     def __init__(self, conn, runs, figures):
@@ -243,7 +244,7 @@ class _Side:
 
     @property
     def by_runs(self):
-        return len(self.figures) >= stats.RUN_UNIT_MIN
+        return len(self.figures) >= thresholds.RUN_UNIT_MIN
 
     def groups(self):
         return self.kernel_runs.samples(self.name)
@@ -273,14 +274,6 @@ def _why_left_out(newest, run):
             + "; ".join(f"{d.kind} {d}" for d in diffs))
 
 
-# E-Divisive's test takes every value of a series as an independent observation. Over this
-# many values in a series (a store of 10,000 runs holds hundreds of runs and thousands of
-# repetitions a kernel), each kernel's values are summarised by evenly spaced quantiles,
-# so that a level shift of a fraction of a percent, which thousands of values would make
-# "significant", is not split on; the --threshold filter then drops the small ones left.
-CHANGEPOINT_MAX_SAMPLES = 1200
-
-
 def _summarised(samples, count):
     """`count` evenly spaced quantiles of `samples` (all of them when there are fewer)."""
     if len(samples) <= count:
@@ -290,9 +283,9 @@ def _summarised(samples, count):
     return [ordered[round(i * step)] for i in range(count)]
 
 
-def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, threshold=0.0):
+def change_points(trend, groups_by_kernel, alpha=thresholds.CHANGEPOINT_ALPHA, threshold=0.0):
     """E-Divisive means over the path's values in kernel order (its repetitions, or its
-    runs' figures when every kernel has stats.RUN_UNIT_MIN runs of it), split only between
+    runs' figures when every kernel has thresholds.RUN_UNIT_MIN runs of it), split only between
     kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
     the pairwise verdict's) and two values each side. A level that moved the mean by
     less than `threshold` (a fraction, the steps' threshold) is left out, as Otava filters
@@ -301,7 +294,7 @@ def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, thre
     kernels = [k for k in groups_by_kernel if groups_by_kernel[k]]
     if len(kernels) < 3:
         return []
-    per_kernel = max(4, CHANGEPOINT_MAX_SAMPLES // len(kernels))
+    per_kernel = max(4, thresholds.CHANGEPOINT_MAX_SAMPLES // len(kernels))
     values, starts = [], {}
     for kernel in kernels:
         starts[len(values)] = kernel
@@ -732,7 +725,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
         html = template_environment().get_template(TEMPLATE).render(
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
             format_p=format_p, p_relation=p_relation, against=against,
-            cp_alpha=changepoint.DEFAULT_ALPHA,
+            cp_alpha=thresholds.CHANGEPOINT_ALPHA,
         )
         atomic.write_text(out / "trend.html", html)
     except OSError as exc:

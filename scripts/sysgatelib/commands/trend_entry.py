@@ -12,12 +12,13 @@ from .. import store
 from ..core import names
 from ..core.errors import UserError
 from ..render.table import packed
+from ..core import thresholds
 from ..verdicts import stats
 from . import compare
 
 # The newest runs of each kernel the series compares (a fleet's store may pool hundreds
 # of runs a kernel; eight keep the run as the unit of the test and the page fast).
-ENTRY_RUNS = stats.RUN_UNIT_MIN
+ENTRY_RUNS = thresholds.RUN_UNIT_MIN
 
 
 @dataclass
@@ -60,8 +61,8 @@ def _compare(base, new, alpha, threshold_pct):
     return c, ""
 
 
-def entry_series(conn, kernels, pooled_ids, alpha=stats.ALPHA,
-                 threshold_pct=stats.THRESHOLD_PCT):
+def entry_series(conn, kernels, pooled_ids, alpha=thresholds.ALPHA,
+                 threshold_pct=thresholds.THRESHOLD_PCT):
     """The EntrySeries of one host's kernels (pooled_ids: kernel -> run ids, newest first)."""
     runs = {k: store.load_runs(conn, pooled_ids[k][:ENTRY_RUNS], counters=False)
             for k in kernels}

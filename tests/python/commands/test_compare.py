@@ -12,9 +12,10 @@ import pytest
 import history_synth as synth
 from conftest import FIXTURES
 from sysgatelib import cli, store
+from sysgatelib.core import thresholds
 from sysgatelib.commands import compare
 from sysgatelib.results import load
-from sysgatelib.verdicts import stats
+
 
 GBENCH_COMPARE = "/usr/share/benchmark/compare.py"
 MEASURED = [name for name, _, base in synth.PATHS if not isinstance(base, str)]
@@ -85,7 +86,7 @@ def test_one_path_slower_is_that_path_only():
     assert [r.name for r in result.regressions] == ["getpid/syscall"]
     assert result.kernel_entry.verdict == compare.NO_CHANGE  # the median of ten paths
     row = result.regressions[0].result
-    assert row.p_value < stats.ALPHA and row.ci_low > 0.05
+    assert row.p_value < thresholds.ALPHA and row.ci_low > 0.05
     assert result.exit_code == 1
 
 
@@ -329,7 +330,7 @@ def test_the_change_axis_keeps_the_threshold_band_visible():
     result = compare.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, shift={"read/syscall": 28.0}))
     limit = compare_plot.axis_limit(result)
-    assert limit <= 8 * stats.THRESHOLD_PCT  # +2700% does not stretch the axis
+    assert limit <= 8 * thresholds.THRESHOLD_PCT  # +2700% does not stretch the axis
     fig, caption = compare_plot.plot_changes(result)
     assert "clipped" in caption and fig.axes[0].get_xlim() == (-limit, limit)
     assert fig.axes[0].get_title() and fig.axes[0].get_xlabel()
