@@ -5,7 +5,7 @@ The answer comes in this order (docs/regressions.md explains every choice):
 
 1. the machine: the paths that do not enter the kernel (baselines, vDSO: the controls)
    give the machine's drift between the runs (entry_model.drift); when it is beyond the
-   threshold, or the machine was not equally quiet while measuring (verdicts/busy.py; the
+   threshold, or the machine was not equally quiet while measuring (results/busy.py; the
    load average for older files), the machine changed, and the verdicts are withheld
    (exit 3) unless --force;
 2. the kernel entry: the nanoseconds a kernel entry gained, with the drift taken out

@@ -9,7 +9,8 @@ import shlex
 
 from .. import VERSION
 from ..core import units
-from ..verdicts import busy, checks, indirect, stats
+from ..results import busy
+from ..verdicts import checks, indirect, stats
 from . import plot
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -23,7 +24,7 @@ CONTEXT_NOT_ON_PAGE = {
     "mhz_per_cpu": "Google Benchmark's nominal MHz; the page states the measured TSC rate",
     "cpu_scaling_enabled": "Google Benchmark's guess; the governor and turbo are checked",
     "caches": "cache sizes are not a property of kernel entry",
-    "load_avg": "context only: busy is judged from busy.* (verdicts/busy.py), which the "
+    "load_avg": "context only: busy is judged from busy.* (results/busy.py), which the "
                 "Run line shows; the load average is the judgement only for older files",
     "library_build_type": "Debian's Google Benchmark is a debug build; the loops are ours",
     "baseline_call_tsc_ticks": "the table shows baseline/call's own row",

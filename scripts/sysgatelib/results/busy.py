@@ -19,7 +19,7 @@ while the benchmark runs (bench/sampling.py) and records, in the results' contex
 - busy.cpus, busy.seconds, busy.samples: what the figures are over.
 
 This module turns those facts into a judgement (reasons, empty when the machine was quiet)
-with the thresholds of stats; checks.py warns from it and envdiff/compare withhold
+with the thresholds of core/thresholds.py; checks.py warns from it and envdiff/compare withhold
 verdicts when two runs' machines were not equally quiet. Files without the facts (older
 runs, runs in a VM guest by `sysgate kernels`) fall back to the load average.
 """

@@ -14,7 +14,7 @@ the boot options are the same. This module names the differences, in three kinds
   randomize_kstack_offset); an explanation of a step like the mitigations;
 - run: how the run itself was taken (load, steal, repetitions, processes, min_time, quick
   vs default, filter). These do not stop runs being pooled as one setup, but compare lists
-  them, and a difference in how busy the machine was while measuring (verdicts/busy.py;
+  them, and a difference in how busy the machine was while measuring (results/busy.py;
   for files that lack it, the load average: thresholds.LOAD_DIFF_LIMIT) withholds its verdicts.
 
 All context keys are optional: a key missing on both sides is no difference.
@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 
 from ..core import thresholds
-from ..verdicts import busy
+from . import busy
 
 _MACHINE_KEYS = (
     "host_name", "cpu_vendor", "cpu_model_name", "cpu_family", "cpu_model",

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from ..core import thresholds, units
-from . import busy, modes, stats
+from ..results import busy
+from . import modes, stats
 
 WARNING = "warning"
 INFO = "info"

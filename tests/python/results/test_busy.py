@@ -13,7 +13,8 @@ import history_synth as synth
 from sysgatelib.bench import sampling
 from sysgatelib.commands import compare
 from sysgatelib.results import envdiff, load
-from sysgatelib.verdicts import busy, checks
+from sysgatelib.results import busy
+from sysgatelib.verdicts import checks
 
 TICKS = 100.0
 
