@@ -30,7 +30,7 @@ from ..render.table import format_table
 from ..results import load, validate
 from ..store.calibration import DEFAULT_FILE, limits_for, save  # noqa: F401
 from ..core import thresholds
-from ..verdicts import stats
+from ..verdicts import comparison, stats
 
 DEFAULT_RUNS = 3
 DEFAULT_LOADS = (0, 64)
@@ -72,8 +72,6 @@ def _limits(sd_log, target, threshold):
 def analyse(plain, seccomp, threshold=thresholds.THRESHOLD_PCT / 100,
             target=thresholds.CALIBRATE_TARGET_PCT / 100):
     """The detection limits from plain and seccomp runs (lists of load.Run)."""
-    from . import compare
-
     if len(plain) < 2:
         raise UserError("calibrate needs at least 2 plain runs to see run-to-run spread")
     first = plain[0]
@@ -110,9 +108,9 @@ def analyse(plain, seccomp, threshold=thresholds.THRESHOLD_PCT / 100,
                                                  - statistics.fmean(plain_levels))
     pairs = {"aa": [], "seccomp": []}
     for a, b in zip(plain, plain[1:]):
-        pairs["aa"].append(_pair(compare.compare_runs(a, b, threshold_pct=threshold * 100)))
+        pairs["aa"].append(_pair(comparison.compare_runs(a, b, threshold_pct=threshold * 100)))
     for a, b in zip(plain, seccomp):
-        pairs["seccomp"].append(_pair(compare.compare_runs(a, b,
+        pairs["seccomp"].append(_pair(comparison.compare_runs(a, b,
                                                            threshold_pct=threshold * 100)))
     return {
         "host_fingerprint": store.host_fingerprint(first.context),
@@ -154,10 +152,9 @@ def detection_curve(plain, levels, threshold=thresholds.THRESHOLD_PCT / 100):
     consecutive plain pairs; and the limit from the A/A intervals: the delta per entry
     that clears the kernel-entry threshold with its interval, in ns and in % of the
     reference round trip."""
-    from . import compare
 
     def judged(base, new):
-        return _pair(compare.compare_runs(base, new, threshold_pct=threshold * 100,
+        return _pair(comparison.compare_runs(base, new, threshold_pct=threshold * 100,
                                           force=True))
 
     aa = [judged(a, b) for a, b in zip(plain, plain[1:])]

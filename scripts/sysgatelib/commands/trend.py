@@ -27,10 +27,10 @@ from ..render.table import format_table, packed
 from ..results import envdiff, validate
 from ..verdicts import changepoint, stats
 from . import arguments, trend_entry
-from .compare import (
-    DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
-    format_p, format_pct, p_relation, template_environment,
-)
+from ..core.units import format_p, format_pct
+from ..render import figure, template_env
+from ..render.compare_text import p_relation
+from ..verdicts.stats import IMPROVEMENT, REGRESSION
 
 TEMPLATE = "trend_page.html.j2"
 DEFAULT_OUT = store.REPO_ROOT / "reports" / "trend"
@@ -51,7 +51,7 @@ class Step:
     before: str  # kernel releases
     after: str
     path: str
-    change: object  # compare.Change
+    change: object  # stats.Shift
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _in_order(series):
     return sorted(series, key=lambda s: (s.host_name, s.emulated))
 
 
-def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+def build_series(conn, host=None, alpha=thresholds.ALPHA, threshold_pct=thresholds.THRESHOLD_PCT,
                  allow_emulated=False):
     """Every series of an open store (or of one host), built in this process."""
     return _in_order(_build(conn, key, alpha, threshold_pct)
@@ -182,7 +182,7 @@ def _build_at(db, alpha, threshold_pct, key):
         return _build(conn, key, alpha, threshold_pct)
 
 
-def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+def build_series_at(db, host=None, alpha=thresholds.ALPHA, threshold_pct=thresholds.THRESHOLD_PCT,
                     allow_emulated=False, jobs=None):
     """build_series of the store at `db`, each series (host) read and built in its own
     process when there are several and CPUs for them: this process only asks the store
@@ -264,7 +264,7 @@ def _step(before, after, alpha, threshold):
         return stats.shift_of_figures(before.figures, after.figures,
                                       (before.repetitions, after.repetitions), alpha,
                                       threshold)
-    return compare_groups(before.groups(), after.groups(), alpha, threshold)
+    return stats.shift(before.groups(), after.groups(), alpha, threshold)
 
 
 def _why_left_out(newest, run):
@@ -532,15 +532,6 @@ def render_terminal(all_series, alpha, threshold_pct):
     return "\n".join(lines)
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    return Figure(dpi=100)
-
-
 def plot_overview(series, against=FIRST):
     """Paths x kernels, each cell the change of the figure against the first (or the
     previous) kernel, in the spirit of LEBench's figure across kernel versions; marked
@@ -562,9 +553,9 @@ def plot_overview(series, against=FIRST):
         for j, kernel in enumerate(series.kernels):
             if kernel in changes[trend.name]:
                 grid[i, j] = changes[trend.name][kernel]
-    fig = _figure()
+    fig = figure.new()
     label_in = max(len(t.name) for t in paths) * 0.068 + 0.2
-    cell_w = min(1.3, max(0.12, (12.4 - label_in - 1.0) / n_cols))
+    cell_w = min(1.3, max(0.12, (figure.PAGE_WIDTH_IN - label_in - 1.0) / n_cols))
     width = max(6.5, label_in + cell_w * n_cols + 1.0)
     ticks_in = 1.1 if n_cols <= 20 else 1.3  # rotated kernel names under the cells
     height = 0.22 * n_rows + ticks_in + 0.55
@@ -625,8 +616,8 @@ def plot_multiples(series):
         return None
     columns = 4
     rows = -(-len(trends) // columns)
-    fig = _figure()
-    fig.set_size_inches(12.4, 2.3 * rows + 0.3)
+    fig = figure.new()
+    fig.set_size_inches(figure.PAGE_WIDTH_IN, 2.3 * rows + 0.3)
     axes = fig.subplots(rows, columns, squeeze=False)
     fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.35 / (2.3 * rows + 0.3),
                         bottom=0.9 / (2.3 * rows + 0.3),
@@ -722,7 +713,7 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
                                       if t.marked_overall()],
                           "multiples": multiples,
                           "single": [t.name for t in series.paths if len(t.points) == 1]})
-        html = template_environment().get_template(TEMPLATE).render(
+        html = template_env.environment().get_template(TEMPLATE).render(
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
             format_p=format_p, p_relation=p_relation, against=against,
             cp_alpha=thresholds.CHANGEPOINT_ALPHA,
@@ -737,8 +728,6 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
 
 
 def _cmd_trend(args):
-    if args.threshold < 0 or not 0 < args.alpha < 1:
-        raise UserError("--threshold must be >= 0 and --alpha between 0 and 1")
     atomic.check_writable_folder(args.output, "-o")
     all_series = build_series_at(args.db, args.host, args.alpha, args.threshold,
                                  args.allow_emulated, args.jobs)
@@ -760,11 +749,11 @@ def register(subparsers):
                         help="write trend.html and its PNG charts here "
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
     parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
-                        default=DEFAULT_THRESHOLD_PCT,
+                        default=thresholds.THRESHOLD_PCT,
                         help="smallest step of the figure to mark, in percent "
-                             f"(default {DEFAULT_THRESHOLD_PCT:g})")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help=f"significance level of a step (default {DEFAULT_ALPHA:g})")
+                             f"(default {thresholds.THRESHOLD_PCT:g})")
+    parser.add_argument("--alpha", type=arguments.probability, default=thresholds.ALPHA,
+                        help=f"significance level of a step (default {thresholds.ALPHA:g})")
     parser.add_argument("--against", choices=(FIRST, PREVIOUS), default=FIRST,
                         help="colour the overview by the change against the first kernel "
                              "(default) or the kernel before")

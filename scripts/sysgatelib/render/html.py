@@ -4,16 +4,14 @@ Everything that comes from a results file reaches the page only through the temp
 escaping; this module builds plain strings and numbers, never markup.
 """
 
-import os
 import shlex
 
 from .. import VERSION
 from ..core import units
 from ..results import busy
 from ..verdicts import checks, indirect, stats
-from . import plot
+from . import plot, template_env
 
-_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 # Context keys the binary writes that the page shows in another form or leaves out on
 # purpose, and why; every other key appears on the page by name or value
@@ -46,16 +44,7 @@ CONTEXT_NOT_ON_PAGE = {
 
 
 def _env():
-    import jinja2  # imported late: the CLI starts without jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        autoescape=True,  # every file is HTML; a kernel command line can hold anything
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
+    return template_env.environment()
 
 
 def fmt_ns(value):
