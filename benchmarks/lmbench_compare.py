@@ -46,9 +46,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from sysgatelib.core import thresholds  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.results import load, validate  # noqa: E402
-from sysgatelib.verdicts import modes, stats  # noqa: E402
+from sysgatelib.verdicts import modes  # noqa: E402
 
 DEFAULT_BENCH = ROOT / "build" / "benchmarks" / "sysgate_bench"
 DEFAULT_ROUNDS = 5
@@ -261,7 +262,7 @@ def mode_lines(rounds):
             series.append((f"sysgate {name}", medians))
         for what, figures in series:
             found = modes.split_modes(figures)
-            if len(figures) < stats.MODE_MIN_PROCESSES:
+            if len(figures) < thresholds.MODE_MIN_PROCESSES:
                 lines.append(f"{what}: {len(figures)} process(es), too few to tell modes")
             elif found is None:
                 lines.append(f"{what}: one mode across {len(figures)} processes")
@@ -302,7 +303,7 @@ def markdown(args, rounds):
         lines += ["", "Not measured:", ""] + [f"- {reason}" for reason in reasons]
     lines += ["", "Per-process modes (sysgatelib/verdicts/modes.py: per-process figures "
               "cut at the largest step when it is above "
-              f"{stats.MODE_GAP:.0%} and both sides are tight):", ""]
+              f"{thresholds.MODE_GAP:.0%} and both sides are tight):", ""]
     lines += [f"- {line}" for line in mode_lines(rounds)]
     lines += ["", "Per round (ns per call; sysgate: minimum over its repetitions):", ""]
     columns = []

@@ -40,11 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from sysgatelib.bench.suite import SECCOMP_WRAPPER, measure_run  # noqa: E402
-from sysgatelib.commands import compare  # noqa: E402
-from sysgatelib.core import packages  # noqa: E402
+from sysgatelib.core import packages, thresholds, units  # noqa: E402
 from sysgatelib.core.errors import UserError  # noqa: E402
 from sysgatelib.results import load  # noqa: E402
-from sysgatelib.verdicts import stats  # noqa: E402
+from sysgatelib.verdicts import comparison, stats  # noqa: E402
 
 PARTS = ("aa", "load", "seccomp", "graded", "gate", "quick", "spread")
 DEFAULT_PAIRS = {"aa": 5, "load": 3, "seccomp": 3, "graded": 5, "gate": 5, "quick": 1,
@@ -75,7 +74,7 @@ class Protocol:
         return load.load(path)
 
     def compare(self, base, new, force=False):
-        return compare.compare_runs(base, new, force=force)
+        return comparison.compare_runs(base, new, force=force)
 
     def record(self, part, what, outcome, ok):
         self.rows.append((part, what, outcome, ok))
@@ -92,7 +91,7 @@ def _flagged(c):
 
 def _family(c):
     f = c.kernel_entry
-    return "none" if f is None else f"{f.verdict} {compare.format_pct(f.change)}"
+    return "none" if f is None else f"{f.verdict} {units.format_pct(f.change)}"
 
 
 def _entry(c):
@@ -100,9 +99,9 @@ def _entry(c):
     e = c.kernel_entry
     if e is None:
         return "none"
-    drift = f", drift {compare.format_pct(c.drift.change)}" if c.drift else ""
-    return (f"{compare.format_ns(e.delta_ns)} ns [{compare.format_ns(e.low_ns)}, "
-            f"{compare.format_ns(e.high_ns)}] ({compare.format_pct(e.change)}) "
+    drift = f", drift {units.format_pct(c.drift.change)}" if c.drift else ""
+    return (f"{units.format_ns(e.delta_ns)} ns [{units.format_ns(e.low_ns)}, "
+            f"{units.format_ns(e.high_ns)}] ({units.format_pct(e.change)}) "
             f"{e.verdict}{drift}")
 
 
@@ -224,7 +223,7 @@ def _gate(p, name, base, threshold, seccomp=None):
 def part_gate(p, tries):
     base = p.work / "gate-base" / "results.json"
     p.run("gate-base")
-    code, took, last = _gate(p, "gate-aa-0", base, stats.THRESHOLD_PCT)
+    code, took, last = _gate(p, "gate-aa-0", base, thresholds.THRESHOLD_PCT)
     p.record("gate", "A/A, default threshold", f"exit {code} in {took:.0f} s; {last}",
              code == 0 and took <= GATE_LIMIT_S)
     if p.args.gate_threshold is None:

@@ -1,4 +1,4 @@
-"""Sample how busy the machine is while the benchmark measures (verdicts/busy.py says
+"""Sample how busy the machine is while the benchmark measures (results/busy.py says
 what the figures mean and when they are too much).
 
 At the start and at the end: /proc/stat's CPU time (busy, idle, steal) and this process's
@@ -15,7 +15,7 @@ import os
 import threading
 import time
 
-from ..verdicts import busy
+from ..results import busy
 
 _STAT = "/proc/stat"
 

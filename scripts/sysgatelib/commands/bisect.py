@@ -40,6 +40,7 @@ from ..core.errors import UserError
 from ..results import envdiff, validate
 from ..vm import kernel_build, source_tree
 from ..vm.kernel_fetch import KernelError
+from ..render import compare_text
 from . import arguments, bisect_step, compare, kernels
 
 # The kernel-entry family and the controls it needs (baselines, vDSO rows for the drift):
@@ -296,7 +297,7 @@ def command(args):
         good_runs, bad_runs, comparison = measure_endpoints(state, progress)
         source_tree.checkout(source, original)
         if bisect_step.decide(comparison) != bisect_step.BAD:
-            progress.line(compare.render_terminal(comparison))
+            progress.line(compare_text.render_terminal(comparison))
             progress.line(f"bisect: the endpoints do not differ by compare's verdict "
                           f"({bisect_step.verdict_text(comparison)}); not bisecting")
             return EXIT_NOT_DIFFERENT

@@ -32,7 +32,8 @@ from ..core.errors import UserError
 from ..results import load
 from ..vm import kernel_build, source_tree
 from ..vm.kernel_fetch import KernelError
-from . import compare
+from ..core import units
+from ..verdicts.comparison import EXIT_OK, EXIT_REGRESSION, compare_runs
 
 GOOD, BAD, SKIP, ABORT = 0, 1, 125, 128
 WORDS = {GOOD: "good", BAD: "bad", SKIP: "skip", ABORT: "abort"}
@@ -45,9 +46,9 @@ STEPS_FILE = "steps.jsonl"
 def decide(comparison):
     """GOOD, BAD, or None (inconclusive: measure more) from compare's exit status."""
     code = comparison.exit_code
-    if code == compare.EXIT_OK:
+    if code == EXIT_OK:
         return GOOD
-    if code == compare.EXIT_REGRESSION:
+    if code == EXIT_REGRESSION:
         return BAD
     return None
 
@@ -56,13 +57,13 @@ def verdict_text(comparison):
     entry = comparison.kernel_entry
     if entry is None:
         return f"no kernel-entry verdict; compare exit {comparison.exit_code}"
-    return (f"kernel entry {compare.format_ns(entry.delta_ns)} ns per entry "
-            f"[{compare.format_ns(entry.low_ns)}, {compare.format_ns(entry.high_ns)}] "
+    return (f"kernel entry {units.format_ns(entry.delta_ns)} ns per entry "
+            f"[{units.format_ns(entry.low_ns)}, {units.format_ns(entry.high_ns)}] "
             f"{entry.verdict}; compare exit {comparison.exit_code}")
 
 
 def compare_with(state, base_runs, new_runs):
-    return compare.compare_runs(base_runs, new_runs, state["alpha"], state["threshold"],
+    return compare_runs(base_runs, new_runs, state["alpha"], state["threshold"],
                                 force=False, entry_threshold_pct=state["entry_threshold"],
                                 strict=state.get("strict", False))
 

@@ -29,11 +29,11 @@ from ..core.errors import UserError
 from ..render.table import format_table
 from ..results import load, validate
 from ..store.calibration import DEFAULT_FILE, limits_for, save  # noqa: F401
-from ..verdicts import stats
+from ..core import thresholds
+from ..verdicts import comparison, stats
 
 DEFAULT_RUNS = 3
 DEFAULT_LOADS = (0, 64)
-DEFAULT_TARGET_PCT = 5.0
 
 
 # --- analysis (pure: tested on synthetic runs) -----------------------------------------
@@ -69,11 +69,9 @@ def _limits(sd_log, target, threshold):
     }
 
 
-def analyse(plain, seccomp, threshold=stats.THRESHOLD_PCT / 100,
-            target=DEFAULT_TARGET_PCT / 100):
+def analyse(plain, seccomp, threshold=thresholds.THRESHOLD_PCT / 100,
+            target=thresholds.CALIBRATE_TARGET_PCT / 100):
     """The detection limits from plain and seccomp runs (lists of load.Run)."""
-    from . import compare
-
     if len(plain) < 2:
         raise UserError("calibrate needs at least 2 plain runs to see run-to-run spread")
     first = plain[0]
@@ -93,7 +91,7 @@ def analyse(plain, seccomp, threshold=stats.THRESHOLD_PCT / 100,
         if path.enters_kernel:
             kernel.append((name, logs, slogs))
     family = {}
-    if len(kernel) >= stats.MIN_FAMILY_PATHS:
+    if len(kernel) >= thresholds.MIN_FAMILY_PATHS:
         centre = {name: statistics.fmean(logs) for name, logs, _ in kernel}
 
         plain_levels = [statistics.median(logs[i] - centre[name] for name, logs, _ in kernel)
@@ -110,9 +108,9 @@ def analyse(plain, seccomp, threshold=stats.THRESHOLD_PCT / 100,
                                                  - statistics.fmean(plain_levels))
     pairs = {"aa": [], "seccomp": []}
     for a, b in zip(plain, plain[1:]):
-        pairs["aa"].append(_pair(compare.compare_runs(a, b, threshold_pct=threshold * 100)))
+        pairs["aa"].append(_pair(comparison.compare_runs(a, b, threshold_pct=threshold * 100)))
     for a, b in zip(plain, seccomp):
-        pairs["seccomp"].append(_pair(compare.compare_runs(a, b,
+        pairs["seccomp"].append(_pair(comparison.compare_runs(a, b,
                                                            threshold_pct=threshold * 100)))
     return {
         "host_fingerprint": store.host_fingerprint(first.context),
@@ -146,7 +144,7 @@ def _pair(c):
     }
 
 
-def detection_curve(plain, levels, threshold=stats.THRESHOLD_PCT / 100):
+def detection_curve(plain, levels, threshold=thresholds.THRESHOLD_PCT / 100):
     """The detection limit as a curve: for each graded slowdown (levels: {loads: runs,
     alternated with the plain runs}), the delta it injected (ns per entry, the median of
     its pairs' estimates) and the fraction of pairs compare calls a kernel-entry
@@ -154,10 +152,9 @@ def detection_curve(plain, levels, threshold=stats.THRESHOLD_PCT / 100):
     consecutive plain pairs; and the limit from the A/A intervals: the delta per entry
     that clears the kernel-entry threshold with its interval, in ns and in % of the
     reference round trip."""
-    from . import compare
 
     def judged(base, new):
-        return _pair(compare.compare_runs(base, new, threshold_pct=threshold * 100,
+        return _pair(comparison.compare_runs(base, new, threshold_pct=threshold * 100,
                                           force=True))
 
     aa = [judged(a, b) for a, b in zip(plain, plain[1:])]
@@ -165,7 +162,7 @@ def detection_curve(plain, levels, threshold=stats.THRESHOLD_PCT / 100):
               for p in aa if p["delta_interval_ns"]]
     reference = statistics.median([p["reference_ns"] for p in aa if p["reference_ns"]] or
                                   [math.nan])
-    entry_threshold = threshold * stats.ENTRY_THRESHOLD_PCT / stats.THRESHOLD_PCT
+    entry_threshold = threshold * thresholds.ENTRY_THRESHOLD_PCT / thresholds.THRESHOLD_PCT
     limit_ns = (entry_threshold * reference + statistics.median(limits)
                 if limits else math.nan)
     curve = []
@@ -322,12 +319,14 @@ def register(subparsers):
     parser.add_argument("--filter", metavar="REGEX", help="only these paths (faster)")
     parser.add_argument("--cpu", metavar="N|none", help="as for `sysgate run`")
     parser.add_argument("--quick", action="store_true", help="quick runs (a smoke test only)")
-    parser.add_argument("--target", type=validate.non_negative, default=DEFAULT_TARGET_PCT,
+    parser.add_argument("--target", type=validate.non_negative,
+                        default=thresholds.CALIBRATE_TARGET_PCT,
                         metavar="PCT",
-                        help=f"the shift to plan for (default {DEFAULT_TARGET_PCT:g}%%)")
-    parser.add_argument("--threshold", type=validate.non_negative, default=stats.THRESHOLD_PCT,
+                        help="the shift to plan for (default "
+                        f"{thresholds.CALIBRATE_TARGET_PCT:g}%%)")
+    parser.add_argument("--threshold", type=validate.non_negative, default=thresholds.THRESHOLD_PCT,
                         metavar="PCT",
-                        help=f"compare's threshold (default {stats.THRESHOLD_PCT:g}%%)")
+                        help=f"compare's threshold (default {thresholds.THRESHOLD_PCT:g}%%)")
     parser.add_argument("--work", metavar="DIR",
                         help="folder for the runs (default reports/calibrate-<date>); "
                         "runs already in it are reused")

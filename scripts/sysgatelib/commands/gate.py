@@ -25,6 +25,9 @@ from ..render import formats
 from ..results import load, validate
 from ..results.kversion import release_key
 from ..store import resolve
+from ..core import units
+from ..render import compare_text
+from ..verdicts.comparison import EXIT_INCONCLUSIVE, compare_runs, refuse_same_runs
 from . import arguments, compare
 
 # About 5 minutes here: a default run measures in about 60 s.
@@ -91,8 +94,8 @@ def resolve_base(args, first_context=None):
 def progress_line(number, cap, comparison, took):
     family = comparison.kernel_entry
     entry = ("no kernel-entry verdict" if family is None else
-             f"kernel entry {compare.format_ns(family.delta_ns)} ns per entry "
-             f"[{compare.format_ns(family.low_ns)}, {compare.format_ns(family.high_ns)}] "
+             f"kernel entry {units.format_ns(family.delta_ns)} ns per entry "
+             f"[{units.format_ns(family.low_ns)}, {units.format_ns(family.high_ns)}] "
              f"{family.verdict}")
     return (f"gate: run {number}/{cap} ({took:.0f} s): {entry}; "
             f"{len(comparison.regressions)} path regression(s), "
@@ -109,7 +112,7 @@ def command(args):
     store.check_writable(args.db)
     base = None if args.base == PREVIOUS else resolve_base(args)  # bad input before work
     if base is not None:
-        compare.refuse_same_runs(base, [])  # a BASE naming one run twice, before work
+        refuse_same_runs(base, [])  # a BASE naming one run twice, before work
     if not args.no_build:
         build.build()
     elif not build.bench_binary().exists():
@@ -126,16 +129,16 @@ def command(args):
                                          python=sys.executable, log=lambda m: None)))
         if base is None:
             base = resolve_base(args, new[0].context)
-        comparison = compare.compare_runs(base, new, args.alpha, args.threshold,
+        comparison = compare_runs(base, new, args.alpha, args.threshold,
                                           force=False,
                                           entry_threshold_pct=args.entry_threshold,
                                           strict=args.strict)
         print(progress_line(number, args.max_runs, comparison,
                             time.monotonic() - started), flush=True)
-        if comparison.exit_code != compare.EXIT_INCONCLUSIVE:
+        if comparison.exit_code != EXIT_INCONCLUSIVE:
             break
-    print(compare.render_terminal(comparison))
-    if comparison.exit_code == compare.EXIT_INCONCLUSIVE:
+    print(compare_text.render_terminal(comparison))
+    if comparison.exit_code == EXIT_INCONCLUSIVE:
         print(f"gate: still inconclusive after {len(new)} run(s) (--max-runs "
               f"{args.max_runs}); the runs are in the store: pool more with `sysgate "
               "compare`, or raise --max-runs")

@@ -5,7 +5,7 @@ import json
 from .. import store
 from ..core.errors import UserError
 from ..render.table import format_table
-from ..verdicts import busy
+from ..results import busy
 from . import arguments
 
 _LIST_HEADER = ("id", "date", "host", "kernel", "boot options", "quick", "reps", "seccomp",
@@ -72,7 +72,7 @@ def _load(context):
 
 
 def _busy(context):
-    """Whether the machine was busy while measuring (verdicts/busy.py): `?` for a run that
+    """Whether the machine was busy while measuring (results/busy.py): `?` for a run that
     did not record it."""
     facts = busy.from_context(context)
     if facts is None:

@@ -19,8 +19,8 @@ from ..bench import build, sampling
 from ..core import atomic, children, packages
 from ..core.errors import UserError
 from ..render import formats, summary
-from ..results import kernel_facts, load, validate
-from ..verdicts import busy, checks
+from ..results import busy, kernel_facts, load, validate
+from ..verdicts import checks
 from . import arguments, report
 
 ROOT = build.ROOT
@@ -185,7 +185,7 @@ def select_paths(binary, args):
 def measure(commands, expected_rows, cpu=None):
     """Runs the benchmark processes one after the other, showing how many rows are done;
     raises on the first failure. Returns the seconds it took and how busy the machine was
-    meanwhile (verdicts/busy.py; None where /proc cannot tell)."""
+    meanwhile (results/busy.py; None where /proc cannot tell)."""
     start = time.monotonic()
     progress = {"done": 0, "shown": -1}
     with sampling.Sampler(avoid_cpu=measured_cpu(cpu)) as sampler:

@@ -21,15 +21,16 @@ from pathlib import Path
 
 from .. import store
 from ..core import atomic, names, parallel, units
+from ..core import thresholds
 from ..core.errors import UserError
 from ..render.table import format_table, packed
 from ..results import envdiff, validate
 from ..verdicts import changepoint, stats
 from . import arguments, trend_entry
-from .compare import (
-    DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT, IMPROVEMENT, REGRESSION, compare_groups,
-    format_p, format_pct, p_relation, template_environment,
-)
+from ..core.units import format_p, format_pct
+from ..render import figure, template_env
+from ..render.compare_text import p_relation
+from ..verdicts.stats import IMPROVEMENT, REGRESSION
 
 TEMPLATE = "trend_page.html.j2"
 DEFAULT_OUT = store.REPO_ROOT / "reports" / "trend"
@@ -50,7 +51,7 @@ class Step:
     before: str  # kernel releases
     after: str
     path: str
-    change: object  # compare.Change
+    change: object  # stats.Shift
 
 
 @dataclass
@@ -169,7 +170,7 @@ def _in_order(series):
     return sorted(series, key=lambda s: (s.host_name, s.emulated))
 
 
-def build_series(conn, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+def build_series(conn, host=None, alpha=thresholds.ALPHA, threshold_pct=thresholds.THRESHOLD_PCT,
                  allow_emulated=False):
     """Every series of an open store (or of one host), built in this process."""
     return _in_order(_build(conn, key, alpha, threshold_pct)
@@ -181,7 +182,7 @@ def _build_at(db, alpha, threshold_pct, key):
         return _build(conn, key, alpha, threshold_pct)
 
 
-def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_THRESHOLD_PCT,
+def build_series_at(db, host=None, alpha=thresholds.ALPHA, threshold_pct=thresholds.THRESHOLD_PCT,
                     allow_emulated=False, jobs=None):
     """build_series of the store at `db`, each series (host) read and built in its own
     process when there are several and CPUs for them: this process only asks the store
@@ -198,7 +199,7 @@ def build_series_at(db, host=None, alpha=DEFAULT_ALPHA, threshold_pct=DEFAULT_TH
 
 class _KernelRuns:
     """The pooled runs of one kernel in a series: their figures per path, read first, and
-    their samples, read only when a path of this kernel has fewer than stats.RUN_UNIT_MIN
+    their samples, read only when a path of this kernel has fewer than thresholds.RUN_UNIT_MIN
     runs (then its repetitions carry the test) and kept once read."""
 
     def __init__(self, conn, runs, figures):
@@ -243,7 +244,7 @@ class _Side:
 
     @property
     def by_runs(self):
-        return len(self.figures) >= stats.RUN_UNIT_MIN
+        return len(self.figures) >= thresholds.RUN_UNIT_MIN
 
     def groups(self):
         return self.kernel_runs.samples(self.name)
@@ -263,7 +264,7 @@ def _step(before, after, alpha, threshold):
         return stats.shift_of_figures(before.figures, after.figures,
                                       (before.repetitions, after.repetitions), alpha,
                                       threshold)
-    return compare_groups(before.groups(), after.groups(), alpha, threshold)
+    return stats.shift(before.groups(), after.groups(), alpha, threshold)
 
 
 def _why_left_out(newest, run):
@@ -271,14 +272,6 @@ def _why_left_out(newest, run):
     diffs = envdiff.setup_differences(newest.context, run.context)
     return (f"differs from run #{newest.id}, the newest of its kernel: "
             + "; ".join(f"{d.kind} {d}" for d in diffs))
-
-
-# E-Divisive's test takes every value of a series as an independent observation. Over this
-# many values in a series (a store of 10,000 runs holds hundreds of runs and thousands of
-# repetitions a kernel), each kernel's values are summarised by evenly spaced quantiles,
-# so that a level shift of a fraction of a percent, which thousands of values would make
-# "significant", is not split on; the --threshold filter then drops the small ones left.
-CHANGEPOINT_MAX_SAMPLES = 1200
 
 
 def _summarised(samples, count):
@@ -290,9 +283,9 @@ def _summarised(samples, count):
     return [ordered[round(i * step)] for i in range(count)]
 
 
-def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, threshold=0.0):
+def change_points(trend, groups_by_kernel, alpha=thresholds.CHANGEPOINT_ALPHA, threshold=0.0):
     """E-Divisive means over the path's values in kernel order (its repetitions, or its
-    runs' figures when every kernel has stats.RUN_UNIT_MIN runs of it), split only between
+    runs' figures when every kernel has thresholds.RUN_UNIT_MIN runs of it), split only between
     kernels: [(first kernel of a new level, ChangePoint)]. Needs three kernels (two are
     the pairwise verdict's) and two values each side. A level that moved the mean by
     less than `threshold` (a fraction, the steps' threshold) is left out, as Otava filters
@@ -301,7 +294,7 @@ def change_points(trend, groups_by_kernel, alpha=changepoint.DEFAULT_ALPHA, thre
     kernels = [k for k in groups_by_kernel if groups_by_kernel[k]]
     if len(kernels) < 3:
         return []
-    per_kernel = max(4, CHANGEPOINT_MAX_SAMPLES // len(kernels))
+    per_kernel = max(4, thresholds.CHANGEPOINT_MAX_SAMPLES // len(kernels))
     values, starts = [], {}
     for kernel in kernels:
         starts[len(values)] = kernel
@@ -539,15 +532,6 @@ def render_terminal(all_series, alpha, threshold_pct):
     return "\n".join(lines)
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    return Figure(dpi=100)
-
-
 def plot_overview(series, against=FIRST):
     """Paths x kernels, each cell the change of the figure against the first (or the
     previous) kernel, in the spirit of LEBench's figure across kernel versions; marked
@@ -569,9 +553,9 @@ def plot_overview(series, against=FIRST):
         for j, kernel in enumerate(series.kernels):
             if kernel in changes[trend.name]:
                 grid[i, j] = changes[trend.name][kernel]
-    fig = _figure()
+    fig = figure.new()
     label_in = max(len(t.name) for t in paths) * 0.068 + 0.2
-    cell_w = min(1.3, max(0.12, (12.4 - label_in - 1.0) / n_cols))
+    cell_w = min(1.3, max(0.12, (figure.PAGE_WIDTH_IN - label_in - 1.0) / n_cols))
     width = max(6.5, label_in + cell_w * n_cols + 1.0)
     ticks_in = 1.1 if n_cols <= 20 else 1.3  # rotated kernel names under the cells
     height = 0.22 * n_rows + ticks_in + 0.55
@@ -632,8 +616,8 @@ def plot_multiples(series):
         return None
     columns = 4
     rows = -(-len(trends) // columns)
-    fig = _figure()
-    fig.set_size_inches(12.4, 2.3 * rows + 0.3)
+    fig = figure.new()
+    fig.set_size_inches(figure.PAGE_WIDTH_IN, 2.3 * rows + 0.3)
     axes = fig.subplots(rows, columns, squeeze=False)
     fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.35 / (2.3 * rows + 0.3),
                         bottom=0.9 / (2.3 * rows + 0.3),
@@ -729,10 +713,10 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
                                       if t.marked_overall()],
                           "multiples": multiples,
                           "single": [t.name for t in series.paths if len(t.points) == 1]})
-        html = template_environment().get_template(TEMPLATE).render(
+        html = template_env.environment().get_template(TEMPLATE).render(
             pages=pages, alpha=alpha, threshold=threshold_pct, format_pct=format_pct,
             format_p=format_p, p_relation=p_relation, against=against,
-            cp_alpha=changepoint.DEFAULT_ALPHA,
+            cp_alpha=thresholds.CHANGEPOINT_ALPHA,
         )
         atomic.write_text(out / "trend.html", html)
     except OSError as exc:
@@ -744,8 +728,6 @@ def write_outputs(all_series, out_dir, alpha, threshold_pct, against=FIRST, jobs
 
 
 def _cmd_trend(args):
-    if args.threshold < 0 or not 0 < args.alpha < 1:
-        raise UserError("--threshold must be >= 0 and --alpha between 0 and 1")
     atomic.check_writable_folder(args.output, "-o")
     all_series = build_series_at(args.db, args.host, args.alpha, args.threshold,
                                  args.allow_emulated, args.jobs)
@@ -767,11 +749,11 @@ def register(subparsers):
                         help="write trend.html and its PNG charts here "
                              f"(default {DEFAULT_OUT.relative_to(store.REPO_ROOT)})")
     parser.add_argument("--threshold", type=validate.non_negative, metavar="PCT",
-                        default=DEFAULT_THRESHOLD_PCT,
+                        default=thresholds.THRESHOLD_PCT,
                         help="smallest step of the figure to mark, in percent "
-                             f"(default {DEFAULT_THRESHOLD_PCT:g})")
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                        help=f"significance level of a step (default {DEFAULT_ALPHA:g})")
+                             f"(default {thresholds.THRESHOLD_PCT:g})")
+    parser.add_argument("--alpha", type=arguments.probability, default=thresholds.ALPHA,
+                        help=f"significance level of a step (default {thresholds.ALPHA:g})")
     parser.add_argument("--against", choices=(FIRST, PREVIOUS), default=FIRST,
                         help="colour the overview by the change against the first kernel "
                              "(default) or the kernel before")

@@ -12,12 +12,14 @@ from .. import store
 from ..core import names
 from ..core.errors import UserError
 from ..render.table import packed
+from ..core import thresholds
 from ..verdicts import stats
-from . import compare
+from ..core import units
+from ..verdicts import comparison
 
 # The newest runs of each kernel the series compares (a fleet's store may pool hundreds
 # of runs a kernel; eight keep the run as the unit of the test and the page fast).
-ENTRY_RUNS = stats.RUN_UNIT_MIN
+ENTRY_RUNS = thresholds.RUN_UNIT_MIN
 
 
 @dataclass
@@ -51,7 +53,7 @@ class EntrySeries:
 def _compare(base, new, alpha, threshold_pct):
     """compare's kernel entry between two kernels' runs, or (None, why)."""
     try:
-        c = compare.compare_runs(base, new, alpha, threshold_pct, allow_emulated=True,
+        c = comparison.compare_runs(base, new, alpha, threshold_pct, allow_emulated=True,
                                  force=True)
     except UserError as exc:
         return None, str(exc)
@@ -60,8 +62,8 @@ def _compare(base, new, alpha, threshold_pct):
     return c, ""
 
 
-def entry_series(conn, kernels, pooled_ids, alpha=stats.ALPHA,
-                 threshold_pct=stats.THRESHOLD_PCT):
+def entry_series(conn, kernels, pooled_ids, alpha=thresholds.ALPHA,
+                 threshold_pct=thresholds.THRESHOLD_PCT):
     """The EntrySeries of one host's kernels (pooled_ids: kernel -> run ids, newest first)."""
     runs = {k: store.load_runs(conn, pooled_ids[k][:ENTRY_RUNS], counters=False)
             for k in kernels}
@@ -100,16 +102,16 @@ def lines(series, width):
         if p.delta_ns is None:
             shown.append(f"{p.kernel} no figure ({p.why})")
         else:
-            shown.append(f"{p.kernel} {compare.format_ns(p.delta_ns)} "
-                         f"[{compare.format_ns(p.low_ns)}, {compare.format_ns(p.high_ns)}]"
-                         f" drift {compare.format_pct(p.drift)}")
+            shown.append(f"{p.kernel} {units.format_ns(p.delta_ns)} "
+                         f"[{units.format_ns(p.low_ns)}, {units.format_ns(p.high_ns)}]"
+                         f" drift {units.format_pct(p.drift)}")
     text = packed(f"kernel entry, ns per entry against {first} (drift taken out):", shown,
                   width)
     for s in series.steps:
         text.append(f"  kernel-entry step {s.before} -> {s.after}: "
-                    f"{compare.format_ns(s.delta_ns)} ns per entry "
-                    f"[{compare.format_ns(s.low_ns)}, {compare.format_ns(s.high_ns)}] "
-                    f"({compare.format_pct(s.change)}) {s.verdict.upper()}")
+                    f"{units.format_ns(s.delta_ns)} ns per entry "
+                    f"[{units.format_ns(s.low_ns)}, {units.format_ns(s.high_ns)}] "
+                    f"({units.format_pct(s.change)}) {s.verdict.upper()}")
     if not series.steps:
         text.append("  no kernel-entry step between consecutive kernels")
     return text

@@ -42,3 +42,18 @@ def some(items, shown=5):
     items = list(items)
     more = len(items) - shown
     return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+# A verdict's figures, the same in the terminal, on the page and in the CI formats.
+def format_pct(fraction):
+    """A signed change: +9.8%."""
+    return "-" if fraction is None or math.isnan(fraction) else f"{fraction * 100:+.1f}%"
+
+
+def format_p(p):
+    return "-" if p is None or math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def format_ns(value):
+    """Signed nanoseconds: +12.5."""
+    return "-" if value is None or math.isnan(value) else f"{value:+.1f}"

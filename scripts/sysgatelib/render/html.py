@@ -4,15 +4,14 @@ Everything that comes from a results file reaches the page only through the temp
 escaping; this module builds plain strings and numbers, never markup.
 """
 
-import os
 import shlex
 
 from .. import VERSION
 from ..core import units
-from ..verdicts import busy, checks, indirect, stats
-from . import plot
+from ..results import busy
+from ..verdicts import checks, indirect, stats
+from . import plot, template_env
 
-_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 # Context keys the binary writes that the page shows in another form or leaves out on
 # purpose, and why; every other key appears on the page by name or value
@@ -23,7 +22,7 @@ CONTEXT_NOT_ON_PAGE = {
     "mhz_per_cpu": "Google Benchmark's nominal MHz; the page states the measured TSC rate",
     "cpu_scaling_enabled": "Google Benchmark's guess; the governor and turbo are checked",
     "caches": "cache sizes are not a property of kernel entry",
-    "load_avg": "context only: busy is judged from busy.* (verdicts/busy.py), which the "
+    "load_avg": "context only: busy is judged from busy.* (results/busy.py), which the "
                 "Run line shows; the load average is the judgement only for older files",
     "library_build_type": "Debian's Google Benchmark is a debug build; the loops are ours",
     "baseline_call_tsc_ticks": "the table shows baseline/call's own row",
@@ -45,16 +44,7 @@ CONTEXT_NOT_ON_PAGE = {
 
 
 def _env():
-    import jinja2  # imported late: the CLI starts without jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        autoescape=True,  # every file is HTML; a kernel command line can hold anything
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
+    return template_env.environment()
 
 
 def fmt_ns(value):

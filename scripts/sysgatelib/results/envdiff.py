@@ -14,8 +14,8 @@ the boot options are the same. This module names the differences, in three kinds
   randomize_kstack_offset); an explanation of a step like the mitigations;
 - run: how the run itself was taken (load, steal, repetitions, processes, min_time, quick
   vs default, filter). These do not stop runs being pooled as one setup, but compare lists
-  them, and a difference in how busy the machine was while measuring (verdicts/busy.py;
-  for files that lack it, the load average: stats.LOAD_DIFF_LIMIT) withholds its verdicts.
+  them, and a difference in how busy the machine was while measuring (results/busy.py;
+  for files that lack it, the load average: thresholds.LOAD_DIFF_LIMIT) withholds its verdicts.
 
 All context keys are optional: a key missing on both sides is no difference.
 """
@@ -23,7 +23,8 @@ All context keys are optional: a key missing on both sides is no difference.
 import json
 from dataclasses import dataclass
 
-from ..verdicts import busy, stats
+from ..core import thresholds
+from . import busy
 
 _MACHINE_KEYS = (
     "host_name", "cpu_vendor", "cpu_model_name", "cpu_family", "cpu_model",
@@ -187,11 +188,11 @@ def run_differences(before, after):
         if busy.differ(busy_a, busy_b):
             found.append(Difference(RUN, BUSY, busy_text(busy_a), busy_text(busy_b)))
     elif load_a is not None and load_b is not None and abs(load_a - load_b) >= \
-            stats.LOAD_DIFF_LIMIT:
+            thresholds.LOAD_DIFF_LIMIT:
         found.append(Difference(RUN, "load_avg", f"{load_a:.1f}", f"{load_b:.1f}"))
     for key in sorted(k for k in before.keys() & after.keys() if "steal" in k):
         x, y = _numeric(before[key]), _numeric(after[key])
-        if x is not None and y is not None and abs(x - y) >= 1.0:
+        if x is not None and y is not None and abs(x - y) >= thresholds.STEAL_DIFF_LIMIT:
             found.append(Difference(RUN, key, before[key], after[key]))
     return found
 

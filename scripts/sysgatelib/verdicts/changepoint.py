@@ -18,9 +18,8 @@ kernel of a new level, on top of the pairwise verdict between neighbours.
 import warnings
 from dataclasses import dataclass
 
-DEFAULT_ALPHA = 0.01  # stricter than one pairwise test: a series is searched many times
-DEFAULT_MIN_SIZE = 2  # samples on each side of a split: a t-test needs two
-DEFAULT_PERMUTATIONS = 199
+from ..core import thresholds
+
 
 
 @dataclass(frozen=True)
@@ -107,8 +106,9 @@ def _p_value(values, tau, allowed, min_size, test, permutations, rng):
     return (exceed + 1) / (permutations + 1)
 
 
-def e_divisive(series, alpha=DEFAULT_ALPHA, candidates=None, min_size=DEFAULT_MIN_SIZE,
-               test="t", permutations=DEFAULT_PERMUTATIONS, seed=0):
+def e_divisive(series, alpha=thresholds.CHANGEPOINT_ALPHA, candidates=None,
+               min_size=thresholds.CHANGEPOINT_MIN_SIZE, test="t",
+               permutations=thresholds.CHANGEPOINT_PERMUTATIONS, seed=0):
     """Change points of `series`, in order: [ChangePoint].
 
     candidates: the indices a new level may start at (all by default); min_size: the

@@ -9,23 +9,18 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..core import units
-from . import busy, modes, stats
+from ..core import thresholds, units
+from ..results import busy
+from . import modes, stats
 
 WARNING = "warning"
 INFO = "info"
 
-# getpid/int80 divided by getpid/syscall: about 1.5-3x on bare metal (the compat entry
-# does more work than the 64-bit one), about 100x in a guest where every int 0x80 reads
-# the APIC in-service register through a VM exit. Above this, the page says why.
-INT80_RATIO_LIMIT = 5.0
+# getpid/int80 over getpid/syscall on bare metal (the compat entry does more work than
+# the 64-bit one); the limit above which the page says why is thresholds.INT80_RATIO_LIMIT,
+# named here too while render/plot.py reads it as checks.INT80_RATIO_LIMIT.
 INT80_BARE_METAL_RATIO = "1.5-3x"
-# pyperf warns when the standard deviation is above 10% of the mean.
-CV_LIMIT = 0.10
-# Latency with counters open divided by without; above this, say counting distorted it.
-OBSERVER_LIMIT = 1.10
-# A vDSO row with more kernel entries per call than this fell back to a syscall.
-VDSO_ENTRIES_LIMIT = 0.5
+INT80_RATIO_LIMIT = thresholds.INT80_RATIO_LIMIT
 
 _FALSE = {"", "0", "false", "no", "none", "off", "disabled", "unknown"}
 _PMU_COUNTERS = ("cycles", "cycles_user", "cycles_kernel", "instructions_user",
@@ -119,7 +114,7 @@ def check_vm(run):
     ratio = int80_ratio(run)
     pair = _entry_pair(run, "int80")
     hypervisor = hypervisor_name(run)
-    if ratio is not None and ratio > INT80_RATIO_LIMIT:
+    if ratio is not None and ratio > thresholds.INT80_RATIO_LIMIT:
         where = (f"in this {hypervisor} guest" if vm else
                  "on what the file says is bare metal" if vm is False else
                  "probably in a guest (the file does not record a hypervisor)")
@@ -152,7 +147,7 @@ def vdso_fallbacks(run):
     for path in run.measured():
         flagged = path.counter("vdso_fallback")
         if flagged is not None:
-            if flagged >= 0.5:
+            if flagged >= thresholds.VDSO_FALLBACK_SHARE:
                 yield path
             continue
         # Only a row expected to stay in user mode can fall back: __kernel_vsyscall is a
@@ -161,8 +156,8 @@ def vdso_fallbacks(run):
             continue
         entries = path.counter("kernel_entries")
         switches = path.counter("mode_switches")
-        if (entries is not None and entries > VDSO_ENTRIES_LIMIT) or (
-                switches is not None and switches > 2 * VDSO_ENTRIES_LIMIT):
+        if (entries is not None and entries > thresholds.VDSO_ENTRIES_LIMIT) or (
+                switches is not None and switches > 2 * thresholds.VDSO_ENTRIES_LIMIT):
             yield path
 
 
@@ -272,7 +267,7 @@ def check_variation(run):
     noisy = []
     for path in run.measured():
         value = stats.cv(path.samples_ns)
-        if value > CV_LIMIT:
+        if value > thresholds.CV_LIMIT:
             noisy.append((value, path.name))
     if not noisy:
         return
@@ -281,7 +276,8 @@ def check_variation(run):
     more = f" and {len(noisy) - 5} more" if len(noisy) > 5 else ""
     yield Finding(
         "high_cv", WARNING, f"Results may be unstable: CV up to {noisy[0][0]:.0%}",
-        f"Coefficient of variation over repetitions above {CV_LIMIT:.0%}: {listed}{more}. "
+        f"Coefficient of variation over repetitions above {thresholds.CV_LIMIT:.0%}: "
+        f"{listed}{more}. "
         "The leading figure is the mean of the fastest repetitions, which is steadier than "
         "the median, but the confidence intervals are wide.",
         _variation_remedy(run),
@@ -422,7 +418,7 @@ def check_observer(run):
         value = path.counter("observer_effect")
         if value is not None and (worst is None or value > worst[0]):
             worst = (value, path.name)
-    if worst is None or worst[0] <= OBSERVER_LIMIT:
+    if worst is None or worst[0] <= thresholds.OBSERVER_LIMIT:
         return
     yield Finding(
         "observer_effect", INFO,
@@ -446,9 +442,6 @@ def check_tsc(run):
         )
 
 
-# Load average (1 minute) per CPU above which other work was competing for the CPUs: the
-# judgement for files that lack what was sampled while measuring (busy.py).
-LOAD_PER_CPU_LIMIT = 0.5
 _BUSY_WHY = (
     "Other runnable tasks preempt the benchmark thread; a preempted batch carries their "
     "time, which inflates the batched figures (the k-best mean resists this, the median "
@@ -477,7 +470,7 @@ def check_load(run):
             yield Finding("busy_machine", WARNING,
                           "The machine was busy while measuring: " + "; ".join(found),
                           _BUSY_WHY, _BUSY_REMEDY)
-        elif load is not None and cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
+        elif load is not None and cpus > 0 and load > thresholds.LOAD_PER_CPU_LIMIT * cpus:
             yield Finding(
                 "load_before_run", INFO,
                 f"Load average {load:.1f} at the start, but quiet while measuring",
@@ -486,7 +479,7 @@ def check_load(run):
                 f"{busy.describe(facts)}.",
                 "Nothing to do: the run was taken on a quiet machine.")
         return
-    if load is not None and cpus > 0 and load > LOAD_PER_CPU_LIMIT * cpus:
+    if load is not None and cpus > 0 and load > thresholds.LOAD_PER_CPU_LIMIT * cpus:
         yield Finding(
             "busy_machine", WARNING,
             f"The machine was busy: load average {load:.1f} on {cpus} CPUs",

@@ -10,7 +10,7 @@ runs) as much as the rest. So a comparison is read in two numbers:
 - delta, the nanoseconds added per kernel entry: for each path that enters the kernel,
   (new - (1 + drift) x base) / expected entries, combined by a weighted median (each path
   weighted by the inverse variance of its own estimate, no path more than
-  stats.ENTRY_WEIGHT_CAP times the median weight, so a few precise paths lead but
+  thresholds.ENTRY_WEIGHT_CAP times the median weight, so a few precise paths lead but
   none decides alone, and paths that moved for their own reasons do not move it).
 
 Both come with intervals from the same bootstrap replicates (coherent: every path sees the
@@ -24,6 +24,7 @@ then absorbs it) and the result says so. Pure: numbers in, numbers out (no print
 import math
 from dataclasses import dataclass, field
 
+from ..core import thresholds
 from . import stats
 
 
@@ -99,7 +100,7 @@ class EntryCost:
         return self.threshold * self.reference_ns
 
 
-def drift(controls, confidence=stats.CONFIDENCE):
+def drift(controls, confidence=thresholds.CONFIDENCE):
     """The drift from the controls (a list of PathFigures), and its replicates (a numpy
     array; zeros when the drift is not removed)."""
     import numpy as np
@@ -112,14 +113,14 @@ def drift(controls, confidence=stats.CONFIDENCE):
     logs = np.log(np.vstack([c.new_reps[:common] / c.base_reps[:common] for c in usable]))
     reps = np.expm1(np.median(logs, axis=0))
     low, high = stats.interval(reps, confidence)
-    if len(usable) < stats.MIN_CONTROLS:
+    if len(usable) < thresholds.MIN_CONTROLS:
         return Drift(point, low, high, len(usable), False,
-                     f"{len(usable)} control(s) measured on both sides, {stats.MIN_CONTROLS} "
+                     f"{len(usable)} control(s) measured on both sides, {thresholds.MIN_CONTROLS} "
                      "needed"), np.zeros(common)
-    if (high - low) / 2 > stats.DRIFT_NOISE_LIMIT:
+    if (high - low) / 2 > thresholds.DRIFT_NOISE_LIMIT:
         return Drift(point, low, high, len(usable), False,
                      f"the controls are too noisy (interval ±{(high - low) / 2 * 100:.1f}%, "
-                     f"limit ±{stats.DRIFT_NOISE_LIMIT * 100:g}%)"), np.zeros(common)
+                     f"limit ±{thresholds.DRIFT_NOISE_LIMIT * 100:g}%)"), np.zeros(common)
     return Drift(point, low, high, len(usable), True), reps
 
 
@@ -145,7 +146,7 @@ def _weights(per_entry_reps):
     positive = variance[variance > 0]
     floor = float(np.min(positive)) if positive.size else 1.0
     weights = 1.0 / np.maximum(variance, floor)
-    return np.minimum(weights, stats.ENTRY_WEIGHT_CAP * float(np.median(weights)))
+    return np.minimum(weights, thresholds.ENTRY_WEIGHT_CAP * float(np.median(weights)))
 
 
 def _reference(kernel):
@@ -155,10 +156,10 @@ def _reference(kernel):
     return (cheapest.base + cheapest.new) / 2, cheapest.name
 
 
-def entry_cost(kernel, controls, alpha=stats.ALPHA,
-               threshold=stats.ENTRY_THRESHOLD_PCT / 100,
-               path_threshold=stats.THRESHOLD_PCT / 100, confidence=stats.CONFIDENCE,
-               runs=(1, 1), min_paths=stats.MIN_FAMILY_PATHS):
+def entry_cost(kernel, controls, alpha=thresholds.ALPHA,
+               threshold=thresholds.ENTRY_THRESHOLD_PCT / 100,
+               path_threshold=thresholds.THRESHOLD_PCT / 100, confidence=thresholds.CONFIDENCE,
+               runs=(1, 1), min_paths=thresholds.MIN_FAMILY_PATHS):
     """The EntryCost of a comparison from its kernel paths and controls (PathFigures), and
     the drift's replicates (for the paths' drift-corrected changes); None for fewer than
     min_paths kernel paths."""
@@ -219,7 +220,7 @@ def _misfits(kernel, per_entry, per_entry_reps, delta, delta_reps, factor, base,
     return found
 
 
-def corrected(path, shift, drift_reps, confidence=stats.CONFIDENCE):
+def corrected(path, shift, drift_reps, confidence=thresholds.CONFIDENCE):
     """A path's change with the drift taken out: new / ((1 + drift) x base) - 1, and its
     interval over the same replicates; the raw change when the drift is not removed."""
     import numpy as np

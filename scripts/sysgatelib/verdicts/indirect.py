@@ -21,12 +21,13 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..core import thresholds
 from . import stats
 from ..core.names import text
 
 FAMILY_PREFIX = "indirect_"
 REFERENCE_MECHANISM = "call"
-CONFIDENCE = stats.CONFIDENCE
+CONFIDENCE = thresholds.CONFIDENCE
 _FAMILY = re.compile(r"^indirect_(?P<kind>[a-z]+)(?:_(?P<param>[0-9]+)(?P<unit>[km]?))?$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20}
 

@@ -15,6 +15,7 @@ Pure functions of the figures; checks.py turns them into findings and row notes.
 import statistics
 from dataclasses import dataclass
 
+from ..core import thresholds
 from . import stats
 
 
@@ -47,8 +48,8 @@ def _spread(values):
     return values[-1] / values[0] - 1 if values[0] > 0 else float("inf")
 
 
-def split_modes(figures, gap=stats.MODE_GAP, tightness=stats.MODE_TIGHTNESS,
-                min_processes=stats.MODE_MIN_PROCESSES):
+def split_modes(figures, gap=thresholds.MODE_GAP, tightness=thresholds.MODE_TIGHTNESS,
+                min_processes=thresholds.MODE_MIN_PROCESSES):
     """Modes of per-process figures, or None when they form one mode.
 
     The sorted figures are cut at the largest relative step between neighbours; that is

@@ -1,7 +1,7 @@
-"""Statistics over repetition samples, and the one set of thresholds every verdict uses.
+"""Statistics over repetition samples, read with the thresholds of core/thresholds.py.
 
 Formulas come from scipy and numpy, not by hand. docs/regressions.md explains the
-choices; the thresholds below are the only place their values are written.
+choices; core/thresholds.py is the only place a threshold's value is written.
 
 The leading figure of a run is the k-best mean: the mean of the k fastest repetitions
 (LEBench's choice). On a VM the host moves syscall costs by 15-20% in phases of a few
@@ -22,51 +22,9 @@ import math
 import statistics
 from dataclasses import dataclass
 
-# --- named thresholds (one set for compare, trend, calibrate and checks) -----------------
-THRESHOLD_PCT = 5.0  # smallest change of a path's figure that counts as a change
-ALPHA = 0.05  # family-wise error over the paths of one comparison (Holm)
-CONFIDENCE = 0.95  # the intervals shown and tested against the threshold
-MIN_REPETITIONS = 10  # per side, all runs together: fewer is always "inconclusive"
-MIN_PROCESSES = 2  # per side, where the files record it: fewer is "inconclusive"
-CV_LIMIT = 0.10  # above this CV of the repetitions a path is called unstable (pyperf)
-LOW_FRACTION = 0.25  # compare's figure: the mean of the fastest quarter of repetitions
-MIN_FAMILY_PATHS = 3  # kernel-entering paths needed for a kernel-entry verdict
-# The kernel-entry verdict (entry_model) is on the nanoseconds added per entry relative to
-# the cheapest syscall round trip; it pools every kernel path, so it is judged at half a
-# path's threshold unless told otherwise (--entry-threshold).
-ENTRY_THRESHOLD_PCT = THRESHOLD_PCT / 2
-MIN_CONTROLS = 3  # controls needed to take the machine's drift out
-DRIFT_NOISE_LIMIT = 0.03  # drift interval half-width beyond which it is not taken out
-ENTRY_WEIGHT_CAP = 4.0  # no path weighs more than this x the median weight in delta
-LOAD_DIFF_LIMIT = 1.0  # 1-minute load averages further apart: the machine was not the same
-# How busy the machine was while it measured (verdicts/busy.py), from what `sysgate run`
-# sampled: a run was taken on a busy machine when other work used more than this share of
-# all the CPUs, or steal took more than this share of them, or as many other tasks as
-# there are CPUs were waiting to run (the median of the samples).
-BUSY_OTHER_SHARE = 0.25  # of all CPUs' time (one hog on 2 CPUs is 0.5)
-BUSY_STEAL_SHARE = 0.05
-BUSY_RUNNABLE_PER_CPU = 1.0  # median of other runnable tasks, per CPU
-# Two runs whose other work differed by this many CPUs were not taken on the same machine.
-BUSY_DIFF_CPUS = 0.5
-RESAMPLES = 5000  # bootstrap draws: the smallest p is 2/5001, Holm over 50 paths < 0.05
-SEED = 20240511  # fixed, so a rerun prints the same interval
-KBEST_DEFAULT = 3
-# With this many runs a side, the run is the unit: each run is reduced to its own figure
-# (low_mean of its repetitions), a side's figure is the median of its runs' figures, the
-# interval comes from drawing runs, and the p-value from the Mann-Whitney U test on the
-# run figures. Repetitions within one process are not independent, runs are; and a
-# fleet's history (hundreds of runs a kernel) is compared in milliseconds rather than
-# in seconds a path. Below it, repetitions carry the test (permutation test): with 7 or
-# fewer runs a side an exact U test cannot pass Holm over 40 paths (Kalibera and Jones).
-RUN_UNIT_MIN = 8
-RUN_RESAMPLES = 1000  # run-unit bootstrap draws (the p-value does not come from them)
-# Per-process modes (verdicts/modes.py): a row's per-process medians fall into two modes
-# when, sorted, the largest step between neighbours is above MODE_GAP (relative) and each
-# side of it spreads less than MODE_TIGHTNESS times that step; fewer than MODE_MIN_PROCESSES
-# processes never make two modes (one process apart from one is noise, not a mode).
-MODE_GAP = 0.10
-MODE_TIGHTNESS = 0.5
-MODE_MIN_PROCESSES = 3
+from ..core.thresholds import (
+    ALPHA, CONFIDENCE, INTERVAL_RESAMPLES, KBEST_DEFAULT, LOW_FRACTION, MIN_FAMILY_PATHS,
+    MIN_PROCESSES, MIN_REPETITIONS, RESAMPLES, RUN_RESAMPLES, RUN_UNIT_MIN, SEED, THRESHOLD_PCT)
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, INCONCLUSIVE = (
     "regression", "improvement", "no change", "inconclusive")
@@ -98,7 +56,7 @@ def cv(samples):
     return statistics.stdev(samples) / mean if mean else 0.0
 
 
-def bootstrap_median_ci(samples, confidence=CONFIDENCE, resamples=2000, seed=0):
+def bootstrap_median_ci(samples, confidence=CONFIDENCE, resamples=INTERVAL_RESAMPLES, seed=0):
     """(low, high) bootstrap confidence interval of the median; (nan, nan) if < 2 samples."""
     if len(samples) < 2 or len(set(samples)) < 2:
         value = median(samples)
@@ -175,7 +133,7 @@ def bootstrap_figures(runs, resamples=RESAMPLES, seed=SEED):
     return low_mean(bootstrap_draws(runs, resamples, seed))
 
 
-def bootstrap_medians(runs, resamples=2000, seed=SEED):
+def bootstrap_medians(runs, resamples=INTERVAL_RESAMPLES, seed=SEED):
     """Bootstrap replicates of the pooled median of one side's runs (bootstrap_draws)."""
     import numpy as np
 
@@ -436,7 +394,8 @@ def side_figure(runs, confidence=CONFIDENCE, seed=SEED):
     value = low_mean(pooled)
     if len(pooled) < 2:
         return value, (value, value)
-    return value, interval(bootstrap_figures(runs, resamples=2000, seed=seed), confidence)
+    draws = bootstrap_figures(runs, resamples=INTERVAL_RESAMPLES, seed=seed)
+    return value, interval(draws, confidence)
 
 
 def figures_point(figures, confidence=CONFIDENCE, seed=SEED):
@@ -537,7 +496,8 @@ def runs_needed(sd_log, target, z_alpha=1.96, z_power=0.84):
     return max(1, math.ceil(2.0 * ((z_alpha + z_power) * sd_log / math.log1p(target)) ** 2))
 
 
-def percentile_bootstrap(samples, statistic, confidence=CONFIDENCE, resamples=2000, seed=0):
+def percentile_bootstrap(samples, statistic, confidence=CONFIDENCE,
+                         resamples=INTERVAL_RESAMPLES, seed=0):
     """(low, high) percentile-bootstrap interval of statistic(*drawn), each sample list
     drawn with replacement on its own (independent samples), `statistic` vectorized over
     the last axis. The same percentile bootstrap as scipy.stats.bootstrap(method=
@@ -553,7 +513,7 @@ def percentile_bootstrap(samples, statistic, confidence=CONFIDENCE, resamples=20
     return interval(statistic(*drawn), confidence)
 
 
-def bootstrap_kbest_ci(samples, confidence=CONFIDENCE, resamples=2000, seed=0,
+def bootstrap_kbest_ci(samples, confidence=CONFIDENCE, resamples=INTERVAL_RESAMPLES, seed=0,
                        k=KBEST_DEFAULT):
     """(low, high) percentile-bootstrap interval of the k-best mean (the report's leading
     figure, on its bars and table rows); (value, value) when the samples cannot vary."""

@@ -18,8 +18,10 @@ import pytest
 
 import history_synth as synth
 from conftest import SCRIPTS, sysgate
-from sysgatelib.commands import bisect_step, compare
+from sysgatelib.commands import bisect_step
+from sysgatelib.core import thresholds
 from sysgatelib.results import load
+from sysgatelib.verdicts import comparison
 
 HERE = Path(__file__).resolve().parents[1] / "helpers"
 FAKE_BUILD = ('img="$SYSGATE_BUILD_DIR/image-$SYSGATE_COMMIT"; '
@@ -70,11 +72,11 @@ def _left_reset(repo):
 
 def test_the_decision_follows_compare_good_bad_and_inconclusive():
     base = [_run(1)]
-    assert bisect_step.decide(compare.compare_runs(base, [_run(2)])) == bisect_step.GOOD
-    assert bisect_step.decide(compare.compare_runs(base, [_run(3, 15)])) == bisect_step.BAD
+    assert bisect_step.decide(comparison.compare_runs(base, [_run(2)])) == bisect_step.GOOD
+    assert bisect_step.decide(comparison.compare_runs(base, [_run(3, 15)])) == bisect_step.BAD
     # Two repetitions a side settle nothing: measure more (None), then skip.
-    few = compare.compare_runs([_run(1, repetitions=2)], [_run(4, 3, repetitions=2)])
-    assert few.exit_code == compare.EXIT_INCONCLUSIVE
+    few = comparison.compare_runs([_run(1, repetitions=2)], [_run(4, 3, repetitions=2)])
+    assert few.exit_code == comparison.EXIT_INCONCLUSIVE
     assert bisect_step.decide(few) is None
 
 
@@ -83,8 +85,8 @@ def _state(tmp_path, repo, good_results, **kwargs):
     work.mkdir(exist_ok=True)
     state = {"source": str(repo), "work": str(work), "build_dir": str(work / "build"),
              "config": None, "jobs": 1, "build_command": FAKE_BUILD,
-             "measure_command": FAKE_MEASURE, "max_runs": 2, "alpha": compare.DEFAULT_ALPHA,
-             "threshold": compare.DEFAULT_THRESHOLD_PCT, "entry_threshold": None,
+             "measure_command": FAKE_MEASURE, "max_runs": 2, "alpha": thresholds.ALPHA,
+             "threshold": thresholds.THRESHOLD_PCT, "entry_threshold": None,
              "db": None, "good_results": good_results}
     state.update(kwargs)
     return state

@@ -12,9 +12,12 @@ import pytest
 import history_synth as synth
 from conftest import FIXTURES
 from sysgatelib import cli, store
-from sysgatelib.commands import compare
+from sysgatelib.core import thresholds
+from sysgatelib.core.errors import UserError
+from sysgatelib.render import compare_text
 from sysgatelib.results import load
-from sysgatelib.verdicts import stats
+from sysgatelib.verdicts import comparison, stats
+
 
 GBENCH_COMPARE = "/usr/share/benchmark/compare.py"
 MEASURED = [name for name, _, base in synth.PATHS if not isinstance(base, str)]
@@ -44,24 +47,24 @@ def _verdicts(result):
 
 @pytest.mark.parametrize("seeds", [(1, 2), (3, 4), (5, 6), (7, 8), (11, 12)])
 def test_a_a_with_enough_samples_is_no_change(seeds):
-    result = compare.compare_runs(_run(seed=seeds[0], repetitions=12),
+    result = comparison.compare_runs(_run(seed=seeds[0], repetitions=12),
                                   _run(seed=seeds[1], repetitions=12))
     assert result.regressions == [] and result.improvements == []
-    assert result.kernel_entry.verdict == compare.NO_CHANGE
-    assert all(v in (compare.NO_CHANGE, compare.CONTROL) for v in _verdicts(result).values())
+    assert result.kernel_entry.verdict == stats.NO_CHANGE
+    assert all(v in (stats.NO_CHANGE, comparison.CONTROL) for v in _verdicts(result).values())
     assert result.exit_code == 0 and not result.machine_changed
 
 
 def test_a_kernel_entry_slowdown_leads_the_output():
     base = _run(seed=1, repetitions=12)
     shift = _everything(1.15, _kernel_paths)
-    result = compare.compare_runs(base, _run(seed=2, repetitions=12, shift=shift))
+    result = comparison.compare_runs(base, _run(seed=2, repetitions=12, shift=shift))
     family = result.kernel_entry
-    assert family.verdict == compare.REGRESSION
+    assert family.verdict == stats.REGRESSION
     assert family.ci_low > 0.05 and family.ci_low < family.change < family.ci_high
     assert result.kernel_paths == len(shift)
     assert sorted(r.name for r in result.regressions) == sorted(shift)
-    text = compare.render_terminal(result)
+    text = compare_text.render_terminal(result)
     first_verdict_line = next(line for line in text.splitlines()
                               if not line.startswith(("base:", "new:")))
     assert first_verdict_line.startswith("kernel entry: +")
@@ -72,25 +75,25 @@ def test_a_kernel_entry_slowdown_leads_the_output():
 
 def test_controls_get_no_verdict_even_when_one_moves():
     moved = _control_paths(_run(seed=0))[-1]
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, shift={moved: 1.3}))
     row = next(r for r in result.rows if r.name == moved)
-    assert row.is_control and row.result.verdict == compare.CONTROL
+    assert row.is_control and row.result.verdict == comparison.CONTROL
     assert result.regressions == [] and not result.machine_changed  # one of five: median
 
 
 def test_one_path_slower_is_that_path_only():
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, shift={"getpid/syscall": 1.10}))
     assert [r.name for r in result.regressions] == ["getpid/syscall"]
-    assert result.kernel_entry.verdict == compare.NO_CHANGE  # the median of ten paths
+    assert result.kernel_entry.verdict == stats.NO_CHANGE  # the median of ten paths
     row = result.regressions[0].result
-    assert row.p_value < stats.ALPHA and row.ci_low > 0.05
+    assert row.p_value < thresholds.ALPHA and row.ci_low > 0.05
     assert result.exit_code == 1
 
 
 def test_faster_is_an_improvement_not_a_regression():
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, shift={"read/syscall": 0.88}))
     assert result.regressions == []
     assert [r.name for r in result.improvements] == ["read/syscall"]
@@ -98,21 +101,21 @@ def test_faster_is_an_improvement_not_a_regression():
 
 
 def test_a_change_near_the_threshold_is_inconclusive_not_no_change():
-    result = compare.compare_runs(_run(seed=1, repetitions=12, noise=0.01),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12, noise=0.01),
                                   _run(seed=2, repetitions=12, noise=0.01,
                                        shift={"getpid/syscall": 1.05}))
     row = next(r for r in result.rows if r.name == "getpid/syscall")
     assert row.result.ci_low < 0.05 < row.result.ci_high
-    assert row.result.verdict == compare.INCONCLUSIVE
+    assert row.result.verdict == stats.INCONCLUSIVE
     # The kernel entry is settled, so one inconclusive path exits 0, and 3 with --strict.
-    assert result.kernel_entry.verdict == compare.NO_CHANGE
+    assert result.kernel_entry.verdict == stats.NO_CHANGE
     assert result.exit_code == 0
     assert dataclasses.replace(result, strict=True).exit_code == 3
-    assert "settle" in compare.render_terminal(result)
+    assert "settle" in compare_text.render_terminal(result)
 
 
 def test_noise_without_a_shift_is_inconclusive_and_says_what_would_settle_it():
-    result = compare.compare_runs(_run(seed=1, repetitions=12, noise=0.15),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12, noise=0.15),
                                   _run(seed=2, repetitions=12, noise=0.15))
     assert result.regressions == []
     assert result.inconclusive and result.exit_code == 3
@@ -123,47 +126,47 @@ def test_noise_without_a_shift_is_inconclusive_and_says_what_would_settle_it():
 @pytest.mark.parametrize("shift", [None, 1.3])
 def test_quick_runs_are_always_inconclusive(shift):
     kernel = _everything(shift, _kernel_paths) if shift else None
-    result = compare.compare_runs(_run(seed=1, repetitions=3),
+    result = comparison.compare_runs(_run(seed=1, repetitions=3),
                                   _run(seed=2, repetitions=3, shift=kernel))
-    assert result.regressions == [] and result.with_verdict(compare.NO_CHANGE) == []
-    assert result.kernel_entry.verdict == compare.INCONCLUSIVE
+    assert result.regressions == [] and result.with_verdict(stats.NO_CHANGE) == []
+    assert result.kernel_entry.verdict == stats.INCONCLUSIVE
     assert result.exit_code == 3
     assert result.settle.startswith("too few samples")
 
 
 def test_one_process_a_side_is_too_few_when_the_files_say_so():
     one = {"processes": "1"}
-    result = compare.compare_runs(_run(seed=1, repetitions=12, context=one),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12, context=one),
                                   _run(seed=2, repetitions=12, context=one))
-    assert result.kernel_entry.verdict == compare.INCONCLUSIVE
+    assert result.kernel_entry.verdict == stats.INCONCLUSIVE
     three = {"processes": "3"}
-    result = compare.compare_runs(_run(seed=1, repetitions=12, context=three),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12, context=three),
                                   _run(seed=2, repetitions=12, context=three))
-    assert result.kernel_entry.verdict == compare.NO_CHANGE
+    assert result.kernel_entry.verdict == stats.NO_CHANGE
 
 
 def test_moved_controls_withhold_the_verdicts_unless_forced():
     base = _run(seed=1, repetitions=12)
     busy = _run(seed=2, repetitions=12, shift=_everything(1.3))
-    result = compare.compare_runs(base, busy)
+    result = comparison.compare_runs(base, busy)
     assert result.withheld and result.exit_code == 3
     assert result.machine_changed[0].startswith("the paths that do not enter the kernel moved")
     assert result.regressions == []
-    assert set(_verdicts(result).values()) == {compare.WITHHELD, compare.CONTROL}
-    text = compare.render_terminal(result)
+    assert set(_verdicts(result).values()) == {comparison.WITHHELD, comparison.CONTROL}
+    text = compare_text.render_terminal(result)
     assert text.splitlines()[2].startswith("the machine changed between runs:")
-    forced = compare.compare_runs(base, busy, force=True)
+    forced = comparison.compare_runs(base, busy, force=True)
     # Forced, the drift the controls show is taken out: a machine 30% slower all over
     # is no kernel change.
     assert not forced.withheld and forced.exit_code == 0
-    assert forced.kernel_entry.verdict == compare.NO_CHANGE
+    assert forced.kernel_entry.verdict == stats.NO_CHANGE
     assert abs(forced.drift.change - 0.3) < 0.02
-    assert all(r.result.verdict == compare.CONTROL
+    assert all(r.result.verdict == comparison.CONTROL
                for r in forced.rows if r.result and r.is_control)
 
 
 def test_a_load_difference_withholds_and_is_listed():
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12,
                                        context={"load_avg": [3.4, 2.0, 1.0]}))
     assert result.withheld and result.exit_code == 3
@@ -178,32 +181,32 @@ def test_differing_conditions_are_listed():
     new = _run(seed=2, repetitions=12, context={
         "sysgate_command": command.format(12, 0.005) + " --benchmark_filter=^(a|b)/manual_time$",
         "processes": "1", "quick": "true", "seccomp": "2"})
-    result = compare.compare_runs(base, new)
-    listed = compare.condition_lines(result)
+    result = comparison.compare_runs(base, new)
+    listed = compare_text.condition_lines(result)
     for expected in ("seccomp: 0 -> 2", "repetitions per process: 4 -> 12",
                      "min_time: 0.03 -> 0.005", "processes: 3 -> 1", "quick: false -> true",
                      "filter: all paths -> 2 paths"):
         assert expected in listed, listed
-    assert "conditions that differ: " in compare.render_terminal(result)
+    assert "conditions that differ: " in compare_text.render_terminal(result)
 
 
 def test_a_filtered_run_compares_the_paths_both_ran():
     few = tuple(p for p in synth.PATHS if p[0] in ("baseline/call", "getpid/syscall",
                                                    "getppid/syscall", "time/vdso"))
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, paths=few))
     assert sorted(r.name for r in result.rows) == sorted(p[0] for p in few)
     assert not any("not in the new one" in w for w in result.warnings)
     assert any("ran on one side only (a filtered run)" in n for n in result.notes)
     assert result.kernel_entry is None  # two kernel paths: no family verdict
-    assert "kernel entry: no verdict" in compare.render_terminal(result)
+    assert "kernel entry: no verdict" in compare_text.render_terminal(result)
 
 
 def test_a_path_skipped_on_one_side_is_listed_not_flagged():
     paths = tuple(p if p[0] != "getpid/int80" else ("getpid/int80", "int80",
                                                      "ia32_emulation=off")
                   for p in synth.PATHS)
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, paths=paths))
     rows = {r.name: r for r in result.rows}
     assert rows["getpid/int80"].note == "skipped in the new run: ia32_emulation=off"
@@ -213,8 +216,8 @@ def test_a_path_skipped_on_one_side_is_listed_not_flagged():
 
 
 def test_identical_samples_compare_cleanly():
-    change = compare.compare_samples([100.0] * 12, [100.0] * 12)
-    assert change.change == 0 and change.verdict == compare.NO_CHANGE
+    change = stats.shift([[100.0] * 12], [[100.0] * 12])
+    assert change.change == 0 and change.verdict == stats.NO_CHANGE
 
 
 def test_warns_when_runs_differ_beyond_the_kernel():
@@ -226,11 +229,11 @@ def test_warns_when_runs_differ_beyond_the_kernel():
         "cpu_model_name": "AMD EPYC 9B14",
         "vuln.retbleed": "Vulnerable",
     })
-    text = "\n".join(compare.compare_runs(base, new).warnings)
+    text = "\n".join(comparison.compare_runs(base, new).warnings)
     assert "different machines" in text and "AMD EPYC 9B14" in text
     assert "boot options differ" in text and "mitigations=off" in text
     assert "BOOT_IMAGE" not in text  # the image name changes with every kernel
-    same_machine = compare.compare_runs(base, _run(seed=2, context={
+    same_machine = comparison.compare_runs(base, _run(seed=2, context={
         "kernel_release": "6.12.57+deb13-cloud-amd64", "vuln.retbleed": "Vulnerable"}))
     assert same_machine.warnings == []  # mitigations follow the kernel: listed, not warned
     assert [d.key for d in same_machine.differences] == ["vuln.retbleed"]
@@ -326,10 +329,10 @@ def test_html_page_and_json_are_written_and_escaped(tmp_path, capsys):
 def test_the_change_axis_keeps_the_threshold_band_visible():
     from sysgatelib.render import compare_plot
 
-    result = compare.compare_runs(_run(seed=1, repetitions=12),
+    result = comparison.compare_runs(_run(seed=1, repetitions=12),
                                   _run(seed=2, repetitions=12, shift={"read/syscall": 28.0}))
     limit = compare_plot.axis_limit(result)
-    assert limit <= 8 * stats.THRESHOLD_PCT  # +2700% does not stretch the axis
+    assert limit <= 8 * thresholds.THRESHOLD_PCT  # +2700% does not stretch the axis
     fig, caption = compare_plot.plot_changes(result)
     assert "clipped" in caption and fig.axes[0].get_xlim() == (-limit, limit)
     assert fig.axes[0].get_title() and fig.axes[0].get_xlabel()
@@ -339,7 +342,7 @@ def test_fixtures_compare_as_documented(capsys):
     base = os.path.join(FIXTURES, "compare_base.json")
     new = os.path.join(FIXTURES, "compare_new.json")
     assert cli.main(["compare", base, new]) == 1
-    result = compare.compare_runs(load.load(base), load.load(new))
+    result = comparison.compare_runs(load.load(base), load.load(new))
     assert sorted(r.name for r in result.regressions) == [
         "getpid/syscall", "getppid/syscall", "read/syscall"]
 
@@ -386,11 +389,11 @@ def test_real_sysgate_bench_files(tmp_path, capsys):
     seccomp = os.path.join(FIXTURES, "history_real_vm_seccomp.json")
     db = tmp_path / "h.sqlite"
     assert store.add_results(db, plain) == 1 and store.add_results(db, seccomp) == 2
-    result = compare.compare_runs(load.load(plain), load.load(seccomp))
+    result = comparison.compare_runs(load.load(plain), load.load(seccomp))
     assert {r.name for r in result.rows} >= {"baseline/call", "getpid/syscall",
                                              "getppid/syscall", "lmbench/close_ebadf"}
-    assert "seccomp: 0 -> 2" in compare.condition_lines(result)
-    assert all(r.result.verdict == compare.CONTROL for r in result.rows if r.is_control)
+    assert "seccomp: 0 -> 2" in compare_text.condition_lines(result)
+    assert all(r.result.verdict == comparison.CONTROL for r in result.rows if r.is_control)
     assert cli.main(["compare", plain, seccomp]) in (1, 3)
     assert "getpid/syscall/manual_time" in _gbench_compare(plain, seccomp)
 
@@ -405,14 +408,14 @@ def test_several_runs_per_side_see_run_to_run_drift():
     base = [_levelled(1, 1.00), _levelled(2, 1.06), _levelled(3, 0.95)]
     new = [_levelled(4, 1.06), _levelled(5, 0.99), _levelled(6, 1.03)]
     # One run per side sees the whole-run drift in the controls and takes it out ...
-    single = compare.compare_runs(base[0], new[0], force=True)
-    assert single.kernel_entry.verdict == compare.NO_CHANGE
+    single = comparison.compare_runs(base[0], new[0], force=True)
+    assert single.kernel_entry.verdict == stats.NO_CHANGE
     assert single.drift.removed and abs(single.drift.change - 0.06) < 0.01
     assert any(n.startswith("one run per side") for n in single.notes)
     # ... and three per side see it too: the run-level interval spans the drift.
-    pooled = compare.compare_runs(base, new)
+    pooled = comparison.compare_runs(base, new)
     assert pooled.regressions == [] and pooled.improvements == []
-    assert pooled.kernel_entry.verdict != compare.REGRESSION
+    assert pooled.kernel_entry.verdict != stats.REGRESSION
     row = next(r for r in pooled.rows if r.name == "getpid/syscall")
     assert len(row.base) == 36 and row.result.ci_low < 0.05 < row.result.ci_high
 
@@ -421,8 +424,8 @@ def test_several_runs_per_side_still_find_a_real_step():
     base = [_levelled(1, 1.00), _levelled(2, 1.01), _levelled(3, 0.99)]
     shift = _everything(1.15, _kernel_paths)
     new = [_run(seed=s, noise=0.005, repetitions=12, shift=shift) for s in (4, 5, 6)]
-    result = compare.compare_runs(base, new)
-    assert result.kernel_entry.verdict == compare.REGRESSION
+    result = comparison.compare_runs(base, new)
+    assert result.kernel_entry.verdict == stats.REGRESSION
     assert sorted(r.name for r in result.regressions) == sorted(shift)
 
 
@@ -443,10 +446,10 @@ def test_cli_pools_comma_lists_and_kernel_releases(tmp_path, capsys):
 
 
 def test_holm_adjustment_controls_the_whole_comparison():
-    assert compare.holm_adjust([]) == []
-    assert compare.holm_adjust([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
-    assert compare.holm_adjust([0.001, 0.001]) == pytest.approx([0.002, 0.002])
-    assert compare.holm_adjust([0.9, 0.6]) == pytest.approx([1.0, 1.0])
+    assert stats.holm_adjust([]) == []
+    assert stats.holm_adjust([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert stats.holm_adjust([0.001, 0.001]) == pytest.approx([0.002, 0.002])
+    assert stats.holm_adjust([0.9, 0.6]) == pytest.approx([1.0, 1.0])
 
 
 def test_compare_shows_the_calibrated_detection_limit(tmp_path, capsys):
@@ -500,5 +503,5 @@ def test_a_run_compared_with_itself_is_refused_not_resampled(tmp_path, capsys):
     assert "BASE and NEW share 1 run(s)" in capsys.readouterr().err
     assert cli.main(["compare", f"{base},{copy}", other]) == 2
     assert "BASE names the same run twice" in capsys.readouterr().err
-    with pytest.raises(compare.UserError, match="the same run"):
-        compare.compare_runs(load.load(base), [load.load(copy)])
+    with pytest.raises(UserError, match="the same run"):
+        comparison.compare_runs(load.load(base), [load.load(copy)])

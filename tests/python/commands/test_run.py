@@ -15,7 +15,7 @@ def test_quick_run_writes_results_and_prints_the_summary(bench, tmp_path):
     data = json.loads(results.read_text())
     assert {"run_seconds", "run_started", "sysgate_command"} <= set(data["context"])
     # How busy the machine was while measuring (issue 24): sampled, not the load average.
-    from sysgatelib.verdicts import busy
+    from sysgatelib.results import busy
     facts = busy.from_context(data["context"])
     assert facts is not None and facts.samples >= 1 and facts.cpus >= 1
     names = {r["run_name"].removesuffix("/manual_time") for r in data["benchmarks"]}

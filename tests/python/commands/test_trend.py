@@ -6,6 +6,7 @@ import pytest
 
 import history_synth as synth
 from sysgatelib import cli, store
+from sysgatelib.core import thresholds
 from sysgatelib.commands import trend
 from sysgatelib.results import load
 from sysgatelib.results.kversion import release_key, sort_releases
@@ -269,7 +270,7 @@ def test_many_runs_a_kernel_are_compared_by_their_stored_figures(tmp_path, monke
     from sysgatelib.commands import trend_entry
     from sysgatelib.verdicts import stats
 
-    sizes = [stats.RUN_UNIT_MIN, stats.RUN_UNIT_MIN + 1, stats.RUN_UNIT_MIN + 2]
+    sizes = [thresholds.RUN_UNIT_MIN, thresholds.RUN_UNIT_MIN + 1, thresholds.RUN_UNIT_MIN + 2]
     db = _fleet_store(tmp_path, sizes)
     read, real = [], store.load_runs
     monkeypatch.setattr(store, "load_runs",
@@ -295,7 +296,7 @@ def test_many_runs_a_kernel_are_compared_by_their_stored_figures(tmp_path, monke
 def test_a_kernel_with_few_runs_is_compared_by_repetitions(tmp_path):
     from sysgatelib.verdicts import stats
 
-    db = _fleet_store(tmp_path, [stats.RUN_UNIT_MIN, 2])
+    db = _fleet_store(tmp_path, [thresholds.RUN_UNIT_MIN, 2])
     (series,) = _series(db)
     syscall = next(t for t in series.paths if t.name == "getpid/syscall")
     with store.open_store(db) as st:

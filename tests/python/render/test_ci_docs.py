@@ -11,8 +11,8 @@ import pytest
 import history_synth as synth
 from conftest import ROOT, sysgate
 from sysgatelib import cli, store
-from sysgatelib.commands import compare
 from sysgatelib.render import formats
+from sysgatelib.verdicts import comparison
 
 yaml = pytest.importorskip("yaml", reason="python3-yaml (deps test)")
 
@@ -120,12 +120,12 @@ def test_the_github_jobs_have_the_shape_actions_reads():
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload"))
     assert upload["if"] == "always()"
     gate = next(s["run"] for s in steps if "gate previous" in s.get("run", ""))
-    assert f"{compare.EXIT_INCONCLUSIVE}) " in gate  # the exit codes are handled by name
+    assert f"{comparison.EXIT_INCONCLUSIVE}) " in gate  # the exit codes are handled by name
 
 
 def test_the_gitlab_jobs_report_what_they_write():
     for job in _gitlab(_yaml_documents()):
-        assert job["allow_failure"] == {"exit_codes": [compare.EXIT_INCONCLUSIVE]}
+        assert job["allow_failure"] == {"exit_codes": [comparison.EXIT_INCONCLUSIVE]}
         assert job["artifacts"]["when"] == "always"
         written = {spec.partition("=")[0]: spec.partition("=")[2]
                    for line in job["script"] if SYSGATE in line

@@ -13,11 +13,11 @@ import pytest
 
 import history_synth as synth
 from conftest import sysgate
-from sysgatelib.commands import compare
-from sysgatelib.render import formats
+from sysgatelib.render import compare_report, formats
 from sysgatelib.render.formats import bmf, gab, junit, lkp, markdown, openmetrics
 from sysgatelib.render.formats.figures import printable, run_data
 from sysgatelib.results import load
+from sysgatelib.verdicts import comparison, stats
 
 junitparser = pytest.importorskip("junitparser", reason="python3-junitparser (deps test)")
 om_parser = pytest.importorskip("prometheus_client.openmetrics.parser",
@@ -36,17 +36,17 @@ def _run(seed, **kwargs):
 
 
 def _data(comparison):
-    return json.loads(compare.to_json(comparison))
+    return json.loads(compare_report.to_json(comparison))
 
 
 @pytest.fixture(scope="module")
 def aa():
-    return _data(compare.compare_runs(_run(1), _run(2)))
+    return _data(comparison.compare_runs(_run(1), _run(2)))
 
 
 @pytest.fixture(scope="module")
 def slow():
-    return _data(compare.compare_runs(_run(1), _run(2, add_ns=SLOWDOWN)))
+    return _data(comparison.compare_runs(_run(1), _run(2, add_ns=SLOWDOWN)))
 
 
 def _rows(data):
@@ -102,15 +102,15 @@ def test_junit_a_regression_fails_with_its_figures(slow, tmp_path):
 
 def test_junit_inconclusive_is_skipped_with_what_would_settle_it(tmp_path):
     quick = [load.parse(synth.make_results(seed=s, repetitions=3), f"q{s}") for s in (1, 2)]
-    data = _data(compare.compare_runs(*quick))
-    assert data["kernel_entry"]["verdict"] == compare.INCONCLUSIVE
+    data = _data(comparison.compare_runs(*quick))
+    assert data["kernel_entry"]["verdict"] == stats.INCONCLUSIVE
     case = _cases(_junit(data, tmp_path))[junit.KERNEL_ENTRY]
     assert _outcome(case) == "skipped"
     assert case.result[0].message.startswith("inconclusive: too few samples")
 
 
 def test_junit_withheld_verdicts_are_skipped_with_why(tmp_path):
-    data = _data(compare.compare_runs(_run(1), _run(2, drift=1.2)))
+    data = _data(comparison.compare_runs(_run(1), _run(2, drift=1.2)))
     assert data["withheld"]
     cases = _cases(_junit(data, tmp_path))
     case = cases["getpid/syscall"]
@@ -339,7 +339,7 @@ def _loaded_hostile():
                                             context={"host_name": HOSTILE[:60]}))
         sides.append(load.parse(json.loads(raw.replace("getpid/syscall", name.replace(
             "\\", "\\\\").replace('"', '\\"'))), f"h{seed}"))
-    return name, _data(compare.compare_runs(*sides))
+    return name, _data(comparison.compare_runs(*sides))
 
 
 @pytest.mark.parametrize("case", range(len(HOSTILE_NAMES) + 1))

@@ -145,14 +145,15 @@ def test_differing_facts_become_what_else_changed_lines():
 
 def test_compare_shows_them_under_what_else_changed():
     import history_synth as synth
-    from sysgatelib.commands import compare
+    from sysgatelib.render import compare_text
+    from sysgatelib.verdicts import comparison
     from sysgatelib.results import load
 
     base = load.parse(synth.make_results(seed=1, repetitions=12, context={
         "entry_align.entry_SYSCALL_64": "0", "kconfig.AUDITSYSCALL": "n"}), "a")
     new = load.parse(synth.make_results(seed=2, repetitions=12, context={
         "entry_align.entry_SYSCALL_64": "32", "kconfig.AUDITSYSCALL": "y"}), "b")
-    text = compare.render_terminal(compare.compare_runs(base, new))
+    text = compare_text.render_terminal(comparison.compare_runs(base, new))
     assert "what else changed with the kernel" in text
     assert "  entry_align.entry_SYSCALL_64: 0 -> 32" in text
     assert "  kconfig.AUDITSYSCALL: n -> y" in text

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from sysgatelib.core import thresholds
 from sysgatelib.verdicts import changepoint
 
 
@@ -18,7 +19,7 @@ def test_one_step_is_found_where_it_is(test):
     series = _noise(40, 100.0, 2.0, 1) + _noise(40, 110.0, 2.0, 2)
     points = changepoint.e_divisive(series, test=test)
     assert [p.index for p in points] == [40]
-    assert points[0].p_value < changepoint.DEFAULT_ALPHA
+    assert points[0].p_value < thresholds.CHANGEPOINT_ALPHA
     assert points[0].change == pytest.approx(0.10, abs=0.02)
 
 

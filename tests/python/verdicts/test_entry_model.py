@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 import history_synth as synth
-from sysgatelib.commands import compare
+from sysgatelib.render import compare_text
 from sysgatelib.results import load
-from sysgatelib.verdicts import entry_model, stats
+from sysgatelib.verdicts import comparison, entry_model, stats
 
 
 def _run(seed, paths=synth.PATHS, **kwargs):
@@ -37,7 +37,7 @@ def _cheap_and_dear(factor):
 def test_the_estimates_recover_a_known_drift_and_delta(drift, delta):
     base = _run(1)
     new = _run(2, add_ns=_added(delta), drift=drift)
-    c = compare.compare_runs(base, new)
+    c = comparison.compare_runs(base, new)
     entry = c.kernel_entry
     # The paths' figures took the drift after the added ns: new = drift x (base + delta),
     # so the delta the model sees, with the drift out, is drift x delta.
@@ -49,7 +49,7 @@ def test_the_estimates_recover_a_known_drift_and_delta(drift, delta):
 
 @pytest.mark.parametrize("seeds", [(1, 2), (3, 4), (5, 6)])
 def test_a_drift_alone_is_no_change_in_the_kernel_entry_and_in_every_path(seeds):
-    c = compare.compare_runs(_run(seeds[0]), _run(seeds[1], drift=1.04))
+    c = comparison.compare_runs(_run(seeds[0]), _run(seeds[1], drift=1.04))
     assert abs(c.kernel_entry.delta_ns) < 1.0
     assert c.kernel_entry.verdict == stats.NO_CHANGE
     tested = [r for r in c.rows if r.result and not r.is_control]
@@ -57,7 +57,7 @@ def test_a_drift_alone_is_no_change_in_the_kernel_entry_and_in_every_path(seeds)
     assert all(abs(r.result.raw_change - 0.04) < 0.02 for r in tested)
     assert all(r.result.verdict == stats.NO_CHANGE for r in tested), [
         (r.name, r.result.verdict) for r in tested]
-    assert c.exit_code == compare.EXIT_OK
+    assert c.exit_code == comparison.EXIT_OK
 
 
 def test_a_delta_alone_is_the_same_whether_the_paths_cost_100_ns_or_1_us():
@@ -66,7 +66,7 @@ def test_a_delta_alone_is_the_same_whether_the_paths_cost_100_ns_or_1_us():
         paths = _cheap_and_dear(factor)
         base = _run(1, paths=paths)
         new = _run(2, paths=paths, add_ns=_added(12.5, base))
-        entry = compare.compare_runs(base, new).kernel_entry
+        entry = comparison.compare_runs(base, new).kernel_entry
         assert entry.low_ns <= 12.5 <= entry.high_ns
         found.append(entry)
     cheap, dear = found
@@ -78,27 +78,27 @@ def test_a_delta_alone_is_the_same_whether_the_paths_cost_100_ns_or_1_us():
 
 def test_a_real_slowdown_of_the_same_ns_everywhere_is_a_regression_with_its_ns():
     base = _run(1)
-    c = compare.compare_runs(base, _run(2, add_ns=_added(12.5, base)))
-    assert c.kernel_entry.verdict == stats.REGRESSION and c.exit_code == compare.EXIT_REGRESSION
-    line = compare.kernel_entry_line(c)
+    c = comparison.compare_runs(base, _run(2, add_ns=_added(12.5, base)))
+    assert c.kernel_entry.verdict == stats.REGRESSION and c.exit_code == comparison.EXIT_REGRESSION
+    line = compare_text.kernel_entry_line(c)
     assert line.startswith("kernel entry: +12.") and "ns per entry" in line
     assert "of time/syscall) REGRESSION" in line  # the cheapest single-entry round trip (96 ns)
 
 
 def test_a_path_that_moved_for_its_own_reasons_is_listed_and_does_not_move_the_entry():
     base = _run(1)
-    c = compare.compare_runs(base, _run(2, shift={"read/syscall": 1.5}))
+    c = comparison.compare_runs(base, _run(2, shift={"read/syscall": 1.5}))
     assert [m.name for m in c.kernel_entry.misfits] == ["read/syscall"]
     assert abs(c.kernel_entry.delta_ns) < 1.0
-    assert "read/syscall" in compare.misfit_line(c)
+    assert "read/syscall" in compare_text.misfit_line(c)
 
 
 def test_too_few_controls_leave_the_drift_in_and_say_so():
     paths = tuple(p for p in synth.PATHS if p[0] not in ("time/vdso", "getcpu/vdso",
                                                           "clock_gettime/vdso"))
-    c = compare.compare_runs(_run(1, paths=paths), _run(2, paths=paths))
+    c = comparison.compare_runs(_run(1, paths=paths), _run(2, paths=paths))
     assert not c.drift.removed and "2 control(s)" in c.drift.note
-    assert "NOT taken out" in compare.kernel_entry_line(c)
+    assert "NOT taken out" in compare_text.kernel_entry_line(c)
 
 
 def test_the_weighted_median_weighs_and_works_per_replicate():
@@ -132,7 +132,7 @@ R, I, N, INC = stats.REGRESSION, stats.IMPROVEMENT, stats.NO_CHANGE, stats.INCON
     (True, R, [R, R], False, 3),         # withheld: not comparable
 ])
 def test_exit_status_follows_the_rules(withheld, entry, paths, strict, code):
-    c = compare.compare_runs(_run(1), _run(2))
+    c = comparison.compare_runs(_run(1), _run(2))
     rows = [r for r in c.rows if r.result and not r.is_control][: len(paths)]
     for row, verdict in zip(rows, paths):
         row.result.verdict = verdict

@@ -4,10 +4,9 @@ noise are not; the row's note reaches checks, the summary, the page and compare.
 import copy
 
 import pytest
-from sysgatelib.commands import compare
 from sysgatelib.render import html, summary
 from sysgatelib.results import load
-from sysgatelib.verdicts import checks, modes, stats
+from sysgatelib.verdicts import checks, comparison, modes, stats
 
 
 def test_one_mode_is_none():
@@ -128,7 +127,7 @@ def test_the_note_reaches_the_summary_the_page_and_compare(tmp_path):
     row = next(r for f in view["families"] for r in f["rows"] if r["name"] == "lmbench/read")
     assert any(flag.startswith("2 modes across 12 processes") for flag in row["flags"])
     one = load.parse(_run([257] * 12), "base.json")
-    result = compare.compare_runs(one, run)
+    result = comparison.compare_runs(one, run)
     assert any(n.startswith("new: lmbench/read: 2 modes across 12") for n in result.notes)
     assert not any(n.startswith("base: ") for n in result.notes)
 

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from sysgatelib.core import thresholds
 from sysgatelib.results import envdiff
 from sysgatelib.verdicts import stats
 
@@ -125,7 +126,7 @@ def test_many_runs_a_side_make_the_run_the_unit():
 def test_the_family_combines_paths_compared_by_runs_and_by_repetitions():
     by_runs = stats.shift(_fleet(4, 10, 100.0), _fleet(5, 10, 110.0), keep_replicates=True)
     by_reps = stats.shift(_fleet(6, 3, 100.0), _fleet(7, 3, 110.0), keep_replicates=True)
-    assert len(by_runs[1]) == stats.RUN_RESAMPLES < len(by_reps[1])
+    assert len(by_runs[1]) == thresholds.RUN_RESAMPLES < len(by_reps[1])
     family = stats.family_shift([by_runs[0], by_reps[0], by_runs[0]],
                                 [by_runs[1], by_reps[1], by_runs[1]])
     assert 0.05 < family.change < 0.15
@@ -139,7 +140,8 @@ def test_run_medians_are_the_medians_of_the_run_draws(n):
 
     rng = random.Random(n)
     figures = np.array([round(rng.uniform(90, 110), 1 if n > 200 else 3) for _ in range(n)])
-    picks = np.random.default_rng([stats.SEED, 1]).integers(0, n, size=(stats.RUN_RESAMPLES, n))
+    picks = np.random.default_rng([thresholds.SEED, 1]).integers(
+        0, n, size=(thresholds.RUN_RESAMPLES, n))
     expected = np.median(figures[picks], axis=1)
     assert np.array_equal(stats.bootstrap_run_medians(figures), expected)
 

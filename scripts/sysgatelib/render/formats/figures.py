@@ -10,6 +10,7 @@ escapes for its own syntax (XML, Markdown, OpenMetrics label values, JSON).
 import math
 import re
 
+from ...core import thresholds
 from ...verdicts import stats
 
 _HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f"
@@ -39,7 +40,7 @@ def finite(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def run_data(run, confidence=stats.CONFIDENCE):
+def run_data(run, confidence=thresholds.CONFIDENCE):
     """A run's figures the way compare reports a side: per measured path the mean of its
     fastest quarter of repetitions and that figure's interval, ns (stats.side_figure)."""
     paths = []
@@ -67,7 +68,7 @@ def new_side(data):
                       "n": result.get("n_new", 0), "note": row.get("note", ""),
                       "row": row})
     return {"host": data.get("new_host", ""), "kernel": data.get("new_kernel", ""),
-            "source": data.get("new_source", ""), "confidence": stats.CONFIDENCE,
+            "source": data.get("new_source", ""), "confidence": thresholds.CONFIDENCE,
             "paths": paths}
 
 

@@ -10,7 +10,8 @@ change and the verdict. Skipped paths are left out (the tool needs a number).
 
 import json
 
-from ..verdict_text import format_p, format_pct, shown
+from ...core.units import format_p, format_pct
+from ..verdict_text import shown
 from .figures import finite, measured, new_side, printable
 
 UNIT = "ns"

@@ -15,7 +15,8 @@ import math
 import xml.etree.ElementTree as ET
 
 from ...core import units
-from ..verdict_text import format_ns, format_p, format_pct, shown
+from ...core.units import format_ns, format_p, format_pct
+from ..verdict_text import shown
 from .figures import printable
 
 SUITE = "sysgate compare"

@@ -15,7 +15,8 @@ when the drift was taken out. Plain text: names pass figures.printable.
 """
 
 from ...core import units
-from ..verdict_text import format_ns, format_pct, shown
+from ...core.units import format_ns, format_pct
+from ..verdict_text import shown
 from .figures import finite, printable
 
 _HEAD = ("{:>16} {:>27}".format("base", "new"),

@@ -13,7 +13,8 @@ block-level characters (`#`, `-`, `+`, `>` at a line's start) need nothing.
 import re
 
 from ...core import units
-from ..verdict_text import format_ns, format_p, format_pct, shown
+from ...core.units import format_ns, format_p, format_pct
+from ..verdict_text import shown
 from .figures import printable, shorten
 
 # More rows than this become "and N more" (the page and compare.json have them all).

@@ -19,7 +19,7 @@ while the benchmark runs (bench/sampling.py) and records, in the results' contex
 - busy.cpus, busy.seconds, busy.samples: what the figures are over.
 
 This module turns those facts into a judgement (reasons, empty when the machine was quiet)
-with the thresholds of stats; checks.py warns from it and envdiff/compare withhold
+with the thresholds of core/thresholds.py; checks.py warns from it and envdiff/compare withhold
 verdicts when two runs' machines were not equally quiet. Files without the facts (older
 runs, runs in a VM guest by `sysgate kernels`) fall back to the load average.
 """
@@ -27,7 +27,7 @@ runs, runs in a VM guest by `sysgate kernels`) fall back to the load average.
 import math
 from dataclasses import dataclass
 
-from . import stats
+from ..core import thresholds
 
 BUSY_SAMPLE_S = 0.25  # how often the runnable tasks are sampled while measuring
 PREFIX = "busy."
@@ -131,11 +131,11 @@ def reasons(busy):
     if busy is None:
         return []
     found = []
-    if busy.other_share > stats.BUSY_OTHER_SHARE:
+    if busy.other_share > thresholds.BUSY_OTHER_SHARE:
         found.append(f"other work used {busy.other_cpus:.1f} of {busy.cpus} CPUs")
-    if busy.steal_share > stats.BUSY_STEAL_SHARE:
+    if busy.steal_share > thresholds.BUSY_STEAL_SHARE:
         found.append(f"the hypervisor stole {busy.steal_share:.0%} of the CPUs' time")
-    if busy.samples and busy.runnable_median >= stats.BUSY_RUNNABLE_PER_CPU * busy.cpus:
+    if busy.samples and busy.runnable_median >= thresholds.BUSY_RUNNABLE_PER_CPU * busy.cpus:
         found.append(f"{busy.runnable_median:g} other tasks were waiting to run on "
                      f"{busy.cpus} CPUs")
     return found
@@ -156,4 +156,4 @@ def differ(a, b):
     """Whether two runs' machines were not equally quiet: one busy and the other not, or
     their other work BUSY_DIFF_CPUS or more apart."""
     return (is_busy(a) != is_busy(b)
-            or abs(a.other_cpus - b.other_cpus) >= stats.BUSY_DIFF_CPUS)
+            or abs(a.other_cpus - b.other_cpus) >= thresholds.BUSY_DIFF_CPUS)

@@ -11,9 +11,8 @@ import time
 
 import history_synth as synth
 from sysgatelib.bench import sampling
-from sysgatelib.commands import compare
-from sysgatelib.results import envdiff, load
-from sysgatelib.verdicts import busy, checks
+from sysgatelib.results import busy, envdiff, load
+from sysgatelib.verdicts import checks, comparison
 
 TICKS = 100.0
 
@@ -96,12 +95,12 @@ def test_compare_withholds_on_how_busy_the_machine_was_not_on_the_load_average()
     new = copy.deepcopy(_run_with(after_build, [1.6, 1.1, 0.5]))
     new.paths = {n: copy.deepcopy(p) for n, p in
                  load.parse(synth.make_results(seed=2, repetitions=12), "n").paths.items()}
-    result = compare.compare_runs(base, new)
+    result = comparison.compare_runs(base, new)
     assert not result.withheld, result.machine_changed  # loads 0.2 vs 1.6: context only
     assert not any(d.key in ("load_avg", envdiff.BUSY) for d in result.differences)
     busy_new = _run_with(hog, [0.2, 0.1, 0.1])
     busy_new.paths = new.paths
-    result = compare.compare_runs(base, busy_new)
+    result = comparison.compare_runs(base, busy_new)
     assert result.withheld and result.exit_code == 3
     assert any("not equally quiet while measuring" in m and "busy (other work 1.00 of 2"
                in m for m in result.machine_changed), result.machine_changed
