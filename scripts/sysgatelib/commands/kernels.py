@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import store
 from ..bench import build
-from ..core import atomic, packages
+from ..core import atomic, packages, thresholds
 from ..core.errors import UserError
 from ..results import kernel_facts
 from ..store import db_target
@@ -149,7 +149,7 @@ def render_trend(db_path, run_ids, out_dir, progress):
     wanted = set(run_ids)
     keep = [s for s in series
             if wanted & set(s.run_ids.values()) or (s.host_name == host and not s.emulated)]
-    alpha, threshold = trend.DEFAULT_ALPHA, trend.DEFAULT_THRESHOLD_PCT
+    alpha, threshold = thresholds.ALPHA, thresholds.THRESHOLD_PCT
     progress.line(trend.render_terminal(keep, alpha, threshold))
     return trend.write_outputs(keep, out_dir, alpha, threshold)
 
