@@ -11,9 +11,10 @@ k-best mean) and its value; what a path is divided by comes from its `baseline` 
 import math
 import os
 
-from ..core import parallel, units
+from ..core import parallel, thresholds, units
 from ..core.names import text  # the one mathtext-safe helper (re-exported)
 from ..verdicts import indirect, stats
+from . import figure
 
 # Ways into the kernel from the cheapest to the dearest: the order bars and legends take.
 MECHANISM_ORDER = ("loop", "call", "vdso", "glibc", "syscall", "sysenter", "int80",
@@ -34,7 +35,7 @@ _MECHANISM_COLOURS = {
 }
 _OTHER_COLOURS = ("#333333", "#999999")
 _IA32_HATCH = "////"
-_WIDTH_IN = 12.4  # 1240 px at _DPI: the page's content width, so charts are not scaled
+_WIDTH_IN = figure.PAGE_WIDTH_IN  # 1240 px at _DPI: the page's content width, unscaled
 _DPI = 100
 _ROW_IN = 0.24
 
@@ -220,7 +221,7 @@ def headline_notes(runs, vm):
             peer = syscall_peer(run, path) if path.mechanism == "int80" else None
             if peer is not None and vm[r]:
                 ratio = stats.kbest_mean(path.samples_ns) / stats.kbest_mean(peer.samples_ns)
-                if ratio > checks.INT80_RATIO_LIMIT:
+                if ratio > thresholds.INT80_RATIO_LIMIT:
                     notes[(r, path.name)] = (
                         f"{path.name}: {ratio:.0f}× {peer.name} (bare metal "
                         f"{checks.INT80_BARE_METAL_RATIO}): in a guest every int 0x80 reads "

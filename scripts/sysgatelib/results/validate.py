@@ -283,16 +283,3 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
     return value
-
-
-def probability(text):
-    """argparse type: a number strictly between 0 and 1 (a significance level)."""
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be between 0 and 1")
-    return value

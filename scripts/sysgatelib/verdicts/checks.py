@@ -17,10 +17,8 @@ WARNING = "warning"
 INFO = "info"
 
 # getpid/int80 over getpid/syscall on bare metal (the compat entry does more work than
-# the 64-bit one); the limit above which the page says why is thresholds.INT80_RATIO_LIMIT,
-# named here too while render/plot.py reads it as checks.INT80_RATIO_LIMIT.
+# the 64-bit one); the limit above which the page says why is thresholds.INT80_RATIO_LIMIT.
 INT80_BARE_METAL_RATIO = "1.5-3x"
-INT80_RATIO_LIMIT = thresholds.INT80_RATIO_LIMIT
 
 _FALSE = {"", "0", "false", "no", "none", "off", "disabled", "unknown"}
 _PMU_COUNTERS = ("cycles", "cycles_user", "cycles_kernel", "instructions_user",
